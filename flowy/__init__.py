@@ -1,0 +1,28 @@
+"""flowy: workflows written as ordinary Python, run in parallel by inferring dependencies.
+
+A workflow is a class (or any factory) whose constructor receives one *task* per
+dependency.  Calling a task returns a lazy result at once; flowy starts every call whose
+arguments are ready, and the body only waits where it uses a value.  The same class runs
+as plain Python (pass real functions), on the local engine (:class:`LocalWorkflow`), or on
+Amazon SWF.
+"""
+
+from .errors import FlowyError, NondeterminismError, TaskError, TaskTimedout
+from .execution import restart
+from .local import LocalWorkflow
+from .operations import finish_order, first, parallel_reduce, wait
+
+__all__ = [
+    'LocalWorkflow',
+    'parallel_reduce',
+    'first',
+    'finish_order',
+    'wait',
+    'restart',
+    'FlowyError',
+    'TaskError',
+    'TaskTimedout',
+    'NondeterminismError',
+]
+
+__version__ = '0.5.0.dev0'

@@ -1,0 +1,111 @@
+"""Engine-agnostic workflow configuration: the factory and what its dependencies are.
+
+Engines subclass :class:`WorkflowConfig` (``LocalWorkflow``, later the SWF config) and add
+tasks through :meth:`WorkflowConfig._add_task`, which checks dependency names once, here.
+"""
+
+import inspect
+import keyword
+
+from .serialization import JSON
+
+__all__ = ['ACTIVITY', 'WORKFLOW', 'TaskSpec', 'WorkflowConfig', 'check_transport']
+
+ACTIVITY = 'activity'
+WORKFLOW = 'workflow'
+
+
+class TaskSpec:
+    """How a workflow reaches one dependency: its name, kind, target and transport.
+
+    ``retry`` holds one delay in seconds per attempt: ``(0,)`` is one attempt, ``(0, 5)``
+    allows a second attempt five seconds after the first timed out.
+    """
+
+    __slots__ = ('dep', 'kind', 'target', 'transport', 'retry')
+
+    def __init__(self, dep, kind, target, transport=None, retry=(0,)):
+        self.dep = dep
+        self.kind = kind
+        self.target = target
+        self.transport = check_transport(transport)
+        self.retry = _check_retry(retry)
+
+    def __repr__(self):
+        return '<TaskSpec %s %s>' % (self.kind, self.dep)
+
+
+def check_transport(transport):
+    if transport is None:
+        return JSON
+    if not (callable(getattr(transport, 'dumps', None))
+            and callable(getattr(transport, 'loads', None))):
+        raise TypeError('a transport needs dumps(value) -> str and loads(text) -> value '
+                        'methods; got %r' % (transport,))
+    return transport
+
+
+def _check_retry(retry):
+    retry = tuple(retry)
+    if not retry:
+        raise ValueError('retry needs at least one attempt, e.g. retry=(0,)')
+    for delay in retry:
+        if not isinstance(delay, (int, float)) or delay < 0:
+            raise ValueError('retry delays must be numbers of seconds >= 0; got %r' % (retry,))
+    return retry
+
+
+class WorkflowConfig:
+    """A workflow factory and the tasks its constructor receives, by keyword name."""
+
+    def __init__(self, factory, transport=None):
+        if not callable(factory):
+            raise TypeError('a workflow factory must be callable (a class, or a function '
+                            'returning the body); got %r' % (factory,))
+        self.factory = factory
+        self.transport = check_transport(transport)
+        self.specs = {}
+
+    @property
+    def name(self):
+        return getattr(self.factory, '__qualname__', None) or repr(self.factory)
+
+    def _add_task(self, spec):
+        dep = spec.dep
+        if not isinstance(dep, str) or not dep.isidentifier() or keyword.iskeyword(dep):
+            raise ValueError(
+                'invalid dependency name %r: use the name of the factory parameter that '
+                'receives the task (letters, digits and _, not starting with a digit, not a '
+                'Python keyword)' % (dep,))
+        if dep in self.specs:
+            raise ValueError('dependency %r is configured twice in %r; give each task its '
+                             'own name' % (dep, self))
+        self.specs[dep] = spec
+
+    def check_factory(self):
+        """Raise a clear error if the factory cannot take the configured dependencies."""
+        try:
+            signature = inspect.signature(self.factory)
+        except (TypeError, ValueError):
+            return  # builtins and the like: the call itself will tell
+        try:
+            signature.bind(**dict.fromkeys(self.specs))
+        except TypeError as exc:
+            params = ', '.join(signature.parameters) or 'nothing'
+            raise TypeError(
+                '%s cannot be built with the configured dependencies (%s): %s. It takes: '
+                '%s' % (self.name, ', '.join(self.specs) or 'none', exc, params)) from None
+
+    def encode_input(self, args, kwargs):
+        return self.transport.dumps([list(args), kwargs])
+
+    def decode_input(self, data):
+        args, kwargs = self.transport.loads(data)
+        return args, kwargs
+
+    def __repr__(self):
+        deps = sorted(self.specs)
+        shown = ','.join(deps[:5])
+        if len(deps) > 5:
+            shown += '... and %d more' % (len(deps) - 5)
+        return '<%s %s deps=%s>' % (type(self).__name__, self.name, shown)

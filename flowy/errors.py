@@ -1,0 +1,61 @@
+"""The exceptions flowy raises.
+
+Every public exception derives from :class:`FlowyError`.  A task's own exception never
+crosses into the workflow as itself: the workflow sees a :class:`TaskError` whose message
+is the task's reason and whose ``__cause__`` is the original exception whenever the
+engine could carry it (the local engine always can).
+"""
+
+__all__ = ['FlowyError', 'TaskError', 'TaskTimedout', 'NondeterminismError']
+
+
+class FlowyError(Exception):
+    """Base class of every exception raised by flowy itself."""
+
+
+class TaskError(FlowyError):
+    """A task failed, or a value derived from a failed task was used.
+
+    ``str(error)`` is the reason the task gave (for an activity that raised, the message
+    of its exception).  ``key`` names the call that failed (``square-3-0``) when known.
+    """
+
+    def __init__(self, reason, key=None):
+        super().__init__(reason)
+        self.reason = str(reason)
+        self.key = key
+
+    def __str__(self):
+        return self.reason
+
+    def __reduce__(self):
+        return type(self), (self.reason, self.key)
+
+    def _clone(self):
+        # Raising one instance repeatedly would grow its traceback on every access of
+        # the failed result; each access raises a fresh copy that keeps the cause.
+        clone = type(self)(self.reason, self.key)
+        clone.__cause__ = self.__cause__
+        return clone
+
+
+class TaskTimedout(TaskError):
+    """Every attempt of a task timed out."""
+
+
+class NondeterminismError(FlowyError):
+    """Replaying a workflow made different calls than its history recorded.
+
+    A workflow body must make the same task calls in the same order every time it runs
+    against the same history; reading clocks, random numbers or external state in the
+    body breaks that.
+    """
+
+
+def _fix_module_names():
+    # Tracebacks and reprs show the public location (flowy.TaskError), not this module.
+    for name in __all__:
+        globals()[name].__module__ = 'flowy'
+
+
+_fix_module_names()

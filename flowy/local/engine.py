@@ -1,0 +1,347 @@
+"""The local engine: workflow bodies in decider threads, activities on an executor.
+
+One ``run()`` owns an event loop on the calling thread.  Activity futures and finished
+decisions post events to a queue; the loop records outcomes in each run's history (in
+the order they arrive, which is the finish order), and asks for a new decision whenever
+a run has news and no decision in flight.  Outcomes that arrive while a decision is being
+made are batched into the next one.
+"""
+
+import logging
+import pickle
+import queue
+from concurrent.futures import BrokenExecutor, CancelledError, ProcessPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+
+from ..config import ACTIVITY, WORKFLOW, TaskSpec, WorkflowConfig
+from ..decision import Fail, FailCall, Finish, Restart
+from ..errors import TaskError
+from ..execution import replay
+from ..history import History
+
+__all__ = ['LocalWorkflow']
+
+logger = logging.getLogger('flowy')
+
+
+class LocalWorkflow(WorkflowConfig):
+    """Run a workflow on this machine.
+
+    ``factory`` builds the workflow from its tasks (usually the workflow class).
+    Activities run on ``executor(max_workers=activity_workers)``, a process pool by
+    default (then activities must be picklable: defined at module level).  Workflow
+    bodies run in this process, on ``workflow_workers`` decider threads.  A child
+    workflow (``conf_workflow``) runs on the pools of the run that started it.
+    """
+
+    def __init__(self, factory, activity_workers=8, workflow_workers=2,
+                 executor=ProcessPoolExecutor, transport=None):
+        super().__init__(factory, transport)
+        for name, value in (('activity_workers', activity_workers),
+                            ('workflow_workers', workflow_workers)):
+            if not isinstance(value, int) or value < 1:
+                raise ValueError('%s must be an integer greater than 0; got %r' % (name, value))
+        if not callable(executor):
+            raise TypeError('executor must be an Executor class (or a callable taking '
+                            'max_workers), such as ThreadPoolExecutor; got %r' % (executor,))
+        self.activity_workers = activity_workers
+        self.workflow_workers = workflow_workers
+        self.executor = executor
+
+    @property
+    def uses_processes(self):
+        return isinstance(self.executor, type) and issubclass(self.executor, ProcessPoolExecutor)
+
+    def conf_activity(self, dep, func, transport=None):
+        """Give the workflow's ``dep`` argument a task that runs ``func`` as an activity.
+
+        ``func`` is called with the arguments of each call, after a round trip through
+        ``transport`` (tagged JSON by default), and its return value travels back the
+        same way.
+        """
+        if not callable(func):
+            hint = ''
+            if callable(getattr(func, '__wrapped__', None)) or hasattr(func, '__factory__'):
+                hint = ' (it looks like a task result: pass the function, not a call of it)'
+            raise TypeError('the activity for %r must be callable; got %r%s' % (dep, func, hint))
+        if self.uses_processes:
+            _check_picklable(dep, func)
+        self._add_task(TaskSpec(dep, ACTIVITY, func, transport))
+
+    def conf_workflow(self, dep, workflow, transport=None):
+        """Give ``dep`` a task that runs ``workflow`` (a LocalWorkflow) as a child workflow."""
+        if not isinstance(workflow, LocalWorkflow):
+            raise TypeError('conf_workflow(%r, ...) needs a LocalWorkflow to run as the child '
+                            'workflow; got %r (for a plain function use conf_activity)'
+                            % (dep, workflow))
+        self._add_task(TaskSpec(dep, WORKFLOW, workflow, transport))
+
+    def run(self, *args, _wait=False, _trace=None, **kwargs):
+        """Run the workflow with these arguments; return its result or raise TaskError.
+
+        ``_wait=True`` waits, after the result is known, for activities still running
+        (by default they are abandoned and queued ones cancelled).  ``_trace`` records
+        the run: pass a :class:`~flowy.local.Tracer`, or a path such as ``'out/run'`` to
+        write ``out/run.dot`` (and ``out/run.svg`` when Graphviz is installed).
+        """
+        self._check_tree()
+        input_data = self.encode_input(args, kwargs)
+        tracer, path = _tracer_for(_trace)
+        try:
+            return _Engine(self, _wait, tracer).run(input_data)
+        finally:
+            if path is not None:
+                tracer.write(path)
+
+    def _check_tree(self):
+        for config in self._tree():
+            config.check_factory()
+            if self.uses_processes:
+                for spec in config.specs.values():
+                    if spec.kind is ACTIVITY:
+                        _check_picklable(spec.dep, spec.target)
+
+    def _tree(self):
+        seen, todo = [], [self]
+        while todo:
+            config = todo.pop()
+            if any(config is other for other in seen):
+                continue
+            seen.append(config)
+            todo.extend(spec.target for spec in config.specs.values() if spec.kind is WORKFLOW)
+        return seen
+
+
+def _check_picklable(dep, func):
+    try:
+        pickle.dumps(func)
+    except Exception as exc:
+        raise TypeError(
+            'the activity for %r (%r) cannot be sent to a worker process: %s. Define it at '
+            'module level, or run on threads: LocalWorkflow(..., executor=ThreadPoolExecutor)'
+            % (dep, func, exc)) from exc
+
+
+def _tracer_for(trace):
+    if trace is None or trace is False:
+        return None, None
+    from .tracer import Tracer
+    if isinstance(trace, Tracer):
+        return trace, None
+    if trace is True:
+        import tempfile
+        import os
+        trace = os.path.join(tempfile.mkdtemp(prefix='flowy-trace-'), 'trace')
+    return Tracer(), trace
+
+
+def run_activity(func, transport, key, input_data):
+    """Run one activity call in a worker: decode, call, encode."""
+    args, kwargs = transport.loads(input_data)
+    value = func(*args, **kwargs)
+    try:
+        return transport.dumps(value)
+    except Exception as exc:
+        raise TypeError('cannot serialize the result of %s: %s' % (key, exc)) from exc
+
+
+def _failure_reason(exc):
+    if isinstance(exc, BrokenExecutor):
+        return ('the worker running this activity died unexpectedly (killed, out of memory, '
+                'or crashed): %s' % (exc or type(exc).__name__))
+    if isinstance(exc, CancelledError):
+        return 'the activity was cancelled'
+    return str(exc) or type(exc).__name__
+
+
+class _Engine:
+    """The pools and event loop of one ``LocalWorkflow.run()``."""
+
+    def __init__(self, root, wait, tracer):
+        self.root = root
+        self.wait = wait
+        self.tracer = tracer
+        self.events = queue.SimpleQueue()
+        self.outcome = None
+        self.activities = root.executor(max_workers=root.activity_workers)
+        self.deciders = ThreadPoolExecutor(max_workers=root.workflow_workers,
+                                           thread_name_prefix='flowy-decider')
+        self._runs = 0
+
+    def post(self, event, _future=None):
+        self.events.put(event)
+
+    def run(self, input_data):
+        interrupted = False
+        try:
+            _Run(self, self.root, input_data).decide()
+            while self.outcome is None:
+                self.events.get()()
+        except BaseException:
+            interrupted = True
+            raise
+        finally:
+            self._shutdown(interrupted)
+        outcome = self.outcome
+        if type(outcome) is Finish:
+            return self.root.transport.loads(outcome.result)
+        error = TaskError(outcome.reason)
+        raise error from outcome.error
+
+    def next_run_id(self):
+        self._runs += 1
+        return self._runs
+
+    def submit_activity(self, func, transport, key, input_data):
+        try:
+            return self.activities.submit(run_activity, func, transport, key, input_data)
+        except BrokenExecutor:
+            self._replace_activity_pool()
+            return self.activities.submit(run_activity, func, transport, key, input_data)
+
+    def _replace_activity_pool(self):
+        logger.warning('the activity pool broke (a worker died); starting a new one')
+        self.activities.shutdown(wait=False, cancel_futures=True)
+        self.activities = self.root.executor(max_workers=self.root.activity_workers)
+
+    def activity_failed(self, exc):
+        if isinstance(exc, BrokenExecutor) and getattr(self.activities, '_broken', False):
+            self._replace_activity_pool()
+
+    def _shutdown(self, interrupted):
+        wait = self.wait and not interrupted
+        self.deciders.shutdown(wait=wait, cancel_futures=True)
+        if interrupted:
+            _terminate_workers(self.activities)
+        self.activities.shutdown(wait=wait, cancel_futures=True)
+
+
+def _terminate_workers(executor):
+    terminate = getattr(executor, 'terminate_workers', None)
+    if terminate is not None:
+        terminate()
+        return
+    for process in list((getattr(executor, '_processes', None) or {}).values()):
+        process.terminate()
+
+
+class _Run:
+    """One execution of one workflow (the root, a child, or a restarted run)."""
+
+    def __init__(self, engine, config, input_data, parent=None, key=None):
+        self.engine = engine
+        self.config = config
+        self.input_data = input_data
+        self.parent = parent
+        self.key = key
+        self.history = History()
+        self.inbox = []
+        self.deciding = False
+        self.again = False
+        self.done = False
+        self.decisions = 0
+        self.id = engine.next_run_id()
+        if engine.tracer is not None:
+            engine.tracer.workflow_started(self.id, config.name, parent and parent.id, key)
+
+    def decide(self):
+        if self.deciding:
+            self.again = True
+            return
+        self.deciding = True
+        future = self.engine.deciders.submit(replay, self.config, self.input_data, self.history)
+        future.add_done_callback(partial(self._post, self._decided))
+
+    def _post(self, handler, future):
+        self.engine.post(partial(handler, future))
+
+    def _decided(self, future):
+        self.deciding = False
+        if self.done:
+            return
+        decision = future.result()  # replay() turns workflow errors into a Fail
+        self.decisions += 1
+        for call in decision.calls:
+            self._start(call)
+        if decision.outcome is not None:
+            self._conclude(decision.outcome)
+            return
+        inbox, self.inbox = self.inbox, []
+        for record in inbox:
+            record()
+        if self.again or inbox:
+            self.again = False
+            self.decide()
+
+    def _start(self, call):
+        history, tracer = self.history, self.engine.tracer
+        spec = self.config.specs[call.dep]
+        if type(call) is FailCall:
+            history.failed(call.key, call.reason, call.cause, call.position)
+            self.again = True
+            if tracer is not None:
+                tracer.call_failed(self.id, call.key, call.dep, self.decisions, call.reason)
+            return
+        history.scheduled(call.key, call.position)
+        if tracer is not None:
+            tracer.scheduled(self.id, call.key, call.dep, spec.kind, call.depends_on,
+                             self.decisions)
+        if spec.kind is WORKFLOW:
+            _Run(self.engine, spec.target, call.input, parent=self, key=call.key).decide()
+            return
+        future = self.engine.submit_activity(spec.target, spec.transport, call.key, call.input)
+        future.add_done_callback(partial(self._post, partial(self._activity_done, call.key)))
+
+    def _activity_done(self, key, future):
+        if future.cancelled():
+            exc = CancelledError()
+        else:
+            exc = future.exception()
+        if exc is None:
+            self.arrived(key, future.result(), None)
+        else:
+            self.engine.activity_failed(exc)
+            self.arrived(key, None, exc)
+
+    def arrived(self, key, data, exc, reason=None):
+        """Record that call ``key`` finished with ``data`` or failed with ``exc``."""
+        if self.done:
+            return
+        record = partial(self._record, key, data, exc, reason)
+        if self.deciding:
+            self.inbox.append(record)
+            return
+        record()
+        self.decide()
+
+    def _record(self, key, data, exc, reason):
+        tracer = self.engine.tracer
+        if exc is None:
+            self.history.completed(key, data)
+            if tracer is not None:
+                tracer.completed(self.id, key, data)
+        else:
+            reason = reason or _failure_reason(exc)
+            self.history.failed(key, reason, exc)
+            if tracer is not None:
+                tracer.failed(self.id, key, reason)
+
+    def _conclude(self, outcome):
+        self.done = True
+        engine = self.engine
+        if engine.tracer is not None:
+            engine.tracer.workflow_finished(self.id, outcome)
+        if type(outcome) is Restart:
+            successor = _Run(engine, self.config, outcome.input, self.parent, self.key)
+            if engine.tracer is not None:
+                engine.tracer.restarted(self.id, successor.id)
+            successor.decide()
+        elif self.parent is None:
+            engine.outcome = outcome
+        elif type(outcome) is Finish:
+            self.parent.arrived(self.key, outcome.result, None)
+        else:
+            error = TaskError(outcome.reason, self.key)
+            error.__cause__ = outcome.error
+            self.parent.arrived(self.key, None, error, outcome.reason)

@@ -1,0 +1,232 @@
+"""Operations over task results: ``wait``, ``first``, ``finish_order``, ``parallel_reduce``.
+
+Each is written once, over :class:`~flowy.result.TaskResult`, and works on plain values
+too, so a workflow runs unchanged as ordinary Python.  Their answers depend only on the
+order in which results finished: a driver that replays from the top and one that keeps
+the body alive and feeds it new results one by one reach the same calls.
+"""
+
+import heapq
+import itertools
+from functools import partial
+
+from .errors import TaskError
+from .execution import TaskProxy
+from .result import ERROR, PENDING, ResultProxy, TaskResult, result_of
+
+__all__ = ['wait', 'first', 'finish_order', 'parallel_reduce']
+
+
+def wait(value):
+    """Return ``value`` once it is known: raise its error if it failed.
+
+    A plain value is returned as it is.  Inside a workflow, waiting on a result that is
+    not finished suspends the body until it is.
+    """
+    if type(value) is ResultProxy:
+        value.__wrapped__
+    return value
+
+
+def _items(args):
+    # first(a, b) and first([a, b]) both work; a single result is never iterated.
+    if len(args) == 1:
+        only = args[0]
+        if (type(only) is not ResultProxy and not isinstance(only, (str, bytes))
+                and hasattr(type(only), '__iter__')):
+            return list(only)
+    return list(args)
+
+
+def first(*results):
+    """The result that finished first, among ``first(a, b, ...)`` or ``first(results)``.
+
+    A plain value counts as already finished, so the first plain value in argument order
+    wins.  A result that failed can be first; using it raises its error.  If none has
+    finished yet, the answer is a result that resolves to whichever finishes first.
+    """
+    items = _items(results)
+    if not items:
+        raise ValueError('first() needs at least one result')
+    best, best_order, pending = None, None, []
+    for item in items:
+        result = result_of(item)
+        if result is None:
+            return item
+        if result.state is PENDING:
+            pending.append(result)
+        elif best is None or result.order < best_order:
+            best, best_order = item, result.order
+    if best is not None:
+        return best
+    return _FinishSequence(pending).slot(0).proxy
+
+
+def finish_order(*results):
+    """Iterate over results in the order they finished.
+
+    Plain values come first, in argument order; then finished results by finish order;
+    then one result per unfinished input, each resolving to the next one to finish.
+    """
+    items = _items(results)
+    plain, done, pending = [], [], []
+    for item in items:
+        result = result_of(item)
+        if result is None:
+            plain.append(item)
+        elif result.state is PENDING:
+            pending.append(result)
+        else:
+            done.append((result.order, item))
+    done.sort(key=_order_of)
+    plain.extend(item for _, item in done)
+    if pending:
+        sequence = _FinishSequence(pending)
+        plain.extend(sequence.slot(k).proxy for k in range(len(pending)))
+    return iter(plain)
+
+
+def _order_of(pair):
+    return pair[0]
+
+
+class _FinishSequence:
+    """Results standing for 'the k-th of these to finish', resolved as they finish."""
+
+    __slots__ = ('_arrived', '_slots', '_waiter')
+
+    def __init__(self, pending):
+        self._arrived = 0
+        self._slots = []
+        self._waiter = pending[0]._waiter
+        for result in pending:
+            result.on_finish(partial(self._arrive, result))
+
+    def slot(self, k):
+        while len(self._slots) <= k:
+            self._slots.append(TaskResult(None, self._waiter))
+        return self._slots[k]
+
+    def _arrive(self, result):
+        k = self._arrived
+        self._arrived = k + 1
+        if k < len(self._slots):
+            self._slots[k].follow(result)
+
+
+def parallel_reduce(function, iterable):
+    """Fold ``iterable`` with ``function``, combining any two results once both are ready.
+
+    The reduction tree is shaped by finish order: whichever two values are ready first
+    are combined first, so a slow input never holds up the others.  ``function`` is
+    called exactly ``len(iterable) - 1`` times; it should be associative and commutative.
+    It may be a task or a plain function of two values; with plain values and a plain
+    function this is an ordinary reduce.  One element is returned as it is; an empty
+    iterable raises ``ValueError``.  Works iteratively for any length.
+    """
+    items = list(iterable)
+    if not items:
+        raise ValueError('parallel_reduce() of an empty sequence: pass at least one element')
+    if len(items) == 1:
+        return items[0]
+    return _Reduction(function, items).result
+
+
+class _Reduction:
+    """The state of one ``parallel_reduce``: inputs ready to pair, and pairings made."""
+
+    def __init__(self, function, items):
+        self.function = function
+        self.ready = []
+        self.tiebreak = itertools.count()
+        self.pairings = 0
+        self.total = len(items) - 1
+        self.final = None
+        self.result = None
+        self.waiter = None
+        self.execution = None
+        if type(function) is TaskProxy:
+            self.execution = function._execution
+            self.spec = function._spec
+            self.number, self.position = self.execution.reserve(self.spec, self.total)
+        for item in items:
+            self._add(item, -1)
+        self._combine()
+        if self.result is None:
+            self.final = TaskResult(None, self.waiter)
+            self.result = self.final.proxy
+
+    def _add(self, item, plain_order):
+        result = result_of(item)
+        if result is None:
+            heapq.heappush(self.ready, (plain_order, next(self.tiebreak), item))
+        elif result.state is PENDING:
+            self.waiter = result._waiter
+            result.on_finish(partial(self._arrive, item, result))
+        else:
+            heapq.heappush(self.ready, (result.order, next(self.tiebreak), item))
+
+    def _arrive(self, item, result):
+        heapq.heappush(self.ready, (result.order, next(self.tiebreak), item))
+        self._combine()
+
+    def _combine(self):
+        ready = self.ready
+        while len(ready) >= 2:
+            order_x, _, x = heapq.heappop(ready)
+            order_y, _, y = heapq.heappop(ready)
+            combined = self._pair(x, y)
+            self.pairings += 1
+            if self.pairings == self.total:
+                self._finish(combined, order_y)
+                return
+            self._add(combined, order_y)
+
+    def _pair(self, x, y):
+        if self.execution is not None:
+            k = self.pairings
+            return self.execution.call_at(self.spec, self.number + k, self.position + k,
+                                          (x, y), {}).proxy
+        return _apply_plain(self.function, x, y)
+
+    def _finish(self, combined, plain_order):
+        if self.final is None:
+            self.result = combined
+            return
+        result = result_of(combined)
+        if result is None:
+            self.final.set_value(combined, plain_order)
+        else:
+            self.final.follow(result)
+
+
+def _apply_plain(function, x, y):
+    """``function(x, y)`` on values; an input error, or an exception, becomes the result."""
+    rx, ry = result_of(x), result_of(y)
+    if rx is None and ry is None:
+        return function(x, y)
+    errors = [r for r in (rx, ry) if r is not None and r.state is ERROR]
+    if errors:
+        return min(errors, key=_result_order).proxy
+    execution = (rx if rx is not None else ry)._waiter
+    order = max(r.order for r in (rx, ry) if r is not None)
+    try:
+        value_x = x if rx is None else rx.get()
+        value_y = y if ry is None else ry.get()
+    except TaskError as exc:  # a result that could not be decoded
+        return TaskResult.failed(exc, order).proxy
+    if execution is not None:
+        execution.reducing(function)
+    try:
+        return function(value_x, value_y)
+    except Exception as exc:
+        error = TaskError('the reducer %r raised: %s' % (function, exc))
+        error.__cause__ = exc
+        return TaskResult.failed(error, order).proxy
+    finally:
+        if execution is not None:
+            execution.reducing(None)
+
+
+def _result_order(result):
+    return result.order

@@ -1,0 +1,507 @@
+"""Tests for flowy.serialization: tagged JSON that round-trips Python types."""
+
+import collections
+import datetime
+import decimal
+import doctest
+import enum
+import json
+import math
+import timeit
+import uuid
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from flowy import serialization
+from flowy.serialization import JSON, JSONTransport, dumps, loads
+
+UTC = datetime.timezone.utc
+PLUS_0530 = datetime.timezone(datetime.timedelta(hours=5, minutes=30))
+ODD_OFFSET = datetime.timezone(-datetime.timedelta(hours=3, seconds=7, microseconds=5))
+# Offsets under a second are absurd but exact; Python 3.11 parses them as UTC.
+TINY_OFFSET = datetime.timezone(datetime.timedelta(microseconds=1))
+NEGATIVE_TINY_OFFSET = datetime.timezone(-datetime.timedelta(microseconds=500_000))
+
+
+def assert_same(a, b, path='top'):
+    """Assert ``a == b`` recursively, with identical types all the way down.
+
+    Plain ``==`` is not enough: ``1 == 1.0 == True``, ``(1,) != [1]`` only at
+    the top, and nan never equals itself.
+    """
+    assert type(a) is type(b), f'{path}: {type(a).__name__} != {type(b).__name__}'
+    if type(a) is float:
+        if math.isnan(a):
+            assert math.isnan(b), path
+        else:
+            assert a == b and math.copysign(1, a) == math.copysign(1, b), f'{path}: {a!r} != {b!r}'
+    elif type(a) is decimal.Decimal:
+        # str() is exact (keeps exponent, sign of zero, NaN payloads) and
+        # avoids comparing signaling NaNs, which raises.
+        assert str(a) == str(b), f'{path}: {a!r} != {b!r}'
+    elif type(a) in (list, tuple):
+        assert len(a) == len(b), f'{path}: lengths {len(a)} != {len(b)}'
+        for i, (x, y) in enumerate(zip(a, b)):
+            assert_same(x, y, f'{path}[{i}]')
+    elif type(a) is dict:
+        # Key order is part of the contract, so compare pairwise.
+        assert len(a) == len(b), f'{path}: lengths {len(a)} != {len(b)}'
+        for (ka, va), (kb, vb) in zip(a.items(), b.items()):
+            assert_same(ka, kb, f'{path} key {ka!r}')
+            assert_same(va, vb, f'{path}[{ka!r}]')
+    elif type(a) in (set, frozenset):
+        assert a == b, f'{path}: {a!r} != {b!r}'
+        # Equal members may still differ in type (1 == 1.0): pair them up.
+        members_of_b = {x: x for x in b}
+        for x in a:
+            assert_same(x, members_of_b[x], f'{path} member {x!r}')
+    elif type(a) in (datetime.datetime, datetime.time):
+        assert a == b, f'{path}: {a!r} != {b!r}'
+        assert a.replace(tzinfo=None) == b.replace(tzinfo=None), path
+        assert a.utcoffset() == b.utcoffset(), f'{path}: offsets differ'
+    else:
+        assert a == b, f'{path}: {a!r} != {b!r}'
+
+
+def roundtrip(value):
+    text = dumps(value)
+    assert isinstance(text, str)
+    json.loads(text)  # always valid JSON
+    result = loads(text)
+    assert_same(value, result)
+    return text
+
+
+# -- examples of every supported type ------------------------------------------
+
+SCALARS = [
+    None, True, False, 0, 1, -7, 2**100, -(2**70),
+    0.0, -0.0, 1.5, -2.25e-300, 1e308, float('inf'), float('-inf'), float('nan'),
+    '', 'text', 'üñíçødé ☃ 𝄞', '\ud800 lone surrogate', '"quotes" and \\ and \n',
+    '!t', '!',
+]
+
+RICH = [
+    (), (1,), (1, 2, 3), ('a', None, 1.5),
+    b'', b'\x00\xff binary', bytes(range(256)),
+    uuid.UUID('12345678-1234-5678-1234-567812345678'), uuid.UUID(int=0),
+    set(), {1, 2, 3}, {'b', 'a'}, {1, 'a', None},
+    frozenset(), frozenset({1, 2}), frozenset({(1, 2), (0, 5)}),
+    datetime.datetime(2024, 2, 29, 12, 30, 45),
+    datetime.datetime(2024, 2, 29, 12, 30, 45, 123456),
+    datetime.datetime(1, 1, 1), datetime.datetime.max,
+    datetime.datetime(2020, 1, 1, tzinfo=UTC),
+    datetime.datetime(2020, 1, 1, 23, 59, 59, 1, tzinfo=PLUS_0530),
+    datetime.datetime(2020, 1, 1, 0, 0, 0, 999999, tzinfo=ODD_OFFSET),
+    datetime.date(2024, 2, 29), datetime.date.min, datetime.date.max,
+    datetime.time(), datetime.time(23, 59, 59, 999999),
+    datetime.time(1, 2, 3, 4, tzinfo=PLUS_0530), datetime.time(5, tzinfo=ODD_OFFSET),
+    datetime.time(tzinfo=TINY_OFFSET), datetime.datetime(2000, 1, 1, tzinfo=TINY_OFFSET),
+    datetime.time(tzinfo=NEGATIVE_TINY_OFFSET),
+    datetime.timedelta(), datetime.timedelta(days=-1, microseconds=1),
+    datetime.timedelta.max, datetime.timedelta.min,
+    decimal.Decimal('1.10'), decimal.Decimal('-0'), decimal.Decimal('1E+3'),
+    decimal.Decimal('NaN'), decimal.Decimal('-sNaN12'), decimal.Decimal('-Infinity'),
+    decimal.Decimal('3.14159265358979323846264338327950288419716939937510'),
+    [], {}, [1, [2, [3, []]]], {'a': 1, 'b': [1.5, None]},
+    {1: 'one', 2: 'two'}, {(1, 2): 'pair', None: 0, 1.5: 'f', True: 't'},
+    {'mixed': 1, 2: 'keys'},
+]
+
+
+@pytest.mark.parametrize('value', SCALARS + RICH, ids=repr)
+def test_roundtrip_examples(value):
+    roundtrip(value)
+
+
+@pytest.mark.parametrize('value', SCALARS + RICH, ids=repr)
+def test_roundtrip_through_transport(value):
+    assert_same(JSON.loads(JSON.dumps(value)), loads(dumps(value)))
+
+
+def test_nested_mixes():
+    roundtrip([{(1, 'a'): [{(2, (3,)): {frozenset({1}): b'x'}}]}])
+    roundtrip({frozenset({(1, 2), (3, 4)}), (5, (6, 7))})
+    roundtrip({'!x': 1})
+    roundtrip({'!t': [1, 2]})
+    roundtrip({'!m': [[1, 2]]})
+    roundtrip([{'!s': []}, {'!': None}, {'!x': {'!y': ('!z',)}}])
+    roundtrip({'!x': 1, '!y': 2})
+    roundtrip([[], {}, (), set(), frozenset(), b'', '', ([], {}, ((),))])
+    roundtrip({(): {}, frozenset(): set(), '': ''})
+    roundtrip((uuid.uuid4(), datetime.datetime.now(), datetime.date.today(),
+               {decimal.Decimal('1.0'): datetime.timedelta(seconds=1)}))
+
+
+def test_bytearray_comes_back_as_bytes():
+    assert loads(dumps(bytearray(b'\x00abc'))) == b'\x00abc'
+    assert type(loads(dumps(bytearray(b'abc')))) is bytes
+
+
+def test_shared_substructures_are_not_recursion():
+    shared = [1, (2,)]
+    roundtrip([shared, shared, {'a': shared}])
+
+
+def test_zoneinfo_datetime_keeps_its_instant_and_offset():
+    zoneinfo = pytest.importorskip('zoneinfo')
+    try:
+        zone = zoneinfo.ZoneInfo('Europe/Paris')
+    except zoneinfo.ZoneInfoNotFoundError:
+        pytest.skip('no time zone data')
+    value = datetime.datetime(2024, 7, 1, 12, tzinfo=zone)
+    result = loads(dumps(value))
+    assert result == value
+    assert result.utcoffset() == datetime.timedelta(hours=2)
+
+
+# -- the wire format -------------------------------------------------------------
+
+@pytest.mark.parametrize('value, text', [
+    (None, 'null'),
+    (1, '1'),
+    ('a', '"a"'),
+    (float('nan'), 'NaN'),
+    ([1, 'a'], '[1,"a"]'),
+    ({'a': 1, 'b': 2}, '{"a":1,"b":2}'),
+    ({'b': 1, 'a': 2}, '{"b":1,"a":2}'),
+    ((1, 2), '{"!t":[1,2]}'),
+    (b'hi', '{"!b":"aGk="}'),
+    (uuid.UUID(int=1), '{"!u":"00000000000000000000000000000001"}'),
+    ({3, 1, 2}, '{"!s":[1,2,3]}'),
+    (frozenset({'b', 'a'}), '{"!fs":["a","b"]}'),
+    (datetime.datetime(2020, 1, 2, 3, 4, 5, 6), '{"!dt":"2020-01-02T03:04:05.000006"}'),
+    (datetime.datetime(2020, 1, 2, tzinfo=UTC), '{"!dt":"2020-01-02T00:00:00+00:00"}'),
+    (datetime.date(2020, 1, 2), '{"!d":"2020-01-02"}'),
+    (datetime.time(3, 4), '{"!tm":"03:04:00"}'),
+    (datetime.timedelta(days=1, seconds=2, microseconds=3), '{"!td":[1,2,3]}'),
+    (decimal.Decimal('1.50'), '{"!dec":"1.50"}'),
+    ({1: 2}, '{"!m":[[1,2]]}'),
+    ({'a': 1, 2: 3}, '{"!m":[["a",1],[2,3]]}'),
+    ({'!x': 1}, '{"!m":[["!x",1]]}'),
+    ({'!x': 1, '!y': 2}, '{"!x":1,"!y":2}'),
+    ({'x!': 1}, '{"x!":1}'),
+    ('é', '"\\u00e9"'),
+])
+def test_exact_wire_format(value, text):
+    assert dumps(value) == text
+
+
+def test_unknown_tag_decodes_as_plain_dict():
+    assert loads('{"!nope":[1,2]}') == {'!nope': [1, 2]}
+    assert loads('[{"!zz":{"!t":[1]}}]') == [{'!zz': (1,)}]
+    assert loads('{"!t":[1],"extra":2}') == {'!t': [1], 'extra': 2}
+
+
+def test_foreign_plain_json_decodes_as_usual():
+    assert loads('{"a": [1, 2.5, null, true], "b": {}}') == {'a': [1, 2.5, None, True], 'b': {}}
+
+
+def test_set_encoding_is_deterministic():
+    values = list(range(100, 0, -1))
+    assert dumps(set(values)) == dumps(set(reversed(values)))
+    tuples = [(i % 7, str(i)) for i in range(50)]
+    assert dumps(frozenset(tuples)) == dumps(frozenset(reversed(tuples)))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers() | st.text(max_size=3)), st.randoms())
+def test_equal_sets_encode_equally(items, rnd):
+    shuffled = list(items)
+    rnd.shuffle(shuffled)
+    ints = [x for x in items if type(x) is int]
+    strs = [x for x in items if type(x) is str]
+    assert dumps(set(ints)) == dumps(set(x for x in shuffled if type(x) is int))
+    assert dumps({'k': frozenset(strs)}) == dumps({'k': frozenset(x for x in shuffled if type(x) is str)})
+    pairs = {(i, s) for i in ints for s in strs}
+    assert dumps(pairs) == dumps(set(sorted(pairs, reverse=True)))
+
+
+def test_unsortable_sets_still_roundtrip():
+    roundtrip({1, 'a', (1,), None, b'x'})
+    # Comparing a Decimal NaN raises InvalidOperation rather than TypeError.
+    result = loads(dumps({decimal.Decimal('NaN'), 1}))
+    assert type(result) is set and 1 in result and len(result) == 2
+
+
+def test_output_is_compact():
+    text = dumps({'a': [1, (2, 3)], 4: {5}})
+    assert ' ' not in text and '\n' not in text
+
+
+# -- __json__ -------------------------------------------------------------------
+
+class Point:
+    def __init__(self, x, y):
+        self.x, self.y = x, y
+
+    def __json__(self):
+        return {'x': self.x, 'y': self.y, 'pair': (self.x, self.y)}
+
+
+class Wrapped:
+    def __init__(self, inner):
+        self.inner = inner
+
+    def __json__(self):
+        return self.inner
+
+
+def test_json_method_is_encoded_as_its_result():
+    assert loads(dumps(Point(1, 2))) == {'x': 1, 'y': 2, 'pair': (1, 2)}
+    assert loads(dumps([Point(1, 2), {'p': Point(3, 4)}])) == [
+        {'x': 1, 'y': 2, 'pair': (1, 2)}, {'p': {'x': 3, 'y': 4, 'pair': (3, 4)}}]
+    assert dumps(Wrapped(5)) == '5'
+    assert loads(dumps(Wrapped(Wrapped((1, b'z'))))) == (1, b'z')
+    assert loads(dumps({'k': Wrapped({7})})) == {'k': {7}}
+    assert loads(dumps({Wrapped(1): 2})) == {1: 2}
+
+
+def test_json_method_wins_over_subclass_rejection():
+    class Color(enum.IntEnum):
+        RED = 1
+
+        def __json__(self):
+            return self.name
+
+    assert dumps([Color.RED]) == '["RED"]'
+
+
+def test_non_callable_json_attribute_is_not_used():
+    class Odd:
+        __json__ = 'not callable'
+
+    with pytest.raises(TypeError, match='cannot serialize an Odd at the top level'):
+        dumps(Odd())
+
+
+def test_class_with_json_method_is_not_encoded():
+    with pytest.raises(TypeError, match='cannot serialize a type at \\[0\\]'):
+        dumps([Point])
+
+
+# -- errors ---------------------------------------------------------------------
+
+class Foo:
+    pass
+
+
+def test_unsupported_type_names_type_and_path():
+    with pytest.raises(TypeError) as info:
+        dumps([0, {'x': Foo()}])
+    message = str(info.value)
+    assert message.startswith("cannot serialize a Foo at [1]['x']: ")
+    assert '__json__()' in message and 'different transport' in message
+
+
+@pytest.mark.parametrize('value, where', [
+    (Foo(), 'the top level'),
+    ((1, (2, Foo())), '[1][1]'),
+    ({'a': {'b': [Foo()]}}, "['a']['b'][0]"),
+    ({1: Foo()}, '[1]'),
+    ({'x': {Foo(): 1}}, "['x']<key #0>"),
+    ({'x': {1: 2, (3, Foo()): 4}}, "['x']<key #1>[1]"),
+    ([{1, 2, (3, Foo())}], '[0]<item #2>[1]'),
+    ([Wrapped([1, Foo()])], '[0].__json__()[1]'),
+])
+def test_unsupported_type_paths(value, where):
+    with pytest.raises(TypeError, match='cannot serialize a Foo at ') as info:
+        dumps(value)
+    assert f'cannot serialize a Foo at {where}: ' in str(info.value)
+
+
+def test_long_keys_are_shortened_in_paths():
+    with pytest.raises(TypeError) as info:
+        dumps({'k' * 500: Foo()})
+    assert len(str(info.value)) < 400
+
+
+@pytest.mark.parametrize('value, base', [
+    (collections.namedtuple('P', 'x y')(1, 2), 'tuple'),
+    (collections.OrderedDict(a=1), 'dict'),
+    (enum.IntEnum('E', 'A').A, 'int'),
+    (type('S', (str,), {})('s'), 'str'),
+])
+def test_subclasses_of_supported_types_are_rejected(value, base):
+    with pytest.raises(TypeError, match=f'subclass of {base}') as info:
+        dumps([value])
+    assert ' at [0] ' in str(info.value)
+
+
+def test_unsupported_builtins():
+    for value in (object(), print, 1j, range(3), iter([]), memoryview(b'')):
+        with pytest.raises(TypeError, match=type(value).__qualname__):
+            dumps({'v': value})
+
+
+def test_recursive_list():
+    value = [1, 2]
+    value.append(value)
+    with pytest.raises(ValueError, match=r'recursive structure at \[2\]'):
+        dumps(value)
+
+
+def test_recursive_dict_nested():
+    inner = {}
+    value = {'a': [inner]}
+    inner['back'] = value
+    with pytest.raises(ValueError, match=r"recursive structure at \['a'\]\[0\]\['back'\]"):
+        dumps(value)
+
+
+def test_recursive_through_json_method():
+    class Loop:
+        def __json__(self):
+            return [self]
+
+    with pytest.raises(ValueError, match=r'recursive structure at \[0\]\.__json__\(\)\[0\]'):
+        dumps([Loop()])
+
+
+def test_deep_nesting_is_a_clear_value_error():
+    value = None
+    for _ in range(50_000):
+        value = [value]
+    with pytest.raises(ValueError, match=r'nested too deeply .*at \[0\]\[0\].*more'):
+        dumps(value)
+
+
+def test_endless_json_chain_is_a_clear_value_error():
+    class Chain:
+        def __init__(self, n):
+            self.n = n
+
+        def __json__(self):
+            return [Chain(self.n + 1)]
+
+    with pytest.raises(ValueError, match='nested too deeply'):
+        dumps(Chain(0))
+
+
+def test_moderate_nesting_roundtrips():
+    value = 'leaf'
+    for i in range(150):
+        value = (value,) if i % 3 else {'k': [value]}
+    roundtrip(value)
+
+
+def test_unsupported_inside_deep_value_is_a_type_error():
+    value = Foo()
+    for _ in range(100):
+        value = [value]
+    with pytest.raises(TypeError, match=r'a Foo at (\[0\]){8}\.\.\.\(84 more\)\.\.\.(\[0\]){8}: '):
+        dumps(value)
+
+
+def test_errors_do_not_chain_internal_exceptions():
+    with pytest.raises(TypeError) as info:
+        dumps([Foo()])
+    assert info.value.__context__ is None and info.value.__cause__ is None
+
+
+def test_recursion_inside_json_method_is_not_reported_as_nesting():
+    class Bad:
+        def __json__(self):
+            return self.__json__()
+
+    with pytest.raises(RecursionError):
+        dumps([Bad()])
+
+
+@pytest.mark.parametrize('text', ['', '{', '[1,]', 'nope', '{"a" 1}', '[1] [2]', "{'a': 1}"])
+def test_loads_invalid_json(text):
+    with pytest.raises(ValueError):
+        loads(text)
+
+
+@pytest.mark.parametrize('text', [
+    '{"!b":"not base64!"}', '{"!u":"xyz"}', '{"!dt":"yesterday"}', '{"!d":5}',
+    '{"!td":[1]}', '{"!dec":"one"}', '{"!m":[1,2]}', '{"!s":[[1]]}', '{"!tm":null}',
+])
+def test_loads_malformed_tag_payload(text):
+    with pytest.raises(ValueError, match='malformed tagged JSON'):
+        loads(text)
+
+
+def test_loads_deep_json_is_a_value_error():
+    with pytest.raises(ValueError):
+        loads('[' * 100_000 + ']' * 100_000)
+
+
+# -- properties -------------------------------------------------------------------
+
+fixed_offsets = st.builds(
+    datetime.timezone,
+    st.timedeltas(min_value=-datetime.timedelta(hours=23, minutes=59),
+                  max_value=datetime.timedelta(hours=23, minutes=59)))
+keyish_text = st.one_of(st.text(max_size=8), st.sampled_from(['!', '!t', '!m', '!x', '!dt']))
+
+# Hashable leaves avoid NaN: a set holding nan cannot compare equal to a copy.
+hashable_leaves = st.one_of(
+    st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), keyish_text,
+    st.binary(max_size=8), st.uuids(),
+    st.datetimes(timezones=st.none() | fixed_offsets), st.dates(),
+    st.times(timezones=st.none() | fixed_offsets), st.timedeltas(),
+    st.decimals(allow_nan=False),
+)
+hashables = st.recursive(
+    hashable_leaves,
+    lambda inner: st.one_of(st.lists(inner, max_size=3).map(tuple),
+                            st.frozensets(inner, max_size=3)),
+    max_leaves=6)
+leaves = st.one_of(hashable_leaves, st.floats(), st.decimals())
+values = st.recursive(
+    leaves,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4),
+        st.lists(inner, max_size=4).map(tuple),
+        st.dictionaries(keyish_text, inner, max_size=4),
+        st.dictionaries(hashables, inner, max_size=4),
+        st.sets(hashables, max_size=4),
+        st.frozensets(hashables, max_size=4),
+    ),
+    max_leaves=20)
+
+
+@settings(max_examples=300, deadline=None)
+@given(values)
+def test_property_roundtrip(value):
+    roundtrip(value)
+
+
+@settings(max_examples=100, deadline=None)
+@given(values)
+def test_property_dumps_is_deterministic_and_compact(value):
+    text = dumps(value)
+    assert dumps(value) == text
+    assert text == json.dumps(json.loads(text), separators=(',', ':'))
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.dictionaries(keyish_text, st.integers(), min_size=1, max_size=1))
+def test_property_single_key_dicts_stay_dicts(value):
+    roundtrip(value)
+    roundtrip([value, (value,)])
+
+
+# -- module surface ------------------------------------------------------------------
+
+def test_public_names():
+    assert serialization.__all__ == ['dumps', 'loads', 'JSONTransport', 'JSON']
+    assert isinstance(JSON, JSONTransport)
+    assert JSONTransport().dumps((1,)) == dumps((1,))
+    assert JSONTransport().loads('{"!t":[1]}') == (1,)
+
+
+def test_module_docstring_examples():
+    assert doctest.testmod(serialization).failed == 0
+
+
+def test_small_tuple_is_fast():
+    # Generous bound: a regression guard against accidental slow paths, not
+    # a benchmark (it takes a few microseconds on ordinary hardware).
+    number = 20_000
+    seconds = min(timeit.repeat(lambda: dumps((1, 2, 3)), number=number, repeat=3))
+    assert seconds / number < 50e-6
