@@ -157,14 +157,14 @@ class _Reduction:
             self.result = self.final.proxy
 
     def _add(self, item, plain_order):
-        result = result_of(item)
-        if result is None:
-            heapq.heappush(self.ready, (plain_order, next(self.tiebreak), item))
-        elif result.state is PENDING:
-            self.waiter = result._waiter
-            result.on_finish(partial(self._arrive, item, result))
-        else:
-            heapq.heappush(self.ready, (result.order, next(self.tiebreak), item))
+        if type(item) is ResultProxy:
+            result = item.__factory__.__self__
+            if result.state is PENDING:
+                self.waiter = result._waiter
+                result.on_finish(partial(self._arrive, item, result))
+                return
+            plain_order = result.order
+        heapq.heappush(self.ready, (plain_order, next(self.tiebreak), item))
 
     def _arrive(self, item, result):
         heapq.heappush(self.ready, (result.order, next(self.tiebreak), item))
@@ -185,8 +185,8 @@ class _Reduction:
     def _pair(self, x, y):
         if self.execution is not None:
             k = self.pairings
-            return self.execution.call_at(self.spec, self.number + k, self.position + k,
-                                          (x, y), {}).proxy
+            return ResultProxy(self.execution.call_at(
+                self.spec, self.number + k, self.position + k, (x, y), {}).get)
         return _apply_plain(self.function, x, y)
 
     def _finish(self, combined, plain_order):

@@ -1,0 +1,39 @@
+from setuptools import find_packages, setup
+
+with open('README.rst', encoding='utf-8') as stream:
+    long_description = stream.read()
+
+setup(
+    name='flowy',
+    version='0.5.0.dev0',
+    description='Workflows as ordinary Python: lazy task results, inferred parallelism, '
+                'local and Amazon SWF engines',
+    long_description=long_description,
+    long_description_content_type='text/x-rst',
+    license='MIT',
+    packages=find_packages(include=['flowy', 'flowy.*']),
+    python_requires='>=3.9',
+    install_requires=[
+        'boto3>=1.26',
+        'venusian>=3.0',
+        'lazy-object-proxy>=1.9',
+        'graphviz>=0.20',
+    ],
+    extras_require={
+        'test': [
+            'pytest>=7',
+            'pytest-timeout>=2.1',
+            'hypothesis>=6.80',
+            'moto[server]>=5.0,<5.3',
+        ],
+        'docs': ['sphinx>=7'],
+    },
+    entry_points={'console_scripts': ['flowy = flowy.__main__:main']},
+    classifiers=[
+        'Development Status :: 3 - Alpha',
+        'Intended Audience :: Developers',
+        'License :: OSI Approved :: MIT License',
+        'Programming Language :: Python :: 3',
+        'Topic :: System :: Distributed Computing',
+    ],
+)
