@@ -53,7 +53,8 @@ the way down, with these documented exceptions:
 
 Output is compact, ASCII-only and deterministic for equal inputs: dict keys
 stay in their given order, and set members are sorted when they are mutually
-sortable (otherwise they are written in iteration order).  A JSON object with
+sortable (otherwise they are written in iteration order, which for mixed
+types or sets of sets can differ between equal sets).  A JSON object with
 a single unknown ``"!..."`` key decodes as a plain dict.  Nesting is limited
 to a few hundred levels by Python's recursion limit; deeper values, values
 that contain themselves, and unsupported types raise an error that names the
@@ -67,7 +68,7 @@ import json
 import sys
 import uuid
 
-__all__ = ['dumps', 'loads', 'JSONTransport', 'JSON']
+__all__ = ['dumps', 'loads', 'JSONTransport', 'JSON']  # noqa: RUF022 - documented order
 
 # Values of these exact types are already JSON; the hot loops below test
 # membership here before paying for a function call.
@@ -275,6 +276,7 @@ def _children(value):
     method = _json_method(value)
     if method is None:
         return None
+    # Calls __json__() a second time; acceptable on this error-only path.
     return [(('.__json__()', None), method())]
 
 
@@ -312,7 +314,8 @@ def _too_deep_message(depth, path):
 # -- decoding -----------------------------------------------------------------
 
 def _dec_bytes(payload):
-    return binascii.a2b_base64(payload)
+    # Strict, so that corrupted text fails instead of silently losing bytes.
+    return binascii.a2b_base64(payload, strict_mode=True)
 
 
 def _dec_timedelta(payload):
@@ -321,7 +324,7 @@ def _dec_timedelta(payload):
 
 
 # Python 3.11 parses offsets like "+00:00:00.000001" (under one second) as UTC.
-_UTC = datetime.timezone.utc
+_UTC = datetime.UTC
 
 
 def _dec_datetime(text):

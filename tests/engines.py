@@ -1,0 +1,99 @@
+"""Test engines: run a workflow configuration without pools or threads.
+
+``SimulatedEngine`` drives the replay decider against a synthetic in-memory history and
+runs activities inline, completing them in an order chosen by a seeded random generator
+(or first-in first-out).  It records every decision, so tests can compare drivers and
+check the exact calls made.
+"""
+
+import random
+
+from flowy.config import WORKFLOW
+from flowy.decision import Fail, FailCall, Finish, Restart
+from flowy.errors import TaskError
+from flowy.execution import replay
+from flowy.history import History
+from flowy.local.engine import run_activity
+
+
+class Stuck(AssertionError):
+    """The workflow waits for nothing that is running: a driver bug."""
+
+
+class SimulatedEngine:
+    """Run ``config`` to completion with the replay driver on a synthetic history.
+
+    ``seed=None`` completes calls first-in first-out, one per decision; otherwise a
+    ``random.Random(seed)`` picks which running calls finish next and how many finish
+    between two decisions.
+    """
+
+    def __init__(self, config, seed=None, max_decisions=100000, driver=replay):
+        self.config = config
+        self.random = None if seed is None else random.Random(seed)
+        self.max_decisions = max_decisions
+        self.driver = driver
+        self.decisions = []
+        self.histories = []
+
+    def run(self, *args, **kwargs):
+        outcome = self.run_encoded(self.config, self.config.encode_input(args, kwargs))
+        if type(outcome) is Finish:
+            return self.config.transport.loads(outcome.result)
+        raise TaskError(outcome.reason) from outcome.error
+
+    def run_encoded(self, config, input_data):
+        """Run one workflow (following restarts) and return its Finish or Fail."""
+        while True:
+            outcome = self._run_once(config, input_data)
+            if type(outcome) is not Restart:
+                return outcome
+            input_data = outcome.input
+
+    def _run_once(self, config, input_data):
+        history = History()
+        self.histories.append(history)
+        running = []
+        for _ in range(self.max_decisions):
+            decision = self.driver(config, input_data, history)
+            self.decisions.append(decision)
+            for call in decision.calls:
+                if type(call) is FailCall:
+                    history.failed(call.key, call.reason, call.cause, call.position)
+                else:
+                    history.scheduled(call.key, call.position)
+                    running.append(call)
+            if decision.outcome is not None:
+                return decision.outcome
+            if not running:
+                if any(type(call) is FailCall for call in decision.calls):
+                    continue
+                raise Stuck('the workflow waits, but nothing is running: %r' % decision)
+            for call in self._pick(running):
+                self._complete(config, history, call)
+        raise Stuck('no outcome after %d decisions' % self.max_decisions)
+
+    def _pick(self, running):
+        if self.random is None:
+            return [running.pop(0)]
+        count = self.random.randint(1, len(running))
+        picked = []
+        for _ in range(count):
+            picked.append(running.pop(self.random.randrange(len(running))))
+        return picked
+
+    def _complete(self, config, history, call):
+        spec = config.specs[call.dep]
+        if spec.kind is WORKFLOW:
+            outcome = self.run_encoded(spec.target, call.input)
+            if type(outcome) is Finish:
+                history.completed(call.key, outcome.result)
+            else:
+                history.failed(call.key, outcome.reason, outcome.error)
+            return
+        try:
+            data = run_activity(spec.target, spec.transport, call.key, call.input)
+        except Exception as exc:
+            history.failed(call.key, str(exc) or type(exc).__name__, exc)
+        else:
+            history.completed(call.key, data)
