@@ -135,7 +135,6 @@ class Execution:
         self.nondeterminism = None
         self._next_position = 0
         self._numbers = dict.fromkeys(config.specs, 0)
-        self._replayed = set()
         self._reducer = None
 
     # -- what results and operations ask of the execution -----------------------------
@@ -180,26 +179,23 @@ class Execution:
     def call_at(self, spec, number, position, args, kwargs):
         """The result of call ``number`` of ``spec`` made at ``position``."""
         outcomes = self._outcomes
-        prefix = spec.dep + '-' + str(number) + '-'
-        key = prefix + '0'
+        key = f'{spec.dep}-{number}-0'
         outcome = outcomes.get(key)
         if outcome is None:
             self._check_new_call(key, position)
-            return self._start(spec, key, number, 0, position, spec.retry[0], args, kwargs)
+            return self._start(TaskResult(key, self), spec, key, number, 0, position, args,
+                               kwargs)
         if outcome.position != position and outcome.position is not None:
             self._moved(key, position, outcome.position)
-        self._replayed.add(position)
         attempt = 0
         while outcome.state is TIMEDOUT:
             attempt += 1
             if attempt == len(spec.retry):
-                error = TaskTimedout('%s timed out on all %d attempts: %s'
-                                     % (call_id(key), attempt, outcome.reason), key)
-                return TaskResult.failed(error, outcome.order, key)
-            key = prefix + str(attempt)
+                return TaskResult.failed(_timed_out(key, attempt, outcome), outcome.order, key)
+            key = f'{spec.dep}-{number}-{attempt}'
             next_outcome = outcomes.get(key)
             if next_outcome is None:
-                return self._start(spec, key, number, attempt, position, spec.retry[attempt],
+                return self._start(TaskResult(key, self), spec, key, number, attempt, position,
                                    args, kwargs)
             outcome = next_outcome
         result = TaskResult(key, self)
@@ -208,20 +204,20 @@ class Execution:
             result.state, result._data, result._loads = VALUE, outcome.data, spec.transport.loads
             result.order = outcome.order
         elif state is FAILED:
-            error = TaskError(outcome.reason, key)
-            error.__cause__ = outcome.cause
-            result.state, result.error, result.order = ERROR, error, outcome.order
+            result.state, result.error, result.order = ERROR, _failed(key, outcome), outcome.order
+        else:
+            self.started(key, result, spec, number, attempt, position, args, kwargs)
         return result
 
-    def _start(self, spec, key, number, attempt, position, delay, args, kwargs):
-        result = TaskResult(key, self)
+    def _start(self, result, spec, key, number, attempt, position, args, kwargs):
+        """Start attempt ``attempt`` of a call now, or decide why it cannot start."""
         if self.suspended:
             return result  # the body is past a point replay stops at; start nothing
         (args, kwargs), found = scan((args, kwargs))
         if found.error is not None:
             return _copy_error(found.error, key)
         if found.pending is not None:
-            return self.defer(result, spec, number, attempt, position, delay, args, kwargs,
+            return self.defer(result, spec, key, number, attempt, position, args, kwargs,
                               found.pending)
         try:
             data = spec.transport.dumps([list(args), kwargs])
@@ -229,14 +225,22 @@ class Execution:
             self.calls.append(FailCall(
                 key, spec.dep, position, 'cannot serialize the input of %s: %s'
                 % (key, _reason(exc)), exc))
-            return result
-        self.calls.append(ScheduleCall(key, spec.dep, number, attempt, position, data,
-                                       tuple(found.deps), delay))
+        else:
+            self.calls.append(ScheduleCall(key, spec.dep, number, attempt, position, data,
+                                           tuple(found.deps), spec.retry[attempt]))
+        self.started(key, result, spec, number, attempt, position, args, kwargs)
         return result
 
-    def defer(self, result, spec, number, attempt, position, delay, args, kwargs, pending):
+    def defer(self, result, spec, key, number, attempt, position, args, kwargs, pending):
         """A call whose arguments are not all known: under replay it simply waits."""
         return result
+
+    def started(self, key, result, spec, number, attempt, position, args, kwargs):
+        """Attempt ``key`` was started (now or earlier) and its outcome is not known.
+
+        Replay learns outcomes from the history; a driver that keeps the body alive
+        remembers the call here to resolve ``result`` when the outcome arrives.
+        """
 
     def _moved(self, key, position, recorded):
         self._nondeterministic(
@@ -257,11 +261,17 @@ class Execution:
         raise error
 
     def check_all_replayed(self):
-        """After the body returned: every call the history recorded was made again."""
-        if self.nondeterminism is not None or len(self._replayed) >= self.history.calls():
+        """After the body returned: every call the history recorded was made again.
+
+        Calls of one dependency are numbered in order, so the call ``dep-n`` was made in
+        this activation exactly when fewer than ``n + 1`` calls of ``dep`` were counted.
+        """
+        if self.nondeterminism is not None:
             return
+        numbers = self._numbers
         for position, recorded in self.history.positions():
-            if position not in self._replayed:
+            dep, _, number = recorded.rpartition('-')
+            if int(number) >= numbers.get(dep, 0):
                 self.nondeterminism = NondeterminismError(
                     'the workflow finished without making the call %s that its history '
                     'recorded as task call #%d; %s' % (recorded, position, _DETERMINISM_HINT))
@@ -279,16 +289,16 @@ class Execution:
         """The decision once the body returned ``value`` (or a restart request)."""
         if self.suspended:
             return self.decide(None)  # a bare except: swallowed a suspension
-        self.check_all_replayed()
         restarting = type(value) is RestartRequest
         what = 'restart input' if restarting else 'result'
         try:
             payload, found = scan((value.args, value.kwargs) if restarting else value)
+            if found.error is None and found.pending is not None:
+                return self.decide(None)
+            self.check_all_replayed()
             if found.error is not None:
                 error = found.error.error
                 return self.decide(Fail(error.reason, error))
-            if found.pending is not None:
-                return self.decide(None)
             if restarting:
                 return self.decide(Restart(self.config.encode_input(*payload)))
             return self.decide(Finish(self.config.transport.dumps(payload)))
@@ -302,7 +312,19 @@ class Execution:
             return self.decide(None)
         if isinstance(exc, NondeterminismError):
             return self.decide(None)  # decide() reports it
+        self.check_all_replayed()
         return self.decide(Fail(_reason(exc), exc))
+
+
+def _failed(key, outcome):
+    error = TaskError(outcome.reason, key)
+    error.__cause__ = outcome.cause
+    return error
+
+
+def _timed_out(key, attempts, outcome):
+    return TaskTimedout('%s timed out on all %d attempts: %s'
+                        % (call_id(key), attempts, outcome.reason), key)
 
 
 def _copy_error(source, key):

@@ -43,12 +43,12 @@ class History:
     body that is not deterministic.
     """
 
-    __slots__ = ('_outcomes', '_calls_at', '_finished')
+    __slots__ = ('_outcomes', '_calls_at', '_finish_order', '__weakref__')
 
     def __init__(self):
         self._outcomes = {}
         self._calls_at = {}
-        self._finished = 0
+        self._finish_order = []
 
     def get(self, key):
         """The :class:`Outcome` of ``key``, or None if it was never scheduled."""
@@ -69,7 +69,11 @@ class History:
     @property
     def finished(self):
         """How many outcomes have finished; the next one gets this order."""
-        return self._finished
+        return len(self._finish_order)
+
+    def finished_since(self, count):
+        """Keys of the outcomes that finished after the first ``count``, in order."""
+        return self._finish_order[count:]
 
     def scheduled(self, key, position=None):
         outcome = Outcome(RUNNING, position)
@@ -96,6 +100,6 @@ class History:
             raise ValueError('%s already finished (%s); an outcome is recorded once'
                              % (key, outcome.state))
         outcome.state = state
-        outcome.order = self._finished
-        self._finished += 1
+        outcome.order = len(self._finish_order)
+        self._finish_order.append(key)
         return outcome

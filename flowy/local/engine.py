@@ -164,7 +164,7 @@ class _Engine:
         self.tracer = tracer
         self.events = queue.SimpleQueue()
         self.outcome = None
-        self.activities = root.executor(max_workers=root.activity_workers)
+        self.activities = _start_pool(root)
         self.deciders = ThreadPoolExecutor(max_workers=root.workflow_workers,
                                            thread_name_prefix='flowy-decider')
         self._runs = 0
@@ -203,7 +203,7 @@ class _Engine:
     def _replace_activity_pool(self):
         logger.warning('the activity pool broke (a worker died); starting a new one')
         self.activities.shutdown(wait=False, cancel_futures=True)
-        self.activities = self.root.executor(max_workers=self.root.activity_workers)
+        self.activities = _start_pool(self.root)
 
     def activity_failed(self, exc):
         if isinstance(exc, BrokenExecutor) and getattr(self.activities, '_broken', False):
@@ -215,6 +215,22 @@ class _Engine:
         if interrupted:
             _terminate_workers(self.activities)
         self.activities.shutdown(wait=wait, cancel_futures=True)
+
+
+def _noop():
+    return None
+
+
+def _start_pool(config):
+    """Create the activity pool; start a process pool's workers at once.
+
+    A process pool forks its workers on first use.  Doing that now, before this run's
+    decider threads exist, keeps forked workers from inheriting locks held by them.
+    """
+    pool = config.executor(max_workers=config.activity_workers)
+    if isinstance(pool, ProcessPoolExecutor):
+        pool.submit(_noop).result()
+    return pool
 
 
 def _terminate_workers(executor):

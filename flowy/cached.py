@@ -1,0 +1,249 @@
+"""The cached driver: keep each workflow body alive between decisions.
+
+Replaying a body from the top costs O(calls made so far) per decision, so a run of n
+tasks costs O(n^2) in total.  This driver runs the body once, in a thread of its own,
+and parks that thread where replay would stop.  Each decision then only feeds the new
+outcomes to the results waiting for them (in finish order), lets the operations react,
+and resumes the body if the value it waits for is now known.  A decision costs what
+its news costs, whatever the length of the history.
+
+The first decision of an instance is an ordinary replay against the history so far, so
+an instance evicted from the bounded cache, or lost, is rebuilt exactly.  Both drivers
+produce the same decisions for every history; the test suite checks that property on
+random workflows and random completion orders.
+"""
+
+import threading
+from collections import OrderedDict
+
+from .decision import Decision
+from .execution import Execution, TaskProxy, _failed, _reason, _timed_out
+from .decision import Fail
+from .history import COMPLETED, FAILED
+from .result import PENDING, SuspendTask
+
+__all__ = ['CachedDriver']
+
+
+class _Evicted(SuspendTask):
+    """Raised inside a parked body whose instance was dropped, so its thread ends."""
+
+
+class _ReactiveExecution(Execution):
+    """An execution whose pending results are resolved as outcomes arrive."""
+
+    reactive = True
+
+    def __init__(self, config, history, instance):
+        super().__init__(config, history)
+        self._instance = instance
+        self._live = {}
+
+    def wait_for(self, result):
+        return self._instance.park(result)
+
+    def started(self, key, result, spec, number, attempt, position, args, kwargs):
+        self._live[key] = (result, spec, number, attempt, position, args, kwargs)
+
+    def defer(self, result, spec, key, number, attempt, position, args, kwargs, pending):
+        waiting = [len(pending)]
+
+        def arrived(argument):
+            if result.state is not PENDING:
+                return  # an earlier argument failed, and so did this call
+            if argument.state is not PENDING and argument.error is not None:
+                result.set_error(argument.error, argument.order)
+                return
+            waiting[0] -= 1
+            if waiting[0] == 0:
+                self._start(result, spec, key, number, attempt, position, args, kwargs)
+
+        for argument in pending:
+            argument.on_finish(lambda argument=argument: arrived(argument))
+        return result
+
+    def apply(self, keys):
+        """Resolve the results of ``keys`` (outcomes in finish order) and let them react."""
+        outcomes = self._outcomes
+        for key in keys:
+            live = self._live.pop(key, None)
+            if live is None:
+                continue
+            result, spec, number, attempt, position, args, kwargs = live
+            outcome = outcomes[key]
+            if outcome.state is COMPLETED:
+                result.set_encoded(outcome.data, spec.transport.loads, outcome.order)
+            elif outcome.state is FAILED:
+                result.set_error(_failed(key, outcome), outcome.order)
+            elif attempt + 1 == len(spec.retry):
+                result.set_error(_timed_out(key, attempt + 1, outcome), outcome.order)
+            else:
+                retry_key = '%s-%d-%d' % (spec.dep, number, attempt + 1)
+                self._start(result, spec, retry_key, number, attempt + 1, position, args,
+                            kwargs)
+
+    def take_calls(self):
+        return sorted(self.calls, key=_position)
+
+
+def _position(call):
+    return call.position
+
+
+class _Instance:
+    """A live workflow body, parked in its own thread between decisions."""
+
+    def __init__(self, config, input_data, history):
+        self.config = config
+        self.input_data = input_data
+        self.history = history
+        self.execution = _ReactiveExecution(config, history, self)
+        self.seen = 0
+        self.started = False
+        self.closed = False
+        self.blocked_on = None
+        self.finished = False
+        self.value = None
+        self.error = None
+        self._to_body = threading.Semaphore(0)
+        self._to_driver = threading.Semaphore(0)
+        self._thread = threading.Thread(target=self._main, daemon=True,
+                                        name='flowy-body-%s' % config.name)
+
+    # -- the body thread ------------------------------------------------------------
+
+    def _main(self):
+        execution = self.execution
+        proxies = {dep: TaskProxy(execution, spec) for dep, spec in self.config.specs.items()}
+        try:
+            try:
+                args, kwargs = self.config.decode_input(self.input_data)
+            except Exception as exc:
+                raise _InputError('cannot decode the workflow input: %s' % _reason(exc)) from exc
+            body = self.config.factory(**proxies)
+            self.value = body(*args, **kwargs)
+        except BaseException as exc:
+            self.error = exc
+        self.finished = True
+        self._to_driver.release()
+
+    def park(self, result):
+        """In the body thread: wait until ``result`` is known, and return its value."""
+        if self.closed:
+            raise _Evicted()
+        self.blocked_on = result
+        self._to_driver.release()
+        self._to_body.acquire()
+        if self.closed:
+            raise _Evicted()
+        return result.get()
+
+    # -- the driver side ----------------------------------------------------------------
+
+    def _resume(self):
+        if self.started:
+            self._to_body.release()
+        else:
+            self.started = True
+            self._thread.start()
+        self._to_driver.acquire()
+
+    def decide(self):
+        execution = self.execution
+        if not self.started:
+            self.seen = self.history.finished
+            self._resume()
+        else:
+            news = self.history.finished_since(self.seen)
+            self.seen += len(news)
+            execution.apply(news)
+            if not self.finished and self.blocked_on.state is not PENDING:
+                self._resume()
+        execution.calls = execution.take_calls()
+        try:
+            return self._outcome()
+        finally:
+            execution.calls = []
+
+    def _outcome(self):
+        execution = self.execution
+        if not self.finished:
+            return execution.decide(None)
+        if self.error is not None:
+            if type(self.error) is _InputError:
+                return execution.decide(Fail(str(self.error), self.error.__cause__))
+            return execution.raised(self.error)
+        return execution.returned(self.value)
+
+    def close(self):
+        if self.closed:
+            return
+        self.closed = True
+        if self.started and not self.finished:
+            self._to_body.release()
+
+
+class _InputError(Exception):
+    pass
+
+
+class CachedDriver:
+    """Decide with live workflow instances, replaying only to (re)build one.
+
+    Call it like the replay driver: ``driver(config, input_data, history)``.  Instances
+    are keyed by their history; at most ``capacity`` stay alive, the least recently used
+    is dropped first and rebuilt by a full replay if its run needs a decision again.
+    Call :meth:`forget` when a run ends.
+    """
+
+    def __init__(self, capacity=256):
+        if not isinstance(capacity, int) or capacity < 1:
+            raise ValueError('capacity must be an integer greater than 0; got %r' % (capacity,))
+        self.capacity = capacity
+        self._instances = OrderedDict()
+        self._lock = threading.Lock()
+        self.rebuilds = 0
+
+    def __call__(self, config, input_data, history):
+        key = id(history)
+        with self._lock:
+            instance = self._instances.get(key)
+            if instance is not None and (instance.history is not history
+                                         or instance.config is not config
+                                         or instance.input_data != input_data):
+                instance.close()
+                instance = None
+            if instance is None:
+                instance = _Instance(config, input_data, history)
+                self.rebuilds += 1
+                self._instances[key] = instance
+                self._evict()
+            else:
+                self._instances.move_to_end(key)
+        decision = instance.decide()
+        if decision.outcome is not None:
+            self.forget(history)
+        return decision
+
+    def _evict(self):
+        while len(self._instances) > self.capacity:
+            _, instance = self._instances.popitem(last=False)
+            instance.close()
+
+    def forget(self, history):
+        """Drop the instance of ``history``'s run (it ended, or will be replayed)."""
+        with self._lock:
+            instance = self._instances.pop(id(history), None)
+        if instance is not None:
+            instance.close()
+
+    def close(self):
+        """Drop every instance."""
+        with self._lock:
+            instances = list(self._instances.values())
+            self._instances.clear()
+        for instance in instances:
+            instance.close()
+
+    def __len__(self):
+        return len(self._instances)
