@@ -133,12 +133,15 @@ def parallel_reduce(function, iterable):
 
 
 class _Reduction:
-    """The state of one ``parallel_reduce``: inputs ready to pair, and pairings made."""
+    """The state of one ``parallel_reduce``: inputs ready to pair, and pairings made.
+
+    ``ready`` is a heap of (finish order, tie-break, item).  Plain values count as
+    finished before any task (order -1); a value a plain reducer computed counts as
+    finished when the later of its two inputs did.
+    """
 
     def __init__(self, function, items):
         self.function = function
-        self.ready = []
-        self.tiebreak = itertools.count()
         self.pairings = 0
         self.total = len(items) - 1
         self.final = None
@@ -149,45 +152,55 @@ class _Reduction:
             self.execution = function._execution
             self.spec = function._spec
             self.number, self.position = self.execution.reserve(self.spec, self.total)
-        for item in items:
-            self._add(item, -1)
+        ready = []
+        for index, item in enumerate(items):
+            if type(item) is ResultProxy:
+                result = item.__factory__.__self__
+                if result.state is PENDING:
+                    self._wait(item, result)
+                    continue
+                ready.append((result.order, index, item))
+            else:
+                ready.append((-1, index, item))
+        heapq.heapify(ready)
+        self.ready = ready
+        self.tiebreak = itertools.count(len(items))
         self._combine()
         if self.result is None:
             self.final = TaskResult(None, self.waiter)
             self.result = self.final.proxy
 
-    def _add(self, item, plain_order):
-        if type(item) is ResultProxy:
-            result = item.__factory__.__self__
-            if result.state is PENDING:
-                self.waiter = result._waiter
-                result.on_finish(partial(self._arrive, item, result))
-                return
-            plain_order = result.order
-        heapq.heappush(self.ready, (plain_order, next(self.tiebreak), item))
+    def _wait(self, item, result):
+        self.waiter = result._waiter
+        result.on_finish(partial(self._arrive, item, result))
 
     def _arrive(self, item, result):
         heapq.heappush(self.ready, (result.order, next(self.tiebreak), item))
         self._combine()
 
     def _combine(self):
-        ready = self.ready
+        ready, pop, push = self.ready, heapq.heappop, heapq.heappush
+        execution, tiebreak = self.execution, self.tiebreak
         while len(ready) >= 2:
-            order_x, _, x = heapq.heappop(ready)
-            order_y, _, y = heapq.heappop(ready)
-            combined = self._pair(x, y)
-            self.pairings += 1
-            if self.pairings == self.total:
-                self._finish(combined, order_y)
-                return
-            self._add(combined, order_y)
-
-    def _pair(self, x, y):
-        if self.execution is not None:
+            _, _, x = pop(ready)
+            order, _, y = pop(ready)
             k = self.pairings
-            return ResultProxy(self.execution.call_at(
-                self.spec, self.number + k, self.position + k, (x, y), {}).get)
-        return _apply_plain(self.function, x, y)
+            self.pairings = k + 1
+            if execution is not None:
+                combined = ResultProxy(execution.call_at(
+                    self.spec, self.number + k, self.position + k, (x, y), {}).get)
+            else:
+                combined = _apply_plain(self.function, x, y)
+            if k + 1 == self.total:
+                self._finish(combined, order)
+                return
+            if type(combined) is ResultProxy:
+                result = combined.__factory__.__self__
+                if result.state is PENDING:
+                    self._wait(combined, result)
+                    continue
+                order = result.order
+            push(ready, (order, next(tiebreak), combined))
 
     def _finish(self, combined, plain_order):
         if self.final is None:

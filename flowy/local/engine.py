@@ -164,6 +164,9 @@ class _Engine:
         self.tracer = tracer
         self.events = queue.SimpleQueue()
         self.outcome = None
+        self.in_flight = 0
+        self.deferred = []
+        self.busy_at = root.activity_workers
         self.activities = _start_pool(root)
         self.deciders = ThreadPoolExecutor(max_workers=root.workflow_workers,
                                            thread_name_prefix='flowy-decider')
@@ -193,7 +196,29 @@ class _Engine:
         self._runs += 1
         return self._runs
 
+    def busy(self):
+        """True while the pool has a full wave of work queued beyond what is running.
+
+        Replaying a body costs O(calls) whatever the news, so while workers have queued
+        work nothing is gained by deciding early; outcomes pile up into one decision.
+        """
+        return self.in_flight >= self.busy_at
+
+    def defer(self, run):
+        if not run.deferred:
+            run.deferred = True
+            self.deferred.append(run)
+
+    def activity_finished(self):
+        self.in_flight -= 1
+        if self.deferred and not self.busy():
+            runs, self.deferred = self.deferred, []
+            for run in runs:
+                run.deferred = False
+                run.decide()
+
     def submit_activity(self, func, transport, key, input_data):
+        self.in_flight += 1
         try:
             return self.activities.submit(run_activity, func, transport, key, input_data)
         except BrokenExecutor:
@@ -256,6 +281,7 @@ class _Run:
         self.deciding = False
         self.again = False
         self.done = False
+        self.deferred = False
         self.decisions = 0
         self.id = engine.next_run_id()
         if engine.tracer is not None:
@@ -264,6 +290,11 @@ class _Run:
     def decide(self):
         if self.deciding:
             self.again = True
+            return
+        if self.done:
+            return
+        if self.engine.busy():
+            self.engine.defer(self)
             return
         self.deciding = True
         future = self.engine.deciders.submit(replay, self.config, self.input_data, self.history)
@@ -310,6 +341,12 @@ class _Run:
         future.add_done_callback(partial(self._post, partial(self._activity_done, call.key)))
 
     def _activity_done(self, key, future):
+        try:
+            self._record_activity(key, future)
+        finally:
+            self.engine.activity_finished()
+
+    def _record_activity(self, key, future):
         if future.cancelled():
             exc = CancelledError()
         else:
