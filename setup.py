@@ -12,7 +12,7 @@ setup(
     long_description_content_type='text/x-rst',
     license='MIT',
     packages=find_packages(include=['flowy', 'flowy.*']),
-    python_requires='>=3.9',
+    python_requires='>=3.11',
     install_requires=[
         'boto3>=1.26',
         'venusian>=3.0',
@@ -28,7 +28,6 @@ setup(
         ],
         'docs': ['sphinx>=7'],
     },
-    entry_points={'console_scripts': ['flowy = flowy.__main__:main']},
     classifiers=[
         'Development Status :: 3 - Alpha',
         'Intended Audience :: Developers',

@@ -324,7 +324,7 @@ def _dec_timedelta(payload):
 
 
 # Python 3.11 parses offsets like "+00:00:00.000001" (under one second) as UTC.
-_UTC = datetime.UTC
+_UTC = datetime.timezone.utc
 
 
 def _dec_datetime(text):

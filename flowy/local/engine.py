@@ -8,8 +8,10 @@ made are batched into the next one.
 """
 
 import logging
+import os
 import pickle
 import queue
+import time
 from concurrent.futures import BrokenExecutor, CancelledError, ProcessPoolExecutor
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
@@ -65,9 +67,10 @@ class LocalWorkflow(WorkflowConfig):
             if callable(getattr(func, '__wrapped__', None)) or hasattr(func, '__factory__'):
                 hint = ' (it looks like a task result: pass the function, not a call of it)'
             raise TypeError('the activity for %r must be callable; got %r%s' % (dep, func, hint))
+        spec = TaskSpec(dep, ACTIVITY, func, transport)
         if self.uses_processes:
-            _check_picklable(dep, func)
-        self._add_task(TaskSpec(dep, ACTIVITY, func, transport))
+            _check_picklable(dep, func, spec.transport)
+        self._add_task(spec)
 
     def conf_workflow(self, dep, workflow, transport=None):
         """Give ``dep`` a task that runs ``workflow`` (a LocalWorkflow) as a child workflow."""
@@ -75,7 +78,8 @@ class LocalWorkflow(WorkflowConfig):
             raise TypeError('conf_workflow(%r, ...) needs a LocalWorkflow to run as the child '
                             'workflow; got %r (for a plain function use conf_activity)'
                             % (dep, workflow))
-        self._add_task(TaskSpec(dep, WORKFLOW, workflow, transport))
+        # The child decodes its input and encodes its result with its own transport.
+        self._add_task(TaskSpec(dep, WORKFLOW, workflow, transport or workflow.transport))
 
     def run(self, *args, _wait=False, _trace=None, **kwargs):
         """Run the workflow with these arguments; return its result or raise TaskError.
@@ -100,7 +104,7 @@ class LocalWorkflow(WorkflowConfig):
             if self.uses_processes:
                 for spec in config.specs.values():
                     if spec.kind is ACTIVITY:
-                        _check_picklable(spec.dep, spec.target)
+                        _check_picklable(spec.dep, spec.target, spec.transport)
 
     def _tree(self):
         seen, todo = [], [self]
@@ -113,14 +117,15 @@ class LocalWorkflow(WorkflowConfig):
         return seen
 
 
-def _check_picklable(dep, func):
-    try:
-        pickle.dumps(func)
-    except Exception as exc:
-        raise TypeError(
-            'the activity for %r (%r) cannot be sent to a worker process: %s. Define it at '
-            'module level, or run on threads: LocalWorkflow(..., executor=ThreadPoolExecutor)'
-            % (dep, func, exc)) from exc
+def _check_picklable(dep, func, transport):
+    for what, value in (('activity', func), ('transport', transport)):
+        try:
+            pickle.dumps(value)
+        except Exception as exc:
+            raise TypeError(
+                'the %s for %r (%r) cannot be sent to a worker process: %s. Define it at '
+                'module level, or run on threads: LocalWorkflow(..., '
+                'executor=ThreadPoolExecutor)' % (what, dep, value, exc)) from exc
 
 
 def _tracer_for(trace):
@@ -131,9 +136,9 @@ def _tracer_for(trace):
         return trace, None
     if trace is True:
         import tempfile
-        import os
         trace = os.path.join(tempfile.mkdtemp(prefix='flowy-trace-'), 'trace')
-    return Tracer(), trace
+        logger.warning('tracing this run to %s.dot', trace)
+    return Tracer(), os.fspath(trace)
 
 
 def run_activity(func, transport, key, input_data):
@@ -165,7 +170,7 @@ class _Engine:
         self.events = queue.SimpleQueue()
         self.outcome = None
         self.in_flight = 0
-        self.deferred = []
+        self.deferred = {}
         self.busy_at = root.activity_workers
         self.activities = _start_pool(root)
         self.deciders = ThreadPoolExecutor(max_workers=root.workflow_workers,
@@ -180,7 +185,12 @@ class _Engine:
         try:
             _Run(self, self.root, input_data).decide()
             while self.outcome is None:
-                self.events.get()()
+                try:
+                    event = self.events.get(timeout=self._until_deadline())
+                except queue.Empty:
+                    self._release(expired_only=True)
+                else:
+                    event()
         except BaseException:
             interrupted = True
             raise
@@ -189,7 +199,7 @@ class _Engine:
         outcome = self.outcome
         if type(outcome) is Finish:
             return self.root.transport.loads(outcome.result)
-        error = TaskError(outcome.reason)
+        error = TaskError(outcome.reason, getattr(outcome.error, 'key', None))
         raise error from outcome.error
 
     def next_run_id(self):
@@ -197,25 +207,40 @@ class _Engine:
         return self._runs
 
     def busy(self):
-        """True while the pool has a full wave of work queued beyond what is running.
+        """True while every activity worker has work.
 
-        Replaying a body costs O(calls) whatever the news, so while workers have queued
-        work nothing is gained by deciding early; outcomes pile up into one decision.
+        A replay costs O(calls made so far) whatever the news, so while no worker is
+        idle a run's decision may wait for more outcomes to pile up; see :meth:`defer`.
         """
         return self.in_flight >= self.busy_at
 
     def defer(self, run):
-        if not run.deferred:
-            run.deferred = True
-            self.deferred.append(run)
+        """Hold ``run``'s next decision until a worker is idle, or for one decision time.
+
+        Waiting at most as long as the run's last decision took keeps the replay work
+        at half the time or less, and delays an outcome that ends the run by no more
+        than one decision.
+        """
+        if run not in self.deferred:
+            self.deferred[run] = time.monotonic() + run.last_duration
+
+    def _until_deadline(self):
+        if not self.deferred:
+            return None
+        return max(0.0, min(self.deferred.values()) - time.monotonic())
+
+    def _release(self, expired_only=False):
+        now = time.monotonic()
+        due = [run for run, deadline in self.deferred.items()
+               if not expired_only or deadline <= now]
+        for run in due:
+            del self.deferred[run]
+            run.decide(defer=False)
 
     def activity_finished(self):
         self.in_flight -= 1
         if self.deferred and not self.busy():
-            runs, self.deferred = self.deferred, []
-            for run in runs:
-                run.deferred = False
-                run.decide()
+            self._release()
 
     def submit_activity(self, func, transport, key, input_data):
         self.in_flight += 1
@@ -235,11 +260,19 @@ class _Engine:
             self._replace_activity_pool()
 
     def _shutdown(self, interrupted):
-        wait = self.wait and not interrupted
+        # With nothing left running, waiting costs nothing and spares the process pool a
+        # race at interpreter exit that prints a stray 'Bad file descriptor' error.
+        wait = (self.wait or self.in_flight == 0) and not interrupted
         self.deciders.shutdown(wait=wait, cancel_futures=True)
         if interrupted:
             _terminate_workers(self.activities)
         self.activities.shutdown(wait=wait, cancel_futures=True)
+
+
+def _timed_replay(config, input_data, history):
+    start = time.perf_counter()
+    decision = replay(config, input_data, history)
+    return decision, time.perf_counter() - start
 
 
 def _noop():
@@ -281,23 +314,24 @@ class _Run:
         self.deciding = False
         self.again = False
         self.done = False
-        self.deferred = False
         self.decisions = 0
+        self.last_duration = 0.0
         self.id = engine.next_run_id()
         if engine.tracer is not None:
             engine.tracer.workflow_started(self.id, config.name, parent and parent.id, key)
 
-    def decide(self):
+    def decide(self, defer=True):
         if self.deciding:
             self.again = True
             return
         if self.done:
             return
-        if self.engine.busy():
+        if defer and self.engine.busy():
             self.engine.defer(self)
             return
         self.deciding = True
-        future = self.engine.deciders.submit(replay, self.config, self.input_data, self.history)
+        future = self.engine.deciders.submit(_timed_replay, self.config, self.input_data,
+                                             self.history)
         future.add_done_callback(partial(self._post, self._decided))
 
     def _post(self, handler, future):
@@ -307,7 +341,7 @@ class _Run:
         self.deciding = False
         if self.done:
             return
-        decision = future.result()  # replay() turns workflow errors into a Fail
+        decision, self.last_duration = future.result()  # workflow errors become a Fail
         self.decisions += 1
         for call in decision.calls:
             self._start(call)

@@ -8,7 +8,6 @@ rendered to SVG when the Graphviz programs are installed.
 
 import logging
 import os
-import reprlib
 import warnings
 
 from ..decision import Fail, Finish, Restart
@@ -17,9 +16,12 @@ __all__ = ['Tracer']
 
 logger = logging.getLogger('flowy')
 
-_short = reprlib.Repr()
-_short.maxstring = 24
-_short.maxother = 24
+
+
+def _clip(text, limit=24):
+    """Encoded values and reasons, shortened for a node label."""
+    text = str(text)
+    return text if len(text) <= limit else text[:limit - 3] + '...'
 
 
 class _Task:
@@ -167,18 +169,18 @@ def _node_id(run_id, key):
 def _workflow_label(workflow):
     label = '%s (run %d)' % (workflow.name, workflow.id)
     if workflow.state == 'completed':
-        label += ' = %s' % _short.repr(workflow.detail)
+        label += ' = %s' % _clip(workflow.detail)
     elif workflow.state != 'running':
-        label += ' %s: %s' % (workflow.state, _short.repr(workflow.detail))
+        label += ' %s: %s' % (workflow.state, _clip(workflow.detail))
     return label
 
 
 def _task_label(task):
     label = '%s\\ndecision %d' % (task.key, task.decision)
     if task.state == 'completed':
-        label += '\\n= %s' % _short.repr(task.detail)
+        label += '\\n= %s' % _clip(task.detail)
     elif task.state == 'failed':
-        label += '\\nfailed: %s' % _short.repr(task.detail)
+        label += '\\nfailed: %s' % _clip(task.detail)
     return label
 
 
