@@ -163,7 +163,7 @@ _COLORS = {'running': '#999999', 'completed': '#2e7d32', 'failed': '#c62828',
 
 
 def _node_id(run_id, key):
-    return 'w%s:%s' % (run_id, key)
+    return 'w%s/%s' % (run_id, key)
 
 
 def _workflow_label(workflow):
