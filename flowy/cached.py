@@ -16,9 +16,8 @@ random workflows and random completion orders.
 import threading
 from collections import OrderedDict
 
-from .decision import Decision
-from .execution import Execution, TaskProxy, _failed, _reason, _timed_out
 from .decision import Fail
+from .execution import Execution, TaskProxy, _failed, _reason, _timed_out
 from .history import COMPLETED, FAILED
 from .result import PENDING, SuspendTask
 

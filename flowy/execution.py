@@ -8,7 +8,7 @@ into the :class:`~flowy.decision.Decision`, in call order.
 
 from .decision import Decision, Fail, FailCall, Finish, Restart, ScheduleCall
 from .errors import NondeterminismError, TaskError, TaskTimedout
-from .history import COMPLETED, FAILED, RUNNING, TIMEDOUT, call_id
+from .history import COMPLETED, FAILED, TIMEDOUT, call_id
 from .result import ERROR, PENDING, VALUE, ResultProxy, SuspendTask, TaskResult
 
 __all__ = ['Execution', 'TaskProxy', 'replay', 'restart', 'RestartRequest']

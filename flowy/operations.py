@@ -24,7 +24,7 @@ def wait(value):
     not finished suspends the body until it is.
     """
     if type(value) is ResultProxy:
-        value.__wrapped__
+        value.__factory__.__self__.get()
     return value
 
 

@@ -12,12 +12,16 @@ import os
 import pickle
 import queue
 import time
-from concurrent.futures import BrokenExecutor, CancelledError, ProcessPoolExecutor
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import (
+    BrokenExecutor,
+    CancelledError,
+    ProcessPoolExecutor,
+    ThreadPoolExecutor,
+)
 from functools import partial
 
 from ..config import ACTIVITY, WORKFLOW, TaskSpec, WorkflowConfig
-from ..decision import Fail, FailCall, Finish, Restart
+from ..decision import FailCall, Finish, Restart
 from ..errors import TaskError
 from ..execution import replay
 from ..history import History
