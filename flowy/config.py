@@ -46,12 +46,20 @@ def check_transport(transport):
 
 
 def _check_retry(retry):
-    retry = tuple(retry)
+    try:
+        retry = tuple(retry)
+    except TypeError:
+        raise TypeError('retry must be a sequence with one delay in seconds per attempt, '
+                        'e.g. retry=(0, 10, 60); got %r' % (retry,)) from None
     if not retry:
         raise ValueError('retry needs at least one attempt, e.g. retry=(0,)')
     for delay in retry:
-        if not isinstance(delay, (int, float)) or delay < 0:
-            raise ValueError('retry delays must be numbers of seconds >= 0; got %r' % (retry,))
+        if isinstance(delay, bool) or not isinstance(delay, (int, float)) or not delay >= 0:
+            raise ValueError('retry delays must be finite numbers of seconds >= 0; got %r'
+                             % (retry,))
+        if delay == float('inf'):
+            raise ValueError('retry delays must be finite numbers of seconds >= 0; got %r'
+                             % (retry,))
     return retry
 
 

@@ -87,7 +87,8 @@ class _Scan:
     def _result(self, proxy):
         result = proxy.__factory__.__self__
         if result.state is VALUE:
-            self.deps.append(result.key)
+            if result.key is not None:
+                self.deps.append(result.key)
             try:
                 return result.get()
             except TaskError:
@@ -227,7 +228,8 @@ class Execution:
                 % (key, _reason(exc)), exc))
         else:
             self.calls.append(ScheduleCall(key, spec.dep, number, attempt, position, data,
-                                           tuple(found.deps), spec.retry[attempt]))
+                                           tuple(dict.fromkeys(found.deps)),
+                                           spec.retry[attempt]))
         self.started(key, result, spec, number, attempt, position, args, kwargs)
         return result
 

@@ -146,6 +146,7 @@ class _Reduction:
         self.total = len(items) - 1
         self.final = None
         self.result = None
+        self.done = False
         self.waiter = None
         self.execution = None
         if type(function) is TaskProxy:
@@ -175,15 +176,28 @@ class _Reduction:
         result.on_finish(partial(self._arrive, item, result))
 
     def _arrive(self, item, result):
-        heapq.heappush(self.ready, (result.order, next(self.tiebreak), item))
-        self._combine()
+        if not self.done:
+            heapq.heappush(self.ready, (result.order, next(self.tiebreak), item))
+            self._combine()
 
     def _combine(self):
         ready, pop, push = self.ready, heapq.heappop, heapq.heappush
         execution, tiebreak = self.execution, self.tiebreak
-        while len(ready) >= 2:
-            _, _, x = pop(ready)
-            order, _, y = pop(ready)
+        while ready:
+            # Errors win over unfinished inputs: the first failed input to be ready (in
+            # finish order) is the answer, whatever is still running.
+            order, _, x = ready[0]
+            if _failed(x):
+                self._finish(x, order)
+                return
+            if len(ready) < 2:
+                return
+            pop(ready)
+            order, _, y = ready[0]
+            if _failed(y):
+                self._finish(y, order)
+                return
+            pop(ready)
             k = self.pairings
             self.pairings = k + 1
             if execution is not None:
@@ -203,6 +217,8 @@ class _Reduction:
             push(ready, (order, next(tiebreak), combined))
 
     def _finish(self, combined, plain_order):
+        self.done = True
+        self.ready = []
         if self.final is None:
             self.result = combined
             return
@@ -211,6 +227,10 @@ class _Reduction:
             self.final.set_value(combined, plain_order)
         else:
             self.final.follow(result)
+
+
+def _failed(item):
+    return type(item) is ResultProxy and item.__factory__.__self__.state is ERROR
 
 
 def _apply_plain(function, x, y):

@@ -120,7 +120,9 @@ class TaskResult:
         """Take ``other``'s outcome as this one's, now or when ``other`` finishes."""
         if other.state is PENDING:
             other.on_finish(lambda: self.follow(other))
-        elif other.state is VALUE:
+            return
+        self.key = other.key
+        if other.state is VALUE:
             self.state, self._value, self._data, self._loads = (
                 VALUE, other._value, other._data, other._loads)
             self.order = other.order

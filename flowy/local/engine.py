@@ -7,6 +7,7 @@ a run has news and no decision in flight.  Outcomes that arrive while a decision
 made are batched into the next one.
 """
 
+import copy
 import logging
 import os
 import pickle
@@ -20,7 +21,7 @@ from concurrent.futures import (
 )
 from functools import partial
 
-from ..config import ACTIVITY, WORKFLOW, TaskSpec, WorkflowConfig
+from ..config import ACTIVITY, WORKFLOW, TaskSpec, WorkflowConfig, check_transport
 from ..decision import FailCall, Finish, Restart
 from ..errors import TaskError
 from ..execution import replay
@@ -82,8 +83,12 @@ class LocalWorkflow(WorkflowConfig):
             raise TypeError('conf_workflow(%r, ...) needs a LocalWorkflow to run as the child '
                             'workflow; got %r (for a plain function use conf_activity)'
                             % (dep, workflow))
-        # The child decodes its input and encodes its result with its own transport.
-        self._add_task(TaskSpec(dep, WORKFLOW, workflow, transport or workflow.transport))
+        if transport is not None and transport is not workflow.transport:
+            # The child's input and result travel with the transport given here: the
+            # child runs as a copy of its configuration that uses it (tasks are shared).
+            workflow = copy.copy(workflow)
+            workflow.transport = check_transport(transport)
+        self._add_task(TaskSpec(dep, WORKFLOW, workflow, workflow.transport))
 
     def run(self, *args, _wait=False, _trace=None, **kwargs):
         """Run the workflow with these arguments; return its result or raise TaskError.
@@ -148,11 +153,26 @@ def _tracer_for(trace):
 def run_activity(func, transport, key, input_data):
     """Run one activity call in a worker: decode, call, encode."""
     args, kwargs = transport.loads(input_data)
-    value = func(*args, **kwargs)
+    try:
+        value = func(*args, **kwargs)
+    except Exception as exc:
+        if _travels(exc):
+            raise
+        # An exception that cannot be rebuilt in the parent would break the whole
+        # process pool; send its message instead (the traceback text still travels).
+        raise TaskError(str(exc) or type(exc).__name__, key) from exc
     try:
         return transport.dumps(value)
     except Exception as exc:
         raise TypeError('cannot serialize the result of %s: %s' % (key, exc)) from exc
+
+
+def _travels(exc):
+    try:
+        pickle.loads(pickle.dumps(exc))
+    except Exception:
+        return False
+    return True
 
 
 def _failure_reason(exc):

@@ -1,0 +1,1 @@
+"""Tests of the local engine (imported by pytest as the package ``local``)."""
