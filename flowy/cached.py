@@ -14,7 +14,7 @@ random workflows and random completion orders.
 """
 
 import threading
-from collections import OrderedDict
+from collections import OrderedDict, deque
 
 from .decision import Fail
 from .execution import Execution, TaskProxy, _failed, _reason, _timed_out
@@ -37,6 +37,16 @@ class _ReactiveExecution(Execution):
         super().__init__(config, history)
         self._instance = instance
         self._live = {}
+        self._after_step = deque()
+
+    def after_step(self, callback):
+        """Call ``callback()`` once the current outcome and what it set off are applied."""
+        self._after_step.append(callback)
+
+    def _finish_step(self):
+        pending = self._after_step
+        while pending:
+            pending.popleft()()
 
     def wait_for(self, result):
         return self._instance.park(result)
@@ -80,6 +90,7 @@ class _ReactiveExecution(Execution):
                 retry_key = '%s-%d-%d' % (spec.dep, number, attempt + 1)
                 self._start(result, spec, retry_key, number, attempt + 1, position, args,
                             kwargs)
+            self._finish_step()
 
     def take_calls(self):
         return sorted(self.calls, key=_position)

@@ -214,14 +214,14 @@ class Execution:
         """Start attempt ``attempt`` of a call now, or decide why it cannot start."""
         if self.suspended:
             return result  # the body is past a point replay stops at; start nothing
-        (args, kwargs), found = scan((args, kwargs))
+        (plain_args, plain_kwargs), found = scan((args, kwargs))
         if found.error is not None:
             return _copy_error(found.error, key)
         if found.pending is not None:
             return self.defer(result, spec, key, number, attempt, position, args, kwargs,
                               found.pending)
         try:
-            data = spec.transport.dumps([list(args), kwargs])
+            data = spec.transport.dumps([list(plain_args), plain_kwargs])
         except Exception as exc:
             self.calls.append(FailCall(
                 key, spec.dep, position, 'cannot serialize the input of %s: %s'

@@ -91,27 +91,44 @@ def _order_of(pair):
 
 
 class _FinishSequence:
-    """Results standing for 'the k-th of these to finish', resolved as they finish."""
+    """Results standing for 'the k-th of these to finish', resolved as they finish.
 
-    __slots__ = ('_arrived', '_slots', '_waiter')
+    Results that finish in the same step share a finish order; they are taken in
+    argument order, as a replay of the body would, once the step is over.
+    """
+
+    __slots__ = ('_arrived', '_slots', '_waiter', '_news')
 
     def __init__(self, pending):
         self._arrived = 0
         self._slots = []
+        self._news = []
         self._waiter = pending[0]._waiter
-        for result in pending:
-            result.on_finish(partial(self._arrive, result))
+        for index, result in enumerate(pending):
+            result.on_finish(partial(self._arrive, index, result))
 
     def slot(self, k):
         while len(self._slots) <= k:
             self._slots.append(TaskResult(None, self._waiter))
         return self._slots[k]
 
-    def _arrive(self, result):
-        k = self._arrived
-        self._arrived = k + 1
-        if k < len(self._slots):
-            self._slots[k].follow(result)
+    def _arrive(self, index, result):
+        if not self._news:
+            self._waiter.after_step(self._take_news)
+        self._news.append((result.order, index, result))
+
+    def _take_news(self):
+        news, self._news = self._news, []
+        news.sort(key=_order_and_index)
+        for _, _, result in news:
+            k = self._arrived
+            self._arrived = k + 1
+            if k < len(self._slots):
+                self._slots[k].follow(result)
+
+
+def _order_and_index(entry):
+    return entry[0], entry[1]
 
 
 def parallel_reduce(function, iterable):
@@ -147,6 +164,7 @@ class _Reduction:
         self.final = None
         self.result = None
         self.done = False
+        self.news = []
         self.waiter = None
         self.execution = None
         if type(function) is TaskProxy:
@@ -158,7 +176,7 @@ class _Reduction:
             if type(item) is ResultProxy:
                 result = item.__factory__.__self__
                 if result.state is PENDING:
-                    self._wait(item, result)
+                    self._wait(item, result, index)
                     continue
                 ready.append((result.order, index, item))
             else:
@@ -171,13 +189,22 @@ class _Reduction:
             self.final = TaskResult(None, self.waiter)
             self.result = self.final.proxy
 
-    def _wait(self, item, result):
+    def _wait(self, item, result, tiebreak):
         self.waiter = result._waiter
-        result.on_finish(partial(self._arrive, item, result))
+        result.on_finish(partial(self._arrive, item, result, tiebreak))
 
-    def _arrive(self, item, result):
+    def _arrive(self, item, result, tiebreak):
+        # Inputs finishing in the same step join the heap together, with the tie-break
+        # a replay would give them, before any of them is paired.
+        if not self.news:
+            self.waiter.after_step(self._take_news)
+        self.news.append((result.order, tiebreak, item))
+
+    def _take_news(self):
+        news, self.news = self.news, []
         if not self.done:
-            heapq.heappush(self.ready, (result.order, next(self.tiebreak), item))
+            for entry in news:
+                heapq.heappush(self.ready, entry)
             self._combine()
 
     def _combine(self):
@@ -211,7 +238,7 @@ class _Reduction:
             if type(combined) is ResultProxy:
                 result = combined.__factory__.__self__
                 if result.state is PENDING:
-                    self._wait(combined, result)
+                    self._wait(combined, result, next(tiebreak))
                     continue
                 order = result.order
             push(ready, (order, next(tiebreak), combined))
@@ -220,6 +247,11 @@ class _Reduction:
         self.done = True
         self.ready = []
         if self.final is None:
+            if plain_order >= 0 and type(combined) is not ResultProxy:
+                # Computed from task results: it stays a result, finished when the
+                # last of them did, so that first() and finish_order() can place it
+                # the same way whenever they look at it.
+                combined = TaskResult.finished(combined, plain_order).proxy
             self.result = combined
             return
         result = result_of(combined)

@@ -1,0 +1,178 @@
+"""The replay and cached drivers make the same decisions for every history.
+
+Hypothesis writes random workflow programs (fan-out, chains, branches on values, nested
+containers, first, finish_order, parallel_reduce with task and plain reducers, errors
+caught and uncaught, restarts, child workflows) and runs each under both drivers with the
+same random completion order and batching; every decision must be identical.
+"""
+
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from engines import SimulatedEngine
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import flowy
+from flowy.cached import CachedDriver
+from flowy.execution import replay
+
+
+def inc(x):
+    return (sum(x) if isinstance(x, list) else x) + 1
+
+
+def add(a, b):
+    return a + b
+
+
+def boom(x):
+    x = sum(x) if isinstance(x, list) else x
+    if x % 3 == 0:
+        raise ValueError('boom on %d' % x)
+    return 2 * x
+
+
+class Program:
+    """A workflow that interprets a program given as its input."""
+
+    def __init__(self, inc, add, boom, child):
+        self.tasks = {'inc': inc, 'add': add, 'boom': boom, 'child': child}
+
+    def __call__(self, program, restarts=0):
+        values = []
+        for op in program['ops']:
+            values.append(self.run_op(op, values))
+        if restarts:
+            return flowy.restart(program, restarts - 1)
+        return [values[i] for i in program['result']]
+
+    def arg(self, spec, values):
+        kind, body = spec
+        if kind == 'const':
+            return body
+        if kind == 'var':
+            return values[body]
+        if kind == 'list':
+            return [self.arg(item, values) for item in body]
+        return {'k%d' % i: self.arg(item, values) for i, item in enumerate(body)}
+
+    def run_op(self, op, values):
+        kind = op[0]
+        if kind == 'call':
+            return self.tasks[op[1]](self.arg(op[2], values))
+        if kind == 'add':
+            return self.tasks['add'](values[op[1]], values[op[2]])
+        if kind == 'branch':
+            try:
+                value = flowy.wait(values[op[1]])
+            except flowy.TaskError:
+                return -1
+            task = self.tasks['inc'] if value % 2 else self.tasks['boom']
+            return task(value)
+        if kind == 'first':
+            return flowy.first(*[values[i] for i in op[1]])
+        if kind == 'finish_order':
+            ordered = list(flowy.finish_order([values[i] for i in op[1]]))
+            return ordered[op[2] % len(ordered)]
+        if kind == 'reduce':
+            items = [values[i] for i in op[2]]
+            reducer = self.tasks['add'] if op[1] == 'task' else add
+            return flowy.parallel_reduce(reducer, items)
+        raise AssertionError(op)
+
+
+class Child:
+    def __init__(self, inc, boom):
+        self.inc, self.boom = inc, boom
+
+    def __call__(self, x):
+        return self.inc(self.boom(x))
+
+
+def workflow():
+    child = flowy.LocalWorkflow(Child, executor=ThreadPoolExecutor)
+    child.conf_activity('inc', inc)
+    child.conf_activity('boom', boom)
+    w = flowy.LocalWorkflow(Program, executor=ThreadPoolExecutor)
+    w.conf_activity('inc', inc)
+    w.conf_activity('add', add)
+    w.conf_activity('boom', boom)
+    w.conf_workflow('child', child)
+    return w
+
+
+@st.composite
+def programs(draw):
+    ops = []
+
+    def var():
+        return draw(st.integers(0, len(ops) - 1))
+
+    def arg(depth=0):
+        choices = ['const'] + (['var'] * 3 if ops else [])
+        if depth < 2:
+            choices += ['list', 'dict']
+        kind = draw(st.sampled_from(choices))
+        if kind == 'const':
+            return ['const', draw(st.integers(0, 20))]
+        if kind == 'var':
+            return ['var', var()]
+        return [kind, [arg(depth + 1) for _ in range(draw(st.integers(0, 3)))]]
+
+    for _ in range(draw(st.integers(1, 12))):
+        kinds = ['call'] + (['add', 'branch', 'first', 'finish_order', 'reduce'] if ops else [])
+        kind = draw(st.sampled_from(kinds))
+        if kind == 'call':
+            ops.append(['call', draw(st.sampled_from(['inc', 'boom', 'child'])), arg()])
+        elif kind == 'add':
+            ops.append(['add', var(), var()])
+        elif kind == 'branch':
+            ops.append(['branch', var()])
+        elif kind in ('first', 'finish_order'):
+            chosen = draw(st.lists(st.integers(0, len(ops) - 1), min_size=1, max_size=4))
+            ops.append([kind, chosen] + ([draw(st.integers(0, 3))] if kind == 'finish_order'
+                                         else []))
+        else:
+            chosen = draw(st.lists(st.integers(0, len(ops) - 1), min_size=1, max_size=6))
+            ops.append(['reduce', draw(st.sampled_from(['task', 'plain'])), chosen])
+    result = draw(st.lists(st.integers(0, len(ops) - 1), max_size=3))
+    return {'ops': ops, 'result': result}
+
+
+def run(driver, program, restarts, seed):
+    engine = SimulatedEngine(workflow(), seed=seed, driver=driver)
+    try:
+        outcome = ('result', engine.run(program, restarts))
+    except flowy.TaskError as exc:
+        outcome = ('error', str(exc))
+    return outcome, engine.decisions
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(programs(), st.integers(0, 2), st.one_of(st.none(), st.integers(0, 2 ** 16)))
+def test_replay_and_cached_decide_alike(program, restarts, seed):
+    cached = CachedDriver()
+    expected, replayed = run(replay, program, restarts, seed)
+    actual, decided = run(cached, program, restarts, seed)
+    assert actual == expected
+    assert len(decided) == len(replayed)
+    for number, (want, got) in enumerate(zip(replayed, decided)):
+        assert got == want, 'decision %d differs' % number
+    assert len(cached) == 0, 'finished runs must leave the cache'
+
+
+def test_an_evicted_instance_is_rebuilt_by_replay():
+    program = {'ops': [['call', 'inc', ['const', i]] for i in range(6)]
+               + [['reduce', 'task', [0, 1, 2, 3, 4, 5]]], 'result': [6]}
+    cached = CachedDriver(capacity=1)
+    expected, replayed = run(replay, program, 0, 5)
+    actual, decided = run(cached, program, 0, 5)
+    assert (actual, decided) == (expected, replayed)
+    assert cached.rebuilds >= 1
+
+
+@pytest.mark.parametrize('capacity', [0, -1, 'x'])
+def test_cache_capacity_must_be_positive(capacity):
+    with pytest.raises(ValueError, match='capacity'):
+        CachedDriver(capacity)
