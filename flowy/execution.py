@@ -85,7 +85,7 @@ class _Scan:
         return value
 
     def _result(self, proxy):
-        result = proxy.__factory__.__self__
+        result = proxy.__factory__
         if result.state is VALUE:
             if result.key is not None:
                 self.deps.append(result.key)
@@ -175,7 +175,7 @@ class Execution:
         self._numbers[spec.dep] = number + 1
         position = self._next_position
         self._next_position = position + 1
-        return ResultProxy(self.call_at(spec, number, position, args, kwargs).get)
+        return ResultProxy(self.call_at(spec, number, position, args, kwargs))
 
     def call_at(self, spec, number, position, args, kwargs):
         """The result of call ``number`` of ``spec`` made at ``position``."""

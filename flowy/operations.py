@@ -24,7 +24,7 @@ def wait(value):
     not finished suspends the body until it is.
     """
     if type(value) is ResultProxy:
-        value.__factory__.__self__.get()
+        value.__factory__.get()
     return value
 
 
@@ -174,7 +174,7 @@ class _Reduction:
         ready = []
         for index, item in enumerate(items):
             if type(item) is ResultProxy:
-                result = item.__factory__.__self__
+                result = item.__factory__
                 if result.state is PENDING:
                     self._wait(item, result, index)
                     continue
@@ -229,14 +229,14 @@ class _Reduction:
             self.pairings = k + 1
             if execution is not None:
                 combined = ResultProxy(execution.call_at(
-                    self.spec, self.number + k, self.position + k, (x, y), {}).get)
+                    self.spec, self.number + k, self.position + k, (x, y), {}))
             else:
                 combined = _apply_plain(self.function, x, y)
             if k + 1 == self.total:
                 self._finish(combined, order)
                 return
             if type(combined) is ResultProxy:
-                result = combined.__factory__.__self__
+                result = combined.__factory__
                 if result.state is PENDING:
                     self._wait(combined, result, next(tiebreak))
                     continue
@@ -262,7 +262,7 @@ class _Reduction:
 
 
 def _failed(item):
-    return type(item) is ResultProxy and item.__factory__.__self__.state is ERROR
+    return type(item) is ResultProxy and item.__factory__.state is ERROR
 
 
 def _apply_plain(function, x, y):

@@ -86,6 +86,9 @@ class TaskResult:
             raise SuspendTask()
         return self._waiter.wait_for(self)
 
+    # The proxy calls its factory to get the value: the result itself is that factory.
+    __call__ = get
+
     def _decode(self):
         try:
             self._value = self._loads(self._data)
@@ -100,7 +103,7 @@ class TaskResult:
     @property
     def proxy(self):
         """A new proxy over this result (proxies are cheap; the state is shared)."""
-        return ResultProxy(self.get)
+        return ResultProxy(self)
 
     # -- resolution, for drivers ------------------------------------------------------
 
@@ -169,7 +172,7 @@ class ResultProxy(Proxy):
     __slots__ = ()
 
     def __repr__(self):
-        result = self.__factory__.__self__
+        result = self.__factory__
         if result.state is VALUE:
             try:
                 return repr(result.get())
@@ -198,5 +201,5 @@ def is_result(value):
 def result_of(value):
     """The :class:`TaskResult` behind a proxy, or None for a plain value."""
     if type(value) is ResultProxy:
-        return value.__factory__.__self__
+        return value.__factory__
     return None
