@@ -21,6 +21,7 @@ from concurrent.futures import (
 )
 from functools import partial
 
+from ..cached import CachedDriver
 from ..config import ACTIVITY, WORKFLOW, TaskSpec, WorkflowConfig, check_transport
 from ..decision import FailCall, Finish, Restart
 from ..errors import TaskError
@@ -43,8 +44,13 @@ class LocalWorkflow(WorkflowConfig):
     """
 
     def __init__(self, factory, activity_workers=8, workflow_workers=2,
-                 executor=ProcessPoolExecutor, transport=None):
+                 executor=ProcessPoolExecutor, transport=None, driver='replay'):
         super().__init__(factory, transport)
+        if driver not in _DRIVERS:
+            raise ValueError("driver must be 'cached' (keep each body alive between "
+                             "decisions) or 'replay' (run it from the top each time); got %r"
+                             % (driver,))
+        self.driver = driver
         for name, value in (('activity_workers', activity_workers),
                             ('workflow_workers', workflow_workers)):
             if not isinstance(value, int) or value < 1:
@@ -195,7 +201,9 @@ class _Engine:
         self.outcome = None
         self.in_flight = 0
         self.deferred = {}
-        self.busy_at = root.activity_workers
+        # Only a replay gains from holding decisions back (see busy()).
+        self.busy_at = root.activity_workers if root.driver == 'replay' else float('inf')
+        self.driver = replay if root.driver == 'replay' else CachedDriver()
         self.activities = _start_pool(root)
         self.deciders = ThreadPoolExecutor(max_workers=root.workflow_workers,
                                            thread_name_prefix='flowy-decider')
@@ -283,7 +291,14 @@ class _Engine:
         if isinstance(exc, BrokenExecutor) and getattr(self.activities, '_broken', False):
             self._replace_activity_pool()
 
+    def forget(self, history):
+        forget = getattr(self.driver, 'forget', None)
+        if forget is not None:
+            forget(history)
+
     def _shutdown(self, interrupted):
+        if isinstance(self.driver, CachedDriver):
+            self.driver.close()
         # With nothing left running, waiting costs nothing and spares the process pool a
         # race at interpreter exit that prints a stray 'Bad file descriptor' error.
         wait = (self.wait or self.in_flight == 0) and not interrupted
@@ -293,9 +308,12 @@ class _Engine:
         self.activities.shutdown(wait=wait, cancel_futures=True)
 
 
-def _timed_replay(config, input_data, history):
+_DRIVERS = ('cached', 'replay')
+
+
+def _timed(driver, config, input_data, history):
     start = time.perf_counter()
-    decision = replay(config, input_data, history)
+    decision = driver(config, input_data, history)
     return decision, time.perf_counter() - start
 
 
@@ -354,8 +372,8 @@ class _Run:
             self.engine.defer(self)
             return
         self.deciding = True
-        future = self.engine.deciders.submit(_timed_replay, self.config, self.input_data,
-                                             self.history)
+        future = self.engine.deciders.submit(_timed, self.engine.driver, self.config,
+                                             self.input_data, self.history)
         future.add_done_callback(partial(self._post, self._decided))
 
     def _post(self, handler, future):
@@ -441,6 +459,7 @@ class _Run:
     def _conclude(self, outcome):
         self.done = True
         engine = self.engine
+        engine.forget(self.history)
         if engine.tracer is not None:
             engine.tracer.workflow_finished(self.id, outcome)
         if type(outcome) is Restart:
