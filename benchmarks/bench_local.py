@@ -172,9 +172,9 @@ def measure(repeat, sides, say):
     ``check(result)`` raises if the result is wrong.  Returns {name: [seconds, ...]}.
     """
     times = {name: [] for name in sides}
-    for name, (run, check) in sides.items():
+    for run, check in sides.values():
         check(run()[1])
-    for i in range(repeat):
+    for _ in range(repeat):
         for name, (run, check) in sides.items():
             seconds, result = run()
             check(result)

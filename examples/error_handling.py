@@ -24,7 +24,7 @@ class SafeRatios:
     def __call__(self, pairs):
         results = [self.divide(a, b) for a, b in pairs]  # all start at once
         ratios, problems = [], []
-        for (a, b), result in zip(pairs, results):
+        for (a, b), result in zip(pairs, results, strict=True):
             try:
                 ratios.append(wait(result))
             except TaskError as error:

@@ -8,7 +8,7 @@ wire form of the event, then each field of the result with its type:
 
     on the wire: {"id":{"!u":"12345678123456781234567812345678"},"starts":{"!dt":...
     id: UUID('12345678-1234-5678-1234-567812345678') (UUID)
-    starts: datetime.datetime(2024, 5, 1, 12, 30, tzinfo=datetime.timezone(datetime.timedelta(seconds=7200))) (datetime)
+    starts: datetime.datetime(2024, 5, 1, 12, 30, tzinfo=datetime.timezone(...)) (datetime)
     day: datetime.date(2024, 5, 1) (date)
     room: ('B', 2) (tuple)
     tags: {'moved', 'python', 'workflow'} (set)

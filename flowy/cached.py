@@ -17,9 +17,9 @@ import threading
 from collections import OrderedDict, deque
 
 from .decision import Fail
-from .execution import Execution, TaskProxy, _failed, _reason, _timed_out
+from .execution import Execution, TaskProxy, _failed, _reason, _timed_out, snapshot
 from .history import COMPLETED, FAILED
-from .result import PENDING, SuspendTask
+from .result import ERROR, PENDING, SuspendTask
 
 __all__ = ['CachedDriver']
 
@@ -52,15 +52,17 @@ class _ReactiveExecution(Execution):
         return self._instance.park(result)
 
     def started(self, key, result, spec, number, attempt, position, args, kwargs):
+        args, kwargs = snapshot((args, kwargs))
         self._live[key] = (result, spec, number, attempt, position, args, kwargs)
 
     def defer(self, result, spec, key, number, attempt, position, args, kwargs, pending):
+        args, kwargs = snapshot((args, kwargs))
         waiting = [len(pending)]
 
         def arrived(argument):
             if result.state is not PENDING:
                 return  # an earlier argument failed, and so did this call
-            if argument.state is not PENDING and argument.error is not None:
+            if argument.state is ERROR:
                 result.set_error(argument.error, argument.order)
                 return
             waiting[0] -= 1

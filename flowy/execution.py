@@ -103,6 +103,25 @@ class _Scan:
         return proxy
 
 
+def snapshot(value):
+    """A copy of the containers in ``value`` (lists, tuples, dicts, sets), not the leaves.
+
+    A call that starts later than the body made it (a retry, or a call waiting for its
+    arguments) must send the arguments as they were at the call, as a replay would,
+    even if the body changed its lists or dicts since.
+    """
+    kind = type(value)
+    if kind is list:
+        return [snapshot(item) for item in value]
+    if kind is tuple:
+        return tuple([snapshot(item) for item in value])
+    if kind is dict:
+        return {snapshot(k): snapshot(v) for k, v in value.items()}
+    if kind is set or kind is frozenset:
+        return kind(snapshot(item) for item in value)
+    return value
+
+
 def scan(value):
     """Walk ``value`` (nested lists, tuples, dicts, sets) and return (copy, scan)."""
     found = _Scan()

@@ -9,7 +9,7 @@ check the exact calls made.
 import random
 
 from flowy.config import WORKFLOW
-from flowy.decision import Fail, FailCall, Finish, Restart
+from flowy.decision import FailCall, Finish, Restart
 from flowy.errors import TaskError
 from flowy.execution import replay
 from flowy.history import History

@@ -157,7 +157,7 @@ def test_replay_and_cached_decide_alike(program, restarts, seed):
     actual, decided = run(cached, program, restarts, seed)
     assert actual == expected
     assert len(decided) == len(replayed)
-    for number, (want, got) in enumerate(zip(replayed, decided)):
+    for number, (want, got) in enumerate(zip(replayed, decided, strict=True)):
         assert got == want, 'decision %d differs' % number
     assert len(cached) == 0, 'finished runs must leave the cache'
 

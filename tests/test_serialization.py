@@ -42,12 +42,12 @@ def assert_same(a, b, path='top'):
         assert str(a) == str(b), f'{path}: {a!r} != {b!r}'
     elif type(a) in (list, tuple):
         assert len(a) == len(b), f'{path}: lengths {len(a)} != {len(b)}'
-        for i, (x, y) in enumerate(zip(a, b)):
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
             assert_same(x, y, f'{path}[{i}]')
     elif type(a) is dict:
         # Key order is part of the contract, so compare pairwise.
         assert len(a) == len(b), f'{path}: lengths {len(a)} != {len(b)}'
-        for (ka, va), (kb, vb) in zip(a.items(), b.items()):
+        for (ka, va), (kb, vb) in zip(a.items(), b.items(), strict=True):
             assert_same(ka, kb, f'{path} key {ka!r}')
             assert_same(va, vb, f'{path}[{ka!r}]')
     elif type(a) in (set, frozenset):
@@ -220,7 +220,8 @@ def test_equal_sets_encode_equally(items, rnd):
     rnd.shuffle(shuffled)
     ints = [x for x in items if type(x) is int]
     strs = [x for x in items if type(x) is str]
-    assert dumps(in_order(set, ints)) == dumps(in_order(set, [x for x in shuffled if type(x) is int]))
+    shuffled_ints = [x for x in shuffled if type(x) is int]
+    assert dumps(in_order(set, ints)) == dumps(in_order(set, shuffled_ints))
     assert dumps({'k': in_order(frozenset, strs)}) == dumps(
         {'k': in_order(frozenset, [x for x in shuffled if type(x) is str])})
     pairs = [(i, s) for i in ints for s in strs]

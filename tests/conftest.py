@@ -1,0 +1,28 @@
+"""Shared pytest set-up: the ``--engine`` option and an importable ``tests`` directory.
+
+Test helpers such as ``engines.py`` live beside the tests and are imported by their
+module name; this directory is put on ``sys.path`` explicitly so that this works under
+every import mode, and in the worker processes of a process pool (which inherit it).
+"""
+
+import os
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+if HERE not in sys.path:
+    sys.path.insert(0, HERE)
+
+ENGINES = ('sequential', 'replay', 'threads', 'processes')
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        '--engine', action='store', default=None, choices=ENGINES,
+        help='run the engine-parametrized semantics suite (tests/semantics) on this '
+             'engine only: %s' % ', '.join(ENGINES))
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        'markers', 'engine_only(name): a test that exercises one engine only; it is '
+                   'skipped when --engine selects a different one')

@@ -1,0 +1,329 @@
+"""Errors: how a failed task shows in the body, flows through calls, and ends a run."""
+
+import pytest
+import sem_activities as acts
+from engines import SimulatedEngine
+from sem_harness import Error, Flow, LifoEngine, make_engine
+
+from flowy import TaskError, restart, wait
+from flowy.history import RUNNING
+
+SLOW = 0.05
+
+
+class UsesFailure:
+    def __init__(self, boom):
+        self.boom = boom
+
+    def __call__(self, message):
+        return self.boom(message) + 1
+
+
+def test_a_failed_activity_raises_task_error_with_its_message(engine):
+    w = engine.workflow(UsesFailure, boom=acts.boom)
+    engine.check(w, ('boom: 7',), expect=Error('boom: 7'))
+
+
+class Dependent:
+    """A call whose argument failed is not made; it returns that error."""
+
+    def __init__(self, fail, inc, echo):
+        self.fail = fail
+        self.inc = inc
+        self.echo = echo
+
+    def __call__(self):
+        try:
+            failed = self.fail('upstream broke')
+            dependent = self.inc(failed)
+            deeper = self.echo({'x': [self.inc(dependent)]})
+            wait(deeper)
+        except TaskError as exc:
+            return 'caught: %s' % exc
+        return 'not caught'
+
+
+def test_a_call_with_a_failed_argument_returns_that_error(engine):
+    w = engine.workflow(Dependent, fail=acts.fail, inc=acts.inc, echo=acts.echo)
+    engine.check(w, expect='caught: upstream broke')
+    if engine.name == 'replay':
+        for order, simulation in engine.simulations:
+            made = [call.key for d in simulation.decisions for call in d.calls]
+            assert made == ['fail-0-0'], order  # inc and echo were never scheduled
+
+
+class TwoFailures:
+    """Both arguments failed: the error that finished first wins, wherever it is."""
+
+    def __init__(self, fail, add, echo):
+        self.fail = fail
+        self.add = add
+        self.echo = echo
+
+    def __call__(self, late_first):
+        late = self.fail('late', delay=SLOW)  # called first, finishes last
+        early = self.fail('early')
+        for result in (late, early):  # make the calls below once both have failed
+            try:
+                wait(result)
+            except TaskError:
+                pass
+        args = [late, early] if late_first else [early, late]
+        reasons = []
+        for result in (self.add(*args), self.echo({'nested': [(args[0],), args[1]]})):
+            try:
+                reasons.append('no error: %r' % wait(result))
+            except TaskError as exc:
+                reasons.append(str(exc))
+        return reasons
+
+
+@pytest.mark.parametrize('late_first', [True, False])
+def test_with_two_failed_arguments_the_first_to_finish_wins(engine, late_first):
+    # Plain Python raises the first error at its call, before the second call is made.
+    w = engine.workflow(TwoFailures, fail=acts.fail, add=acts.add, echo=acts.echo)
+    engine.check(w, (late_first,), expect=['early', 'early'], sequential=Error('late'),
+                 timed=True)
+
+
+@pytest.mark.engine_only('replay')
+@pytest.mark.parametrize('late_first', [True, False])
+def test_two_failures_follow_the_history_order_not_the_call_order(late_first):
+    engine = make_engine('replay')
+    w = engine.workflow(TwoFailures, fail=acts.fail, add=acts.add, echo=acts.echo)
+    # FIFO: 'late' (called first) finishes first; LIFO: 'early' does.
+    assert SimulatedEngine(w).run(late_first) == ['late', 'late']
+    assert LifoEngine(w).run(late_first) == ['early', 'early']
+
+
+class ErrorBeatsPending:
+    def __init__(self, fail, echo, add):
+        self.fail = fail
+        self.echo = echo
+        self.add = add
+
+    def __call__(self):
+        slow = self.echo(1, delay=SLOW)
+        failed = self.fail('fast failure')
+        return self.add(slow, failed)
+
+
+def test_errors_win_over_unfinished_results(engine):
+    w = engine.workflow(ErrorBeatsPending, fail=acts.fail, echo=acts.echo, add=acts.add)
+    engine.check(w, expect=Error('fast failure'))
+
+
+@pytest.mark.engine_only('replay')
+def test_an_error_fails_the_run_without_waiting_for_unfinished_arguments():
+    engine = make_engine('replay')
+    w = engine.workflow(ErrorBeatsPending, fail=acts.fail, echo=acts.echo, add=acts.add)
+    simulation = LifoEngine(w)  # the failure finishes first, echo-0-0 is still running
+    with pytest.raises(TaskError, match='^fast failure$'):
+        simulation.run()
+    assert simulation.histories[0].get('echo-0-0').state is RUNNING
+    assert len(simulation.decisions) == 2
+    assert all(call.dep != 'add' for d in simulation.decisions for call in d.calls)
+
+
+class Recovers:
+    """Catch the error of a task, carry on, and call more tasks."""
+
+    def __init__(self, fail, square, inc):
+        self.fail = fail
+        self.square = square
+        self.inc = inc
+
+    def __call__(self):
+        try:
+            value = self.fail('first try') + 1
+        except TaskError as exc:
+            value = 'recovered from %s' % exc
+        try:
+            again = self.inc(self.inc(self.fail('second try')))
+            wait(again)
+        except TaskError as exc:
+            again = str(exc)
+        return [value, again, self.square(3)]
+
+
+def test_a_caught_error_lets_the_workflow_continue(engine):
+    w = engine.workflow(Recovers, fail=acts.fail, square=acts.square, inc=acts.inc)
+    engine.check(w, expect=['recovered from first try', 'second try', 9])
+
+
+class ReturnsFailure:
+    def __init__(self, fail, square):
+        self.fail = fail
+        self.square = square
+
+    def __call__(self, where):
+        ok = self.square(2)
+        if where == 'top':
+            return self.fail('left at the top')
+        if where == 'nested':
+            return {'ok': ok, 'bad': [(self.fail('left inside'),)]}
+        self.fail('never looked at')
+        return ok
+
+
+def test_an_error_left_in_the_result_fails_the_workflow(engine):
+    w = engine.workflow(ReturnsFailure, fail=acts.fail, square=acts.square)
+    engine.check(w, ('top',), expect=Error('left at the top'))
+
+
+def test_an_error_nested_in_the_result_fails_the_workflow(engine):
+    w = engine.workflow(ReturnsFailure, fail=acts.fail, square=acts.square)
+    engine.check(w, ('nested',), expect=Error('left inside'))
+
+
+def test_an_error_the_body_never_uses_does_not_fail_the_workflow(engine):
+    # Plain Python raises at the call itself.
+    w = engine.workflow(ReturnsFailure, fail=acts.fail, square=acts.square)
+    engine.check(w, ('unused',), expect=4, sequential=Error('never looked at'))
+
+
+class Raises:
+    def __init__(self, square):
+        self.square = square
+
+    def __call__(self, n):
+        if self.square(n) > 10:
+            raise RuntimeError('too big: %d' % self.square(n))
+        return 'fine'
+
+
+def test_a_body_that_raises_fails_the_workflow_with_that_reason(engine):
+    w = engine.workflow(Raises, square=acts.square)
+    engine.check(w, (4,), expect=Error('too big: 16'))
+    engine.check(w, (3,), expect='fine')
+
+
+class Reasons:
+    """What the reason of a failure is, for exceptions of several kinds."""
+
+    def __init__(self, boom, stubborn, unserializable):
+        self.boom = boom
+        self.stubborn = stubborn
+        self.unserializable = unserializable
+
+    def __call__(self, kind):
+        if kind == 'empty':
+            return self.boom('')
+        if kind == 'stubborn':
+            return self.stubborn('cannot travel back as itself')
+        return [self.unserializable()]
+
+
+def test_an_exception_without_a_message_fails_with_its_type_name(engine):
+    w = engine.workflow(Reasons, boom=acts.boom, stubborn=acts.stubborn,
+                        unserializable=acts.unserializable)
+    engine.check(w, ('empty',), expect=Error('ValueError'), sequential=Error(''))
+
+
+def test_an_exception_that_cannot_be_unpickled_keeps_its_message(engine):
+    w = engine.workflow(Reasons, boom=acts.boom, stubborn=acts.stubborn,
+                        unserializable=acts.unserializable)
+    engine.check(w, ('stubborn',), expect=Error('cannot travel back as itself'))
+
+
+def test_a_result_that_cannot_be_serialized_fails_that_task(engine):
+    if not engine.flowy:
+        pytest.skip('plain Python returns the object as it is')
+    w = engine.workflow(Reasons, boom=acts.boom, stubborn=acts.stubborn,
+                        unserializable=acts.unserializable)
+    engine.check(w, ('unserializable',),
+                 expect=Error(prefix='cannot serialize the result of unserializable-0-0: '))
+
+
+class BadResult:
+    def __init__(self, square):
+        self.square = square
+
+    def __call__(self, restarting):
+        x = self.square(2)
+        if restarting:
+            return restart(x, object())
+        return [x, object()]
+
+
+def test_a_workflow_result_that_cannot_be_serialized_fails_the_workflow(engine):
+    if not engine.flowy:
+        pytest.skip('plain Python returns the object as it is')
+    w = engine.workflow(BadResult, square=acts.square)
+    engine.check(w, (False,), expect=Error(prefix='cannot serialize the workflow result: '))
+    engine.check(w, (True,),
+                 expect=Error(prefix='cannot serialize the workflow restart input: '))
+
+
+class BrokenFactory:
+    def __init__(self, square):
+        self.early = square(3)  # tasks can be called in the constructor too
+        if square(self.early) > 50:
+            raise ValueError('constructor saw %d' % self.early)
+        self.square = square
+
+    def __call__(self):
+        return self.square(self.early)
+
+
+def test_tasks_called_and_errors_raised_in_the_factory(engine):
+    w = engine.workflow(BrokenFactory, square=acts.square)
+    engine.check(w, expect=Error('constructor saw 9'))
+
+
+class PreRun:
+    def __init__(self, square, inc):
+        self.early = inc(square(3))
+        self.square = square
+
+    def __call__(self):
+        return self.square(self.early)
+
+
+def test_tasks_called_in_the_factory(engine):
+    engine.check(engine.workflow(PreRun, square=acts.square, inc=acts.inc), expect=100)
+
+
+class BareExcept:
+    """A bare ``except:`` around an unfinished value must not change the outcome."""
+
+    def __init__(self, square):
+        self.square = square
+
+    def __call__(self):
+        x = self.square(3)
+        try:
+            y = x + 1
+        except:  # noqa: E722 - the point of the test
+            y = 'swallowed'
+        try:
+            z = self.square(x) + 1
+        except BaseException:
+            z = 'swallowed too'
+        return [y, z]
+
+
+def test_a_bare_except_does_not_swallow_a_suspension(engine):
+    engine.check(engine.workflow(BareExcept, square=acts.square), expect=[10, 82])
+
+
+class ChildGetsFailure:
+    def __init__(self, fail, child):
+        self.fail = fail
+        self.child = child
+
+    def __call__(self):
+        try:
+            return wait(self.child(self.fail('no input for the child')))
+        except TaskError as exc:
+            return 'caught: %s' % exc
+
+
+def test_a_child_workflow_with_a_failed_argument_is_not_started(engine):
+    w = engine.workflow(ChildGetsFailure, fail=acts.fail,
+                        child=Flow(UsesFailure, boom=acts.boom))
+    engine.check(w, expect='caught: no input for the child')
+    if engine.name == 'replay':
+        for order, simulation in engine.simulations:
+            made = [c.key for d in simulation.decisions for c in d.calls]
+            assert made == ['fail-0-0'], order
