@@ -52,7 +52,8 @@ class _ReactiveExecution(Execution):
         return self._instance.park(result)
 
     def started(self, key, result, spec, number, attempt, position, args, kwargs):
-        args, kwargs = snapshot((args, kwargs))
+        if attempt + 1 < len(spec.retry):  # it may start again: keep its arguments
+            args, kwargs = snapshot((args, kwargs))
         self._live[key] = (result, spec, number, attempt, position, args, kwargs)
 
     def defer(self, result, spec, key, number, attempt, position, args, kwargs, pending):

@@ -8,6 +8,10 @@ every import mode, and in the worker processes of a process pool (which inherit 
 import os
 import sys
 
+import pytest
+
+from flowy.local.engine import close_all
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 if HERE not in sys.path:
     sys.path.insert(0, HERE)
@@ -26,3 +30,10 @@ def pytest_configure(config):
     config.addinivalue_line(
         'markers', 'engine_only(name): a test that exercises one engine only; it is '
                    'skipped when --engine selects a different one')
+
+
+@pytest.fixture(autouse=True)
+def close_local_pools():
+    """LocalWorkflow keeps its pools between runs; no test leaves them to the next."""
+    yield
+    close_all()

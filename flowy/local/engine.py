@@ -7,12 +7,15 @@ a run has news and no decision in flight.  Outcomes that arrive while a decision
 made are batched into the next one.
 """
 
+import concurrent.futures
 import copy
 import logging
 import os
 import pickle
 import queue
+import threading
 import time
+import weakref
 from concurrent.futures import (
     BrokenExecutor,
     CancelledError,
@@ -61,6 +64,8 @@ class LocalWorkflow(WorkflowConfig):
         self.activity_workers = activity_workers
         self.workflow_workers = workflow_workers
         self.executor = executor
+        self._pools = None
+        self._pools_lock = threading.Lock()
 
     @property
     def uses_processes(self):
@@ -112,6 +117,48 @@ class LocalWorkflow(WorkflowConfig):
         finally:
             if path is not None:
                 tracer.write(path)
+
+    def close(self):
+        """Shut down the pools kept between runs (a later run starts new ones).
+
+        ``with LocalWorkflow(...) as w:`` closes them on leaving the block; otherwise
+        they live until the workflow is garbage collected or the interpreter exits.
+        """
+        with self._pools_lock:
+            pools, self._pools = self._pools, None
+        if pools is not None:
+            for pool in pools:
+                pool.shutdown(wait=True, cancel_futures=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+
+    def _acquire_pools(self):
+        """The activity pool and the decider threads, started once and reused."""
+        with self._pools_lock:
+            if self._pools is None:
+                self._pools = [_start_pool(self), ThreadPoolExecutor(
+                    max_workers=self.workflow_workers, thread_name_prefix='flowy-decider')]
+                _WITH_POOLS.add(self)
+            return self._pools
+
+    def _replace_activity_pool(self, broken):
+        with self._pools_lock:
+            if self._pools is not None and self._pools[0] is broken:
+                logger.warning('the activity pool broke (a worker died); starting a new one')
+                broken.shutdown(wait=False, cancel_futures=True)
+                self._pools[0] = _start_pool(self)
+
+    def _discard_pools(self):
+        with self._pools_lock:
+            pools, self._pools = self._pools, None
+        if pools is not None:
+            _terminate_workers(pools[0])
+            for pool in pools:
+                pool.shutdown(wait=False, cancel_futures=True)
 
     def _check_tree(self):
         for config in self._tree():
@@ -204,9 +251,9 @@ class _Engine:
         # Only a replay gains from holding decisions back (see busy()).
         self.busy_at = root.activity_workers if root.driver == 'replay' else float('inf')
         self.driver = replay if root.driver == 'replay' else CachedDriver()
-        self.activities = _start_pool(root)
-        self.deciders = ThreadPoolExecutor(max_workers=root.workflow_workers,
-                                           thread_name_prefix='flowy-decider')
+        self.pools = root._acquire_pools()
+        self.deciders = self.pools[1]
+        self.futures = set()
         self._runs = 0
 
     def post(self, event, _future=None):
@@ -269,27 +316,27 @@ class _Engine:
             del self.deferred[run]
             run.decide(defer=False)
 
-    def activity_finished(self):
+    def submit_activity(self, func, transport, key, input_data):
+        self.in_flight += 1
+        pool = self.pools[0]
+        try:
+            future = pool.submit(run_activity, func, transport, key, input_data)
+        except BrokenExecutor:
+            self.root._replace_activity_pool(pool)
+            future = self.pools[0].submit(run_activity, func, transport, key, input_data)
+        self.futures.add(future)
+        return future
+
+    def activity_finished(self, future):
+        self.futures.discard(future)
         self.in_flight -= 1
         if self.deferred and not self.busy():
             self._release()
 
-    def submit_activity(self, func, transport, key, input_data):
-        self.in_flight += 1
-        try:
-            return self.activities.submit(run_activity, func, transport, key, input_data)
-        except BrokenExecutor:
-            self._replace_activity_pool()
-            return self.activities.submit(run_activity, func, transport, key, input_data)
-
-    def _replace_activity_pool(self):
-        logger.warning('the activity pool broke (a worker died); starting a new one')
-        self.activities.shutdown(wait=False, cancel_futures=True)
-        self.activities = _start_pool(self.root)
-
     def activity_failed(self, exc):
-        if isinstance(exc, BrokenExecutor) and getattr(self.activities, '_broken', False):
-            self._replace_activity_pool()
+        pool = self.pools[0]
+        if isinstance(exc, BrokenExecutor) and getattr(pool, '_broken', False):
+            self.root._replace_activity_pool(pool)
 
     def forget(self, history):
         forget = getattr(self.driver, 'forget', None)
@@ -299,16 +346,26 @@ class _Engine:
     def _shutdown(self, interrupted):
         if isinstance(self.driver, CachedDriver):
             self.driver.close()
-        # With nothing left running, waiting costs nothing and spares the process pool a
-        # race at interpreter exit that prints a stray 'Bad file descriptor' error.
-        wait = (self.wait or self.in_flight == 0) and not interrupted
-        self.deciders.shutdown(wait=wait, cancel_futures=True)
         if interrupted:
-            _terminate_workers(self.activities)
-        self.activities.shutdown(wait=wait, cancel_futures=True)
+            # The pools may hold work of this run that nobody waits for any more.
+            self.root._discard_pools()
+            return
+        for future in list(self.futures):
+            future.cancel()  # only those that have not started
+        if self.wait:
+            concurrent.futures.wait(list(self.futures))
 
 
 _DRIVERS = ('cached', 'replay')
+
+# Workflows holding pools, so that tests (and tools) can close them all.
+_WITH_POOLS = weakref.WeakSet()
+
+
+def close_all():
+    """Close the pools of every LocalWorkflow that has some."""
+    for workflow in list(_WITH_POOLS):
+        workflow.close()
 
 
 def _timed(driver, config, input_data, history):
@@ -420,18 +477,16 @@ class _Run:
         try:
             self._record_activity(key, future)
         finally:
-            self.engine.activity_finished()
+            self.engine.activity_finished(future)
 
     def _record_activity(self, key, future):
-        if future.cancelled():
-            exc = CancelledError()
-        else:
-            exc = future.exception()
-        if exc is None:
-            self.arrived(key, future.result(), None)
-        else:
+        try:
+            data = future.result()
+        except BaseException as exc:  # CancelledError is a BaseException
             self.engine.activity_failed(exc)
             self.arrived(key, None, exc)
+        else:
+            self.arrived(key, data, None)
 
     def arrived(self, key, data, exc, reason=None):
         """Record that call ``key`` finished with ``data`` or failed with ``exc``."""

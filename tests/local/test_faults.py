@@ -340,6 +340,7 @@ def test_dying_worker_among_other_activities_does_not_hang_the_run():
     w = workflow(DiesAmongOthers, ProcessPoolExecutor, dies=dies, square=square)
     with pytest.raises(TaskError, match='died'):
         timed_run(w)
+    w.close()
     join_children()
 
 
@@ -398,6 +399,7 @@ def test_nothing_left_running_after_run(executor, factory, task, expected):
             timed_run(w, 3)
     else:
         assert timed_run(w, 3) == expected
+    w.close()  # the pools outlive a run, to be reused by the next one
     join_new_threads(before)
     join_children()
 
@@ -425,10 +427,12 @@ class FirstOfFastAndSlow:
 def test_run_does_not_wait_for_abandoned_activities():
     RELEASE.clear()
     before = set(threading.enumerate())
+    w = workflow(FirstOfFastAndSlow, fast=fast, slow=slow)
     try:
-        assert timed_run(workflow(FirstOfFastAndSlow, fast=fast, slow=slow)) == 2
+        assert timed_run(w) == 2
     finally:
         RELEASE.set()
+    w.close()
     join_new_threads(before)
 
 
@@ -504,3 +508,35 @@ def test_ctrl_c_stops_a_process_pool_run_promptly(tmp_path):
             break
         time.sleep(0.05)
     assert process_gone(worker), 'worker %d still running after Ctrl-C' % worker
+
+
+def worker_pid():
+    return os.getpid()
+
+
+class Pid:
+    def __init__(self, pid):
+        self.pid = pid
+
+    def __call__(self):
+        return self.pid()
+
+
+def test_pools_are_started_once_and_reused_by_later_runs():
+    with LocalWorkflow(Pid, activity_workers=1) as w:
+        w.conf_activity('pid', worker_pid)
+        first = timed_run(w)
+        assert first != os.getpid()
+        assert timed_run(w) == first  # the same worker process served both runs
+    with LocalWorkflow(Pid, activity_workers=1) as other:
+        other.conf_activity('pid', worker_pid)
+        assert timed_run(other) != first  # closed pools are not reused
+
+
+def test_a_run_after_close_starts_new_pools():
+    w = LocalWorkflow(Pid, activity_workers=1)
+    w.conf_activity('pid', worker_pid)
+    first = timed_run(w)
+    w.close()
+    assert timed_run(w) != first
+    w.close()
