@@ -16,7 +16,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 if HERE not in sys.path:
     sys.path.insert(0, HERE)
 
-ENGINES = ('sequential', 'replay', 'threads', 'processes')
+ENGINES = ('sequential', 'replay', 'cached', 'threads', 'threads_replay', 'processes')
 
 
 def pytest_addoption(parser):

@@ -15,7 +15,9 @@ from hypothesis import strategies as st
 
 import flowy
 from flowy.cached import CachedDriver
+from flowy.decision import Fail, Finish
 from flowy.execution import replay
+from flowy.history import History
 
 
 def inc(x):
@@ -176,3 +178,52 @@ def test_an_evicted_instance_is_rebuilt_by_replay():
 def test_cache_capacity_must_be_positive(capacity):
     with pytest.raises(ValueError, match='capacity'):
         CachedDriver(capacity)
+
+
+class Flips:
+    """Squares on its first activation, increments on any later one."""
+
+    activations = 0
+
+    def __init__(self, inc, add, boom, child):
+        self.inc, self.boom = inc, boom
+
+    def __call__(self, n):
+        Flips.activations += 1
+        task = self.boom if Flips.activations == 1 else self.inc
+        return task(n)
+
+
+def test_a_rebuilt_instance_still_detects_nondeterminism():
+    w = workflow()
+    w.factory = Flips
+    Flips.activations = 0
+    driver = CachedDriver()
+    history = History()
+    data = w.encode_input((4,), {})
+    [call] = driver(w, data, history).calls
+    history.scheduled(call.key, call.position)
+    history.completed(call.key, '8')
+    driver.forget(history)  # lost: the next decision rebuilds the body by replay
+    decision = driver(w, data, history)
+    assert type(decision.outcome) is Fail
+    assert decision.outcome.reason.startswith('non-deterministic workflow: ')
+    assert 'boom-0' in decision.outcome.reason and 'inc-0' in decision.outcome.reason
+
+
+def test_a_live_instance_is_fed_only_new_outcomes():
+    w = workflow()
+    program = {'ops': [['call', 'inc', ['const', i]] for i in range(3)], 'result': [0, 1, 2]}
+    driver = CachedDriver()
+    history = History()
+    data = w.encode_input((program,), {})
+    calls = driver(w, data, history).calls
+    assert [call.key for call in calls] == ['inc-0-0', 'inc-1-0', 'inc-2-0']
+    for call in calls:
+        history.scheduled(call.key, call.position)
+    history.completed('inc-1-0', '2')
+    assert driver(w, data, history).calls == []
+    history.completed('inc-0-0', '1')
+    history.completed('inc-2-0', '3')
+    assert driver(w, data, history).outcome == Finish(w.transport.dumps([1, 2, 3]))
+    assert driver.rebuilds == 1 and len(driver) == 0

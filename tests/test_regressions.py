@@ -81,8 +81,8 @@ class SumSquaresPlainReducer:
         return parallel_reduce(operator.add, map(self.square, range(n)))
 
 
-def threads(factory, **activities):
-    workflow = LocalWorkflow(factory, executor=ThreadPoolExecutor)
+def threads(factory, driver='cached', **activities):
+    workflow = LocalWorkflow(factory, executor=ThreadPoolExecutor, driver=driver)
     for dep, func in activities.items():
         workflow.conf_activity(dep, func)
     return workflow
@@ -320,10 +320,14 @@ def test_bug16b_repr_of_an_unfinished_result_never_raises():
     assert 'pending' in repr(TaskResult().proxy)
     assert 'failed' in repr(TaskResult.failed(TaskError('x'), 0).proxy)
     del SEEN_REPRS[:]
-    assert threads(ReprOfPending, identity=identity).run() == 1
+    assert threads(ReprOfPending, driver='replay', identity=identity).run() == 1
     first_activation, last_activation = SEEN_REPRS[0], SEEN_REPRS[-1]
     assert 'pending' in first_activation and 'identity-0-0' in first_activation
     assert last_activation == '1'
+    del SEEN_REPRS[:]
+    assert threads(ReprOfPending, identity=identity).run() == 1  # one live activation
+    [only] = SEEN_REPRS
+    assert 'pending' in only and 'identity-0-0' in only
 
 
 # -- 18: non-determinism -------------------------------------------------------------------
@@ -346,7 +350,7 @@ def test_bug18_nondeterministic_body_is_detected():
     different calls on replay: it silently mixed up results."""
     Flaky.activations = 0
     with pytest.raises(TaskError, match='non-deterministic') as info:
-        threads(Flaky, a=identity, b=identity).run()
+        threads(Flaky, driver='replay', a=identity, b=identity).run()
     assert 'a-0' in str(info.value) and 'b-0' in str(info.value)
     Flaky.activations = 0
     with pytest.raises(TaskError, match='non-deterministic'):

@@ -47,7 +47,7 @@ class LocalWorkflow(WorkflowConfig):
     """
 
     def __init__(self, factory, activity_workers=8, workflow_workers=2,
-                 executor=ProcessPoolExecutor, transport=None, driver='replay'):
+                 executor=ProcessPoolExecutor, transport=None, driver='cached'):
         super().__init__(factory, transport)
         if driver not in _DRIVERS:
             raise ValueError("driver must be 'cached' (keep each body alive between "

@@ -21,9 +21,10 @@ from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from engines import SimulatedEngine
 
 from flowy import LocalWorkflow, TaskError
+from flowy.cached import CachedDriver
 from flowy.config import WORKFLOW
 from flowy.decision import Restart
-from flowy.execution import RestartRequest
+from flowy.execution import RestartRequest, replay
 
 __all__ = ['SAME', 'SELF', 'Error', 'Act', 'Flow', 'Outcome', 'ENGINE_CLASSES',
            'make_engine', 'assert_same', 'LifoEngine', 'ORDERS']
@@ -173,6 +174,8 @@ class _Engine:
     name = None
     executor = ThreadPoolExecutor
     flowy = True  # False for plain Python
+    alias = None  # an engine whose per-engine expectations apply to this one too
+    driver = None  # LocalWorkflow's default
 
     def workflow(self, factory, transport=None, activity_workers=8, **deps):
         """A LocalWorkflow of ``factory`` with ``deps`` configured for this engine.
@@ -181,6 +184,8 @@ class _Engine:
         workflow ``Flow(factory, **deps)`` (whose ``SELF`` deps mean the child itself).
         """
         kwargs = {'transport': transport, 'activity_workers': activity_workers}
+        if self.driver is not None:
+            kwargs['driver'] = self.driver
         if self.executor is not None:
             kwargs['executor'] = self.executor
         config = LocalWorkflow(factory, **kwargs)
@@ -221,7 +226,7 @@ class _Engine:
         """
         unknown = set(per_engine) - set(ENGINE_CLASSES)
         assert not unknown, 'unknown engines %s' % unknown
-        expected = per_engine.get(self.name, SAME)
+        expected = per_engine.get(self.name, per_engine.get(self.alias, SAME))
         if expected is SAME:
             expected = expect
         outcome = self.outcome_for(config, args, kwargs or {}, timed)
@@ -333,12 +338,48 @@ class ReplayEngine(_Engine):
         return outcome.value
 
 
+class CachedEngine(ReplayEngine):
+    """The cached driver on the same synthetic histories and orders as ``replay``.
+
+    Every run is also replayed with the replay driver: each decision must be the same.
+    """
+
+    name = 'cached'
+    alias = 'replay'
+
+    def simulate(self, config, order, driver=None):
+        driver = CachedDriver() if driver is None else driver
+        if order == 'lifo':
+            return LifoEngine(config, driver=driver)
+        return BoundedEngine(config, seed=order, driver=driver)
+
+    def run_order(self, config, order, args, kwargs):
+        outcome = super().run_order(config, order, args, kwargs)
+        cached = self.simulations[-1][1]
+        reference = self.simulate(config, order, driver=replay)
+        try:
+            reference.run(*args, **kwargs)
+        except TaskError:
+            pass
+        assert cached.decisions == reference.decisions, (
+            'the cached driver decided differently from replay with order %r' % (order,))
+        return outcome
+
+
 class ThreadsEngine(_Engine):
     name = 'threads'
     executor = ThreadPoolExecutor
 
     def run(self, config, *args, **kwargs):
         return config.run(*args, **kwargs)
+
+
+class ThreadsReplayEngine(ThreadsEngine):
+    """Threads with the replay driver, which stays available as an option."""
+
+    name = 'threads_replay'
+    alias = 'threads'
+    driver = 'replay'
 
 
 class ProcessesEngine(ThreadsEngine):
@@ -351,7 +392,8 @@ class ProcessesEngine(ThreadsEngine):
 
 
 ENGINE_CLASSES = {cls.name: cls for cls in
-                  (SequentialEngine, ReplayEngine, ThreadsEngine, ProcessesEngine)}
+                  (SequentialEngine, ReplayEngine, CachedEngine, ThreadsEngine,
+                   ThreadsReplayEngine, ProcessesEngine)}
 
 
 def make_engine(name):

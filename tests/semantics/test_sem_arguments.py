@@ -171,7 +171,7 @@ def test_activities_run_where_the_engine_puts_them(engine):
         assert pid != os.getpid()
     else:
         assert pid == os.getpid()
-        assert (thread == here) == (engine.name in ('sequential', 'replay')), thread
+        assert (thread == here) == (engine.name in ('sequential', 'replay', 'cached')), thread
 
 
 class CallTimeArguments:
