@@ -251,9 +251,11 @@ class _Engine:
         # Only a replay gains from holding decisions back (see busy()).
         self.busy_at = root.activity_workers if root.driver == 'replay' else float('inf')
         self.driver = replay if root.driver == 'replay' else CachedDriver()
+        self.inline = root.driver == 'cached'
         self.pools = root._acquire_pools()
         self.deciders = self.pools[1]
         self.futures = set()
+        self.waiting = {}
         self._runs = 0
 
     def post(self, event, _future=None):
@@ -263,6 +265,7 @@ class _Engine:
         interrupted = False
         try:
             _Run(self, self.root, input_data).decide()
+            self._decide_waiting()
             while self.outcome is None:
                 try:
                     event = self.events.get(timeout=self._until_deadline())
@@ -270,6 +273,8 @@ class _Engine:
                     self._release(expired_only=True)
                 else:
                     event()
+                    self._drain()
+                self._decide_waiting()
         except BaseException:
             interrupted = True
             raise
@@ -280,6 +285,26 @@ class _Engine:
             return self.root.transport.loads(outcome.result)
         error = TaskError(outcome.reason, getattr(outcome.error, 'key', None))
         raise error from outcome.error
+
+    def _drain(self, limit=10000):
+        # Whatever else has arrived goes into the same decisions.
+        get = self.events.get_nowait
+        for _ in range(limit):
+            try:
+                event = get()
+            except queue.Empty:
+                return
+            event()
+
+    def want_decision(self, run):
+        """``run`` has news; it is decided once the events at hand are recorded."""
+        self.waiting[run] = None
+
+    def _decide_waiting(self):
+        while self.waiting and self.outcome is None:
+            waiting, self.waiting = self.waiting, {}
+            for run in waiting:
+                run.decide_now()
 
     def next_run_id(self):
         self._runs += 1
@@ -314,7 +339,7 @@ class _Engine:
                if not expired_only or deadline <= now]
         for run in due:
             del self.deferred[run]
-            run.decide(defer=False)
+            run.decide_now(defer=False)
 
     def submit_activity(self, func, transport, key, input_data):
         self.in_flight += 1
@@ -419,7 +444,12 @@ class _Run:
         if engine.tracer is not None:
             engine.tracer.workflow_started(self.id, config.name, parent and parent.id, key)
 
-    def decide(self, defer=True):
+    def decide(self):
+        """Ask for a decision of this run (made once the events at hand are recorded)."""
+        if not self.done:
+            self.engine.want_decision(self)
+
+    def decide_now(self, defer=True):
         if self.deciding:
             self.again = True
             return
@@ -429,6 +459,12 @@ class _Run:
             self.engine.defer(self)
             return
         self.deciding = True
+        if self.engine.inline:
+            # A cached decision costs what its news costs: make it right here, on the
+            # event loop, rather than hand it to a decider thread and back.
+            self._decided(None, _timed(self.engine.driver, self.config, self.input_data,
+                                       self.history))
+            return
         future = self.engine.deciders.submit(_timed, self.engine.driver, self.config,
                                              self.input_data, self.history)
         future.add_done_callback(partial(self._post, self._decided))
@@ -436,11 +472,13 @@ class _Run:
     def _post(self, handler, future):
         self.engine.post(partial(handler, future))
 
-    def _decided(self, future):
+    def _decided(self, future, timed=None):
         self.deciding = False
         if self.done:
             return
-        decision, self.last_duration = future.result()  # workflow errors become a Fail
+        # The driver turns workflow errors into a Fail: future.result() raises only for
+        # a bug in flowy itself.
+        decision, self.last_duration = timed if future is None else future.result()
         self.decisions += 1
         for call in decision.calls:
             self._start(call)
