@@ -7,7 +7,7 @@ setup(
     name='flowy',
     version='0.5.0.dev0',
     description='Workflows as ordinary Python: lazy task results, inferred parallelism, '
-                'local and Amazon SWF engines',
+                'run locally on threads or processes',
     long_description=long_description,
     long_description_content_type='text/x-rst',
     license='MIT',

@@ -3,8 +3,8 @@
 A workflow is a class (or any factory) whose constructor receives one *task* per
 dependency.  Calling a task returns a lazy result at once; flowy starts every call whose
 arguments are ready, and the body only waits where it uses a value.  The same class runs
-as plain Python (pass real functions), on the local engine (:class:`LocalWorkflow`), or on
-Amazon SWF.
+as plain Python (pass real functions) or on the local engine (:class:`LocalWorkflow`);
+an Amazon SWF engine is planned.
 """
 
 from .errors import FlowyError, NondeterminismError, TaskError, TaskTimedout

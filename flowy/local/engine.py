@@ -127,7 +127,7 @@ class LocalWorkflow(WorkflowConfig):
         with self._pools_lock:
             pools, self._pools = self._pools, None
         if pools is not None:
-            for pool in pools:
+            for pool in filter(None, pools):
                 pool.shutdown(wait=True, cancel_futures=True)
 
     def __enter__(self):
@@ -140,8 +140,10 @@ class LocalWorkflow(WorkflowConfig):
         """The activity pool and the decider threads, started once and reused."""
         with self._pools_lock:
             if self._pools is None:
-                self._pools = [_start_pool(self), ThreadPoolExecutor(
-                    max_workers=self.workflow_workers, thread_name_prefix='flowy-decider')]
+                # Only the replay driver decides on decider threads.
+                deciders = None if self.driver != 'replay' else ThreadPoolExecutor(
+                    max_workers=self.workflow_workers, thread_name_prefix='flowy-decider')
+                self._pools = [_start_pool(self), deciders]
                 _WITH_POOLS.add(self)
             return self._pools
 
@@ -157,7 +159,7 @@ class LocalWorkflow(WorkflowConfig):
             pools, self._pools = self._pools, None
         if pools is not None:
             _terminate_workers(pools[0])
-            for pool in pools:
+            for pool in filter(None, pools):
                 pool.shutdown(wait=False, cancel_futures=True)
 
     def _check_tree(self):
@@ -250,7 +252,9 @@ class _Engine:
         self.deferred = {}
         # Only a replay gains from holding decisions back (see busy()).
         self.busy_at = root.activity_workers if root.driver == 'replay' else float('inf')
-        self.driver = replay if root.driver == 'replay' else CachedDriver()
+        # Every run of this engine (the root, children, restarts) stays live: on one
+        # machine the bound only guards against runaway numbers of child workflows.
+        self.driver = replay if root.driver == 'replay' else CachedDriver(_LIVE_RUNS)
         self.inline = root.driver == 'cached'
         self.pools = root._acquire_pools()
         self.deciders = self.pools[1]
@@ -382,6 +386,7 @@ class _Engine:
 
 
 _DRIVERS = ('cached', 'replay')
+_LIVE_RUNS = 4096
 
 # Workflows holding pools, so that tests (and tools) can close them all.
 _WITH_POOLS = weakref.WeakSet()
