@@ -7,6 +7,7 @@ a run has news and no decision in flight.  Outcomes that arrive while a decision
 made are batched into the next one.
 """
 
+import collections
 import concurrent.futures
 import copy
 import logging
@@ -259,6 +260,9 @@ class _Engine:
         self.pools = root._acquire_pools()
         self.deciders = self.pools[1]
         self.futures = set()
+        pool = self.pools[0]
+        self.feeder = (_ThreadFeeder(self, pool, root.activity_workers)
+                       if isinstance(pool, ThreadPoolExecutor) else None)
         self.waiting = {}
         self._runs = 0
 
@@ -345,6 +349,14 @@ class _Engine:
             del self.deferred[run]
             run.decide_now(defer=False)
 
+    def start_activity(self, run, spec, key, input_data):
+        if self.feeder is not None:
+            self.in_flight += 1
+            self.feeder.submit(run, key, spec.target, spec.transport, input_data)
+            return
+        future = self.submit_activity(spec.target, spec.transport, key, input_data)
+        future.add_done_callback(partial(run._post, partial(run._activity_done, key)))
+
     def submit_activity(self, func, transport, key, input_data):
         self.in_flight += 1
         pool = self.pools[0]
@@ -357,7 +369,8 @@ class _Engine:
         return future
 
     def activity_finished(self, future):
-        self.futures.discard(future)
+        if future is not None:
+            self.futures.discard(future)
         self.in_flight -= 1
         if self.deferred and not self.busy():
             self._release()
@@ -377,12 +390,74 @@ class _Engine:
             self.driver.close()
         if interrupted:
             # The pools may hold work of this run that nobody waits for any more.
+            if self.feeder is not None:
+                self.feeder.cancel()
             self.root._discard_pools()
             return
         for future in list(self.futures):
             future.cancel()  # only those that have not started
+        if self.feeder is not None:
+            self.feeder.cancel()
         if self.wait:
             concurrent.futures.wait(list(self.futures))
+            if self.feeder is not None:
+                self.feeder.wait()
+
+
+class _ThreadFeeder:
+    """Feeds activities to a thread pool's threads from one queue, without a Future each.
+
+    A future per call costs more than a small activity itself.  Instead, up to one
+    drain job per worker takes calls from a shared queue until it is empty, reporting
+    each outcome to the event loop as it ends: the finish order stays exact, and no
+    worker sits idle while calls are queued.
+    """
+
+    def __init__(self, engine, pool, workers):
+        self.engine = engine
+        self.pool = pool
+        self.workers = workers
+        self.calls = collections.deque()
+        self.draining = 0
+        self.jobs = set()
+
+    def submit(self, run, key, func, transport, input_data):
+        self.calls.append((run, key, func, transport, input_data))
+        if self.draining < self.workers:
+            self._start_job()
+
+    def _start_job(self):
+        self.draining += 1
+        job = self.pool.submit(self._drain)
+        self.jobs.add(job)
+        job.add_done_callback(self.jobs.discard)
+
+    def _drain(self):
+        calls, post = self.calls, self.engine.post
+        while True:
+            try:
+                run, key, func, transport, input_data = calls.popleft()
+            except IndexError:
+                break
+            try:
+                data = run_activity(func, transport, key, input_data)
+            except BaseException as exc:  # reported as the activity's failure
+                post(partial(run.activity_done, key, None, exc))
+            else:
+                post(partial(run.activity_done, key, data, None))
+        post(self._job_ended)
+
+    def _job_ended(self):
+        self.draining -= 1
+        if self.calls and self.draining < self.workers:
+            self._start_job()  # a call queued while this job was leaving
+
+    def cancel(self):
+        """Drop the calls no job has taken yet."""
+        self.calls.clear()
+
+    def wait(self):
+        concurrent.futures.wait(list(self.jobs))
 
 
 _DRIVERS = ('cached', 'replay')
@@ -513,8 +588,15 @@ class _Run:
         if spec.kind is WORKFLOW:
             _Run(self.engine, spec.target, call.input, parent=self, key=call.key).decide()
             return
-        future = self.engine.submit_activity(spec.target, spec.transport, call.key, call.input)
-        future.add_done_callback(partial(self._post, partial(self._activity_done, call.key)))
+        self.engine.start_activity(self, spec, call.key, call.input)
+
+    def activity_done(self, key, data, exc):
+        """An activity of this run ended, with ``data`` or with ``exc`` (from a feeder)."""
+        self.engine.activity_finished(None)
+        if exc is None:
+            self.arrived(key, data, None)
+        else:
+            self.arrived(key, None, exc)
 
     def _activity_done(self, key, future):
         try:
