@@ -122,6 +122,18 @@ def snapshot(value):
     return value
 
 
+def scan_call(args, kwargs):
+    """``scan`` for the arguments of a call: (args copy, kwargs copy, scan)."""
+    found = _Scan()
+    substitute = found.substitute
+    try:
+        plain_args = [item if type(item) in _PLAIN else substitute(item) for item in args]
+        plain_kwargs = {key: substitute(value) for key, value in kwargs.items()}
+    except RecursionError:
+        raise ValueError('the value is nested too deeply, or contains itself') from None
+    return plain_args, plain_kwargs, found
+
+
 def scan(value):
     """Walk ``value`` (nested lists, tuples, dicts, sets) and return (copy, scan)."""
     found = _Scan()
@@ -233,14 +245,14 @@ class Execution:
         """Start attempt ``attempt`` of a call now, or decide why it cannot start."""
         if self.suspended:
             return result  # the body is past a point replay stops at; start nothing
-        (plain_args, plain_kwargs), found = scan((args, kwargs))
+        plain_args, plain_kwargs, found = scan_call(args, kwargs)
         if found.error is not None:
             return _copy_error(found.error, key)
         if found.pending is not None:
             return self.defer(result, spec, key, number, attempt, position, args, kwargs,
                               found.pending)
         try:
-            data = spec.transport.dumps([list(plain_args), plain_kwargs])
+            data = spec.transport.dumps([plain_args, plain_kwargs])
         except Exception as exc:
             self.calls.append(FailCall(
                 key, spec.dep, position, 'cannot serialize the input of %s: %s'

@@ -56,7 +56,8 @@ class History:
 
     def call_at(self, position):
         """The id of the call recorded at ``position`` (see :func:`call_id`), or None."""
-        return self._calls_at.get(position)
+        key = self._calls_at.get(position)
+        return None if key is None else call_id(key)
 
     def calls(self):
         """Number of calls (not attempts) the history recorded a position for."""
@@ -64,7 +65,7 @@ class History:
 
     def positions(self):
         """Recorded positions and the call id made at each, in position order."""
-        return sorted(self._calls_at.items())
+        return sorted((position, call_id(key)) for position, key in self._calls_at.items())
 
     @property
     def finished(self):
@@ -79,7 +80,7 @@ class History:
         outcome = Outcome(RUNNING, position)
         self._outcomes[key] = outcome
         if position is not None:
-            self._calls_at.setdefault(position, call_id(key))
+            self._calls_at.setdefault(position, key)
         return outcome
 
     def completed(self, key, data):
