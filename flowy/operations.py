@@ -165,6 +165,7 @@ class _Reduction:
         self.result = None
         self.done = False
         self.news = []
+        self.may_tie = False
         self.waiter = None
         self.execution = None
         if type(function) is TaskProxy:
@@ -191,9 +192,17 @@ class _Reduction:
 
     def _wait(self, item, result, tiebreak):
         self.waiter = result._waiter
+        if result.key is None:
+            self.may_tie = True  # it may finish with the order of another input
         result.on_finish(partial(self._arrive, item, result, tiebreak))
 
     def _arrive(self, item, result, tiebreak):
+        if not self.may_tie:
+            # Each input is a call of its own: no two finish in the same step.
+            if not self.done:
+                heapq.heappush(self.ready, (result.order, tiebreak, item))
+                self._combine()
+            return
         # Inputs finishing in the same step join the heap together, with the tie-break
         # a replay would give them, before any of them is paired.
         if not self.news:
