@@ -93,7 +93,8 @@ class _ReactiveExecution(Execution):
                 retry_key = '%s-%d-%d' % (spec.dep, number, attempt + 1)
                 self._start(result, spec, retry_key, number, attempt + 1, position, args,
                             kwargs)
-            self._finish_step()
+            if self._after_step:
+                self._finish_step()
 
     def take_calls(self):
         return sorted(self.calls, key=_position)

@@ -162,6 +162,7 @@ class Execution:
         self.config = config
         self.history = history
         self._outcomes = history._outcomes
+        self._calls_at = history._calls_at
         self.calls = []
         self.suspended = False
         self.nondeterminism = None
@@ -214,7 +215,8 @@ class Execution:
         key = f'{spec.dep}-{number}-0'
         outcome = outcomes.get(key)
         if outcome is None:
-            self._check_new_call(key, position)
+            if position in self._calls_at:
+                self._check_new_call(key, position)
             return self._start(TaskResult(key, self), spec, key, number, 0, position, args,
                                kwargs)
         if outcome.position != position and outcome.position is not None:

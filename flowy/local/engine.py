@@ -368,10 +368,11 @@ class _Engine:
         self.futures.add(future)
         return future
 
-    def activity_finished(self, future):
+    def activity_finished(self, future, counted=False):
         if future is not None:
             self.futures.discard(future)
-        self.in_flight -= 1
+        if not counted:
+            self.in_flight -= 1
         if self.deferred and not self.busy():
             self._release()
 
@@ -592,11 +593,11 @@ class _Run:
 
     def activity_done(self, key, data, exc):
         """An activity of this run ended, with ``data`` or with ``exc`` (from a feeder)."""
-        self.engine.activity_finished(None)
-        if exc is None:
-            self.arrived(key, data, None)
-        else:
-            self.arrived(key, None, exc)
+        engine = self.engine
+        engine.in_flight -= 1
+        if engine.deferred:
+            engine.activity_finished(None, counted=True)
+        self.arrived(key, data, exc)
 
     def _activity_done(self, key, future):
         try:
@@ -617,12 +618,14 @@ class _Run:
         """Record that call ``key`` finished with ``data`` or failed with ``exc``."""
         if self.done:
             return
-        record = partial(self._record, key, data, exc, reason)
         if self.deciding:
-            self.inbox.append(record)
+            self.inbox.append(partial(self._record, key, data, exc, reason))
             return
-        record()
-        self.decide()
+        if exc is None and self.engine.tracer is None:
+            self.history.completed(key, data)
+        else:
+            self._record(key, data, exc, reason)
+        self.engine.waiting[self] = None
 
     def _record(self, key, data, exc, reason):
         tracer = self.engine.tracer
