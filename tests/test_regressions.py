@@ -1,5 +1,5 @@
 """One regression test per bug of the original flowy 0.4.1 that concerns the core and the
-local engine (numbers from section 5 of research/flowy-original.md).
+local engine (numbered as in the list of the original flowy 0.4's known bugs).
 
 Each test is named after the bug it guards and its docstring says what the original did.
 """
