@@ -223,29 +223,30 @@ class _Reduction:
             # Errors win over unfinished inputs: the first failed input to be ready (in
             # finish order) is the answer, whatever is still running.
             order, _, x = ready[0]
-            if _failed(x):
+            if type(x) is ResultProxy and x.__factory__.state is ERROR:
                 self._finish(x, order)
                 return
             if len(ready) < 2:
                 return
             pop(ready)
             order, _, y = ready[0]
-            if _failed(y):
+            if type(y) is ResultProxy and y.__factory__.state is ERROR:
                 self._finish(y, order)
                 return
             pop(ready)
             k = self.pairings
             self.pairings = k + 1
             if execution is not None:
-                combined = ResultProxy(execution.call_at(
-                    self.spec, self.number + k, self.position + k, (x, y), {}))
+                result = execution.call_at(self.spec, self.number + k, self.position + k,
+                                           (x, y), {})
+                combined = ResultProxy(result)
             else:
                 combined = _apply_plain(self.function, x, y)
+                result = combined.__factory__ if type(combined) is ResultProxy else None
             if k + 1 == self.total:
                 self._finish(combined, order)
                 return
-            if type(combined) is ResultProxy:
-                result = combined.__factory__
+            if result is not None:
                 if result.state is PENDING:
                     self._wait(combined, result, next(tiebreak))
                     continue
@@ -268,10 +269,6 @@ class _Reduction:
             self.final.set_value(combined, plain_order)
         else:
             self.final.follow(result)
-
-
-def _failed(item):
-    return type(item) is ResultProxy and item.__factory__.state is ERROR
 
 
 def _apply_plain(function, x, y):

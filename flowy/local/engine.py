@@ -617,7 +617,12 @@ class _Run:
         if spec.kind is WORKFLOW:
             _Run(self.engine, spec.target, call.input, parent=self, key=call.key).decide()
             return
-        self.engine.start_activity(self, spec, call.key, call.input)
+        engine = self.engine
+        if engine.feeder is not None:
+            engine.in_flight += 1
+            engine.feeder.submit(self, call.key, spec.target, spec.transport, call.input)
+        else:
+            engine.start_activity(self, spec, call.key, call.input)
 
     def activity_done(self, key, data, exc):
         """An activity of this run ended, with ``data`` or with ``exc`` (from a feeder)."""
