@@ -13,8 +13,10 @@ produce the same decisions for every history; the test suite checks that propert
 random workflows and random completion orders.
 """
 
+import heapq
+import itertools
 import threading
-from collections import OrderedDict, deque
+from collections import OrderedDict
 
 from .decision import Fail
 from .execution import Execution, TaskProxy, _failed, _reason, _timed_out, snapshot
@@ -37,19 +39,30 @@ class _ReactiveExecution(Execution):
         super().__init__(config, history)
         self._instance = instance
         self._live = {}
-        self._after_step = deque()
+        self._after_step = []
+        self._queued = itertools.count()
 
-    def after_step(self, callback):
-        """Call ``callback()`` once the current outcome and what it set off are applied."""
-        self._after_step.append(callback)
+    def after_step(self, callback, created):
+        """Call ``callback()`` once the current outcome and what it set off are applied.
+
+        Callbacks run oldest operation first (``created`` orders them): an operation can
+        only take results of older ones as inputs, so by the time one takes its news,
+        every older one that could still add to them has taken its own.
+        """
+        heapq.heappush(self._after_step, (created, next(self._queued), callback))
 
     def _finish_step(self):
         pending = self._after_step
         while pending:
-            pending.popleft()()
+            heapq.heappop(pending)[2]()
 
     def wait_for(self, result):
         return self._instance.park(result)
+
+    def over_limit(self):
+        # Only the body gets here (calls made by reacting operations are cut after
+        # sorting, in decide()): it waits for the next decision, as replay stops.
+        self._instance.park(None)
 
     def started(self, key, result, spec, number, attempt, position, args, kwargs):
         if attempt + 1 < len(spec.retry):  # it may start again: keep its arguments
@@ -142,7 +155,10 @@ class _Instance:
         self._to_driver.release()
 
     def park(self, result):
-        """In the body thread: wait until ``result`` is known, and return its value."""
+        """In the body thread: wait until ``result`` is known, and return its value.
+
+        ``result`` None: wait for the next decision (this one is full of calls).
+        """
         if self.closed:
             raise _Evicted()
         self.blocked_on = result
@@ -150,38 +166,52 @@ class _Instance:
         self._to_body.acquire()
         if self.closed:
             raise _Evicted()
-        return result.get()
+        return None if result is None else result.get()
 
     # -- the driver side ----------------------------------------------------------------
 
     def _resume(self):
+        execution = self.execution
+        execution.limiting = True
         if self.started:
             self._to_body.release()
         else:
             self.started = True
             self._thread.start()
         self._to_driver.acquire()
+        execution.limiting = False
 
-    def decide(self):
+    def decide(self, limit=None):
+        """The next decision: at most ``limit`` calls, in call order, as replay makes.
+
+        Calls that reacting operations made beyond the limit wait for the next
+        decision, and so does the body: replay would stop at the first of them.
+        """
         execution = self.execution
+        execution.limit = limit
         if not self.started:
             self.seen = self.history.finished
             self._resume()
+            held = []
         else:
             news = self.history.finished_since(self.seen)
             self.seen += len(news)
             execution.apply(news)
-            if not self.finished and self.blocked_on.state is not PENDING:
+            calls = execution.take_calls()
+            held = calls[limit:] if limit is not None else []
+            execution.calls = calls[:limit] if held else calls
+            if not held and not self.finished and (
+                    self.blocked_on is None or self.blocked_on.state is not PENDING):
                 self._resume()
-        execution.calls = execution.take_calls()
+        execution.more = bool(held) or (not self.finished and self.blocked_on is None)
         try:
-            return self._outcome()
+            return self._outcome(held)
         finally:
-            execution.calls = []
+            execution.calls = held
 
-    def _outcome(self):
+    def _outcome(self, held):
         execution = self.execution
-        if not self.finished:
+        if not self.finished or held:
             return execution.decide(None)
         if self.error is not None:
             if type(self.error) is _InputError:
@@ -218,7 +248,7 @@ class CachedDriver:
         self._lock = threading.Lock()
         self.rebuilds = 0
 
-    def __call__(self, config, input_data, history):
+    def __call__(self, config, input_data, history, limit=None):
         key = id(history)
         with self._lock:
             instance = self._instances.get(key)
@@ -234,7 +264,7 @@ class CachedDriver:
                 self._evict()
             else:
                 self._instances.move_to_end(key)
-        decision = instance.decide()
+        decision = instance.decide(limit)
         if decision.outcome is not None:
             self.forget(history)
         return decision

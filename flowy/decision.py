@@ -107,14 +107,17 @@ class Decision:
     """``calls`` to start or fail (in call order) and the run's ``outcome``, if any.
 
     An outcome of None means the body is waiting for results still to come.  When an
-    outcome is set, the calls are dropped: a finished run starts nothing new.
+    outcome is set, the calls are dropped: a finished run starts nothing new.  ``more``
+    says the body stopped only because the decision reached its limit of calls: decide
+    again as soon as these are started.
     """
 
-    __slots__ = ('calls', 'outcome')
+    __slots__ = ('calls', 'outcome', 'more')
 
-    def __init__(self, calls=(), outcome=None):
+    def __init__(self, calls=(), outcome=None, more=False):
         self.calls = list(calls) if outcome is None else []
         self.outcome = outcome
+        self.more = more and outcome is None
 
     @property
     def done(self):
@@ -122,7 +125,8 @@ class Decision:
 
     def __eq__(self, other):
         return (type(other) is Decision and other.calls == self.calls
-                and other.outcome == self.outcome)
+                and other.outcome == self.outcome and other.more == self.more)
 
     def __repr__(self):
-        return '<Decision calls=%r outcome=%r>' % (self.calls, self.outcome)
+        more = ' more' if self.more else ''
+        return '<Decision calls=%r outcome=%r%s>' % (self.calls, self.outcome, more)

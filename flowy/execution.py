@@ -158,13 +158,16 @@ class Execution:
 
     reactive = False
 
-    def __init__(self, config, history):
+    def __init__(self, config, history, limit=None):
         self.config = config
         self.history = history
         self._outcomes = history._outcomes
         self._calls_at = history._calls_at
         self.calls = []
         self.suspended = False
+        self.limit = limit
+        self.limiting = True
+        self.more = False
         self.nondeterminism = None
         self._next_position = 0
         self._numbers = dict.fromkeys(config.specs, 0)
@@ -253,6 +256,8 @@ class Execution:
         if found.pending is not None:
             return self.defer(result, spec, key, number, attempt, position, args, kwargs,
                               found.pending)
+        while self.limit is not None and self.limiting and len(self.calls) >= self.limit:
+            self.over_limit()  # returns once a later decision has room for this call
         try:
             data = spec.transport.dumps([plain_args, plain_kwargs])
         except Exception as exc:
@@ -269,6 +274,15 @@ class Execution:
     def defer(self, result, spec, key, number, attempt, position, args, kwargs, pending):
         """A call whose arguments are not all known: under replay it simply waits."""
         return result
+
+    def over_limit(self):
+        """The decision holds ``limit`` calls: this one waits for the next decision.
+
+        Replay stops the body here, as if it waited for a value; the next decision
+        replays it up to the next ``limit`` new calls.
+        """
+        self.suspended = self.more = True
+        raise SuspendTask()
 
     def started(self, key, result, spec, number, attempt, position, args, kwargs):
         """Attempt ``key`` was started (now or earlier) and its outcome is not known.
@@ -318,7 +332,7 @@ class Execution:
         if self.nondeterminism is not None:
             return Decision(outcome=Fail('non-deterministic workflow: %s' % self.nondeterminism,
                                          self.nondeterminism))
-        return Decision(self.calls, outcome)
+        return Decision(self.calls, outcome, self.more)
 
     def returned(self, value):
         """The decision once the body returned ``value`` (or a restart request)."""
@@ -367,12 +381,13 @@ def _copy_error(source, key):
     return TaskResult.failed(source.error, source.order, key)
 
 
-def replay(config, input_data, history):
+def replay(config, input_data, history, limit=None):
     """Run the workflow of ``config`` from the top against ``history``; return a Decision.
 
-    Never raises for anything the workflow does: its errors become a failing decision.
+    At most ``limit`` calls are started per decision (None: no limit).  Never raises for
+    anything the workflow does: its errors become a failing decision.
     """
-    execution = Execution(config, history)
+    execution = Execution(config, history, limit)
     proxies = {dep: TaskProxy(execution, spec) for dep, spec in config.specs.items()}
     try:
         try:

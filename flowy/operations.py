@@ -17,6 +17,10 @@ from .result import ERROR, PENDING, ResultProxy, TaskResult, result_of
 __all__ = ['wait', 'first', 'finish_order', 'parallel_reduce']
 
 
+# Operations that react to their inputs are numbered in the order they are created.
+_CREATED = itertools.count()
+
+
 def wait(value):
     """Return ``value`` once it is known: raise its error if it failed.
 
@@ -97,9 +101,10 @@ class _FinishSequence:
     argument order, as a replay of the body would, once the step is over.
     """
 
-    __slots__ = ('_arrived', '_slots', '_waiter', '_news')
+    __slots__ = ('_arrived', '_slots', '_waiter', '_news', '_created')
 
     def __init__(self, pending):
+        self._created = next(_CREATED)
         self._arrived = 0
         self._slots = []
         self._news = []
@@ -114,7 +119,7 @@ class _FinishSequence:
 
     def _arrive(self, index, result):
         if not self._news:
-            self._waiter.after_step(self._take_news)
+            self._waiter.after_step(self._take_news, self._created)
         self._news.append((result.order, index, result))
 
     def _take_news(self):
@@ -165,7 +170,9 @@ class _Reduction:
         self.result = None
         self.done = False
         self.news = []
+        self.created = next(_CREATED)
         self.may_tie = False
+        self.combining = False
         self.waiter = None
         self.execution = None
         if type(function) is TaskProxy:
@@ -197,6 +204,11 @@ class _Reduction:
         result.on_finish(partial(self._arrive, item, result, tiebreak))
 
     def _arrive(self, item, result, tiebreak):
+        if self.combining:
+            # The body waits inside _combine (its decision was full): the input joins
+            # the heap, and the body's loop pairs it when it goes on, as replay would.
+            heapq.heappush(self.ready, (result.order, tiebreak, item))
+            return
         if not self.may_tie:
             # Each input is a call of its own: no two finish in the same step.
             if not self.done:
@@ -206,7 +218,7 @@ class _Reduction:
         # Inputs finishing in the same step join the heap together, with the tie-break
         # a replay would give them, before any of them is paired.
         if not self.news:
-            self.waiter.after_step(self._take_news)
+            self.waiter.after_step(self._take_news, self.created)
         self.news.append((result.order, tiebreak, item))
 
     def _take_news(self):
@@ -214,9 +226,17 @@ class _Reduction:
         if not self.done:
             for entry in news:
                 heapq.heappush(self.ready, entry)
-            self._combine()
+            if not self.combining:
+                self._combine()
 
     def _combine(self):
+        self.combining = True
+        try:
+            self._pair_ready()
+        finally:
+            self.combining = False
+
+    def _pair_ready(self):
         ready, pop, push = self.ready, heapq.heappop, heapq.heappush
         execution, tiebreak = self.execution, self.tiebreak
         while ready:

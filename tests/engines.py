@@ -28,8 +28,9 @@ class SimulatedEngine:
     between two decisions.
     """
 
-    def __init__(self, config, seed=None, max_decisions=100000, driver=replay):
+    def __init__(self, config, seed=None, max_decisions=100000, driver=replay, limit=None):
         self.config = config
+        self.limit = limit
         self.random = None if seed is None else random.Random(seed)
         self.max_decisions = max_decisions
         self.driver = driver
@@ -55,7 +56,7 @@ class SimulatedEngine:
         self.histories.append(history)
         running = []
         for _ in range(self.max_decisions):
-            decision = self.driver(config, input_data, history)
+            decision = self.driver(config, input_data, history, limit=self.limit)
             self.decisions.append(decision)
             for call in decision.calls:
                 if type(call) is FailCall:
@@ -66,7 +67,7 @@ class SimulatedEngine:
             if decision.outcome is not None:
                 return decision.outcome
             if not running:
-                if any(type(call) is FailCall for call in decision.calls):
+                if decision.more or any(type(call) is FailCall for call in decision.calls):
                     continue
                 raise Stuck('the workflow waits, but nothing is running: %r' % decision)
             for call in self._pick(running):

@@ -142,8 +142,8 @@ def programs(draw):
     return {'ops': ops, 'result': result}
 
 
-def run(driver, program, restarts, seed):
-    engine = SimulatedEngine(workflow(), seed=seed, driver=driver)
+def run(driver, program, restarts, seed, limit=None):
+    engine = SimulatedEngine(workflow(), seed=seed, driver=driver, limit=limit)
     try:
         outcome = ('result', engine.run(program, restarts))
     except flowy.TaskError as exc:
@@ -152,11 +152,12 @@ def run(driver, program, restarts, seed):
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(programs(), st.integers(0, 2), st.one_of(st.none(), st.integers(0, 2 ** 16)))
-def test_replay_and_cached_decide_alike(program, restarts, seed):
+@given(programs(), st.integers(0, 2), st.one_of(st.none(), st.integers(0, 2 ** 16)),
+       st.one_of(st.none(), st.integers(1, 4)))
+def test_replay_and_cached_decide_alike(program, restarts, seed, limit):
     cached = CachedDriver()
-    expected, replayed = run(replay, program, restarts, seed)
-    actual, decided = run(cached, program, restarts, seed)
+    expected, replayed = run(replay, program, restarts, seed, limit)
+    actual, decided = run(cached, program, restarts, seed, limit)
     assert actual == expected
     assert len(decided) == len(replayed)
     for number, (want, got) in enumerate(zip(replayed, decided, strict=True)):

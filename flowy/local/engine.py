@@ -257,6 +257,10 @@ class _Engine:
         # machine the bound only guards against runaway numbers of child workflows.
         self.driver = replay if root.driver == 'replay' else CachedDriver(_LIVE_RUNS)
         self.inline = root.driver == 'cached'
+        # A body that makes thousands of calls hands them over in slices, so that the
+        # workers start on the first ones while it makes the rest.  (A replay would
+        # pay a whole replay per slice.)
+        self.calls_per_decision = 32 * root.activity_workers if self.inline else None
         self.pools = root._acquire_pools()
         self.deciders = self.pools[1]
         self.futures = set()
@@ -502,9 +506,9 @@ def close_all():
         workflow.close()
 
 
-def _timed(driver, config, input_data, history):
+def _timed(driver, config, input_data, history, limit=None):
     start = time.perf_counter()
-    decision = driver(config, input_data, history)
+    decision = driver(config, input_data, history, limit=limit)
     return decision, time.perf_counter() - start
 
 
@@ -572,7 +576,7 @@ class _Run:
             # A cached decision costs what its news costs: make it right here, on the
             # event loop, rather than hand it to a decider thread and back.
             self._decided(None, _timed(self.engine.driver, self.config, self.input_data,
-                                       self.history))
+                                       self.history, self.engine.calls_per_decision))
             return
         future = self.engine.deciders.submit(_timed, self.engine.driver, self.config,
                                              self.input_data, self.history)
@@ -591,6 +595,8 @@ class _Run:
         self.decisions += 1
         for call in decision.calls:
             self._start(call)
+        if decision.more:
+            self.again = True
         if decision.outcome is not None:
             self._conclude(decision.outcome)
             return
