@@ -18,6 +18,7 @@ from flowy.cached import CachedDriver
 from flowy.decision import Fail, Finish
 from flowy.execution import replay
 from flowy.history import History
+from flowy.local import Tracer
 
 
 def inc(x):
@@ -228,3 +229,38 @@ def test_a_live_instance_is_fed_only_new_outcomes():
     history.completed('inc-2-0', '3')
     assert driver(w, data, history).outcome == Finish(w.transport.dumps([1, 2, 3]))
     assert driver.rebuilds == 1 and len(driver) == 0
+
+
+@pytest.mark.parametrize('make_driver', [lambda: replay, CachedDriver], ids=['replay', 'cached'])
+def test_a_limited_decision_carries_a_slice_and_asks_for_more(make_driver):
+    w = workflow()
+    program = {'ops': [['call', 'inc', ['const', i]] for i in range(5)], 'result': [0, 4]}
+    driver, history = make_driver(), History()
+    data = w.encode_input((program,), {})
+    slices = []
+    for _ in range(3):
+        decision = driver(w, data, history, limit=2)
+        slices.append([call.key for call in decision.calls])
+        assert decision.outcome is None
+        for call in decision.calls:
+            history.scheduled(call.key, call.position)
+    assert slices == [['inc-0-0', 'inc-1-0'], ['inc-2-0', 'inc-3-0'], ['inc-4-0']]
+    assert not decision.more  # the body now waits for results, not for room
+    for number in range(5):
+        history.completed('inc-%d-0' % number, str(number + 1))
+    assert driver(w, data, history, limit=2).outcome == Finish(w.transport.dumps([1, 5]))
+
+
+def test_the_local_engine_slices_a_large_fan_out():
+    with flowy.LocalWorkflow(Program, executor=ThreadPoolExecutor, activity_workers=2) as w:
+        w.conf_activity('inc', inc)
+        w.conf_activity('add', add)
+        w.conf_activity('boom', boom)
+        w.conf_workflow('child', workflow().specs['child'].target)
+        program = {'ops': [['call', 'inc', ['const', i]] for i in range(500)]
+                   + [['reduce', 'task', list(range(500))]], 'result': [500]}
+        tracer = Tracer()
+        assert w.run(program, _trace=tracer) == [sum(range(1, 501))]
+        tasks = tracer.workflows[1].tasks
+        assert tasks['inc-0-0'].decision == 1
+        assert tasks['inc-499-0'].decision > 1  # 64 calls per decision with 2 workers
