@@ -8,11 +8,26 @@ it into their own commands (futures on a pool, SWF decisions); nothing here know
 __all__ = ['ScheduleCall', 'FailCall', 'Finish', 'Fail', 'Restart', 'Decision']
 
 
-class ScheduleCall:
+class _Command:
+    """Plain data compared by the fields in ``_compared`` (causes and errors are not)."""
+
+    __slots__ = ()
+    _compared = ()
+
+    def __eq__(self, other):
+        return type(other) is type(self) and all(
+            getattr(self, name) == getattr(other, name) for name in self._compared)
+
+    def __repr__(self):
+        return '<%s %s>' % (type(self).__name__, ' '.join(
+            '%s=%r' % (name, getattr(self, name)) for name in self._compared))
+
+
+class ScheduleCall(_Command):
     """Start attempt ``attempt`` of call ``call_number`` of dependency ``dep``."""
 
-    __slots__ = ('key', 'dep', 'call_number', 'attempt', 'position', 'input', 'depends_on',
-                 'delay')
+    __slots__ = _compared = ('key', 'dep', 'call_number', 'attempt', 'position', 'input',
+                             'depends_on', 'delay')
 
     def __init__(self, key, dep, call_number, attempt, position, input, depends_on=(),
                  delay=0):
@@ -25,15 +40,11 @@ class ScheduleCall:
         self.depends_on = depends_on
         self.delay = delay
 
-    def __eq__(self, other):
-        return type(other) is ScheduleCall and all(
-            getattr(self, name) == getattr(other, name) for name in self.__slots__)
-
     def __repr__(self):
         return '<ScheduleCall %s at %s input=%s>' % (self.key, self.position, self.input)
 
 
-class FailCall:
+class FailCall(_Command):
     """A call that failed before it could start (its input could not be serialized).
 
     The engine records the failure in the history like any other outcome, so that it
@@ -41,6 +52,7 @@ class FailCall:
     """
 
     __slots__ = ('key', 'dep', 'position', 'reason', 'cause')
+    _compared = ('key', 'position', 'reason')
 
     def __init__(self, key, dep, position, reason, cause=None):
         self.key = key
@@ -49,58 +61,34 @@ class FailCall:
         self.reason = reason
         self.cause = cause
 
-    def __eq__(self, other):
-        return (type(other) is FailCall and (self.key, self.position, self.reason)
-                == (other.key, other.position, other.reason))
 
-    def __repr__(self):
-        return '<FailCall %s: %s>' % (self.key, self.reason)
-
-
-class Finish:
+class Finish(_Command):
     """The workflow returned; ``result`` is the encoded value."""
 
-    __slots__ = ('result',)
+    __slots__ = _compared = ('result',)
 
     def __init__(self, result):
         self.result = result
 
-    def __eq__(self, other):
-        return type(other) is Finish and other.result == self.result
 
-    def __repr__(self):
-        return '<Finish %s>' % self.result
-
-
-class Fail:
+class Fail(_Command):
     """The workflow failed with ``reason``; ``error`` is the exception when there is one."""
 
     __slots__ = ('reason', 'error')
+    _compared = ('reason',)
 
     def __init__(self, reason, error=None):
         self.reason = reason
         self.error = error
 
-    def __eq__(self, other):
-        return type(other) is Fail and other.reason == self.reason
 
-    def __repr__(self):
-        return '<Fail %s>' % self.reason
-
-
-class Restart:
+class Restart(_Command):
     """Start the workflow over with a fresh history and ``input`` (encoded)."""
 
-    __slots__ = ('input',)
+    __slots__ = _compared = ('input',)
 
     def __init__(self, input):
         self.input = input
-
-    def __eq__(self, other):
-        return type(other) is Restart and other.input == self.input
-
-    def __repr__(self):
-        return '<Restart %s>' % self.input
 
 
 class Decision:
