@@ -1,10 +1,12 @@
-"""The local engine: workflow bodies in decider threads, activities on an executor.
+"""The local engine: workflow bodies in this process, activities on an executor.
 
-One ``run()`` owns an event loop on the calling thread.  Activity futures and finished
-decisions post events to a queue; the loop records outcomes in each run's history (in
-the order they arrive, which is the finish order), and asks for a new decision whenever
-a run has news and no decision in flight.  Outcomes that arrive while a decision is being
-made are batched into the next one.
+One ``run()`` owns an event loop on the calling thread.  Finished activities (and, with
+the replay driver, finished decisions) post events to a queue; the loop records outcomes
+in each run's history in the order they arrive, which is the finish order, and once the
+events at hand are recorded, decides every run that has news.  With the cached driver
+the decision is made right there (each body lives in a thread of its own); with the
+replay driver it goes to a decider thread, and outcomes arriving meanwhile are batched
+into the next one.
 """
 
 import collections
@@ -43,8 +45,11 @@ class LocalWorkflow(WorkflowConfig):
     ``factory`` builds the workflow from its tasks (usually the workflow class).
     Activities run on ``executor(max_workers=activity_workers)``, a process pool by
     default (then activities must be picklable: defined at module level).  Workflow
-    bodies run in this process, on ``workflow_workers`` decider threads.  A child
-    workflow (``conf_workflow``) runs on the pools of the run that started it.
+    bodies run in this process: with ``driver='cached'`` (the default) each stays alive
+    in a thread of its own; with ``driver='replay'`` they are replayed on
+    ``workflow_workers`` decider threads.  The pools are started by the first run and
+    kept for later ones (see :meth:`close`).  A child workflow (``conf_workflow``) runs
+    on the pools of the run that started it.
     """
 
     def __init__(self, factory, activity_workers=8, workflow_workers=2,
@@ -270,7 +275,7 @@ class _Engine:
         self.waiting = {}
         self._runs = 0
 
-    def post(self, event, _future=None):
+    def post(self, event):
         self.events.put(event)
 
     def run(self, input_data):
@@ -372,11 +377,10 @@ class _Engine:
         self.futures.add(future)
         return future
 
-    def activity_finished(self, future, counted=False):
+    def activity_ended(self, future=None):
         if future is not None:
             self.futures.discard(future)
-        if not counted:
-            self.in_flight -= 1
+        self.in_flight -= 1
         if self.deferred and not self.busy():
             self._release()
 
@@ -632,17 +636,14 @@ class _Run:
 
     def activity_done(self, key, data, exc):
         """An activity of this run ended, with ``data`` or with ``exc`` (from a feeder)."""
-        engine = self.engine
-        engine.in_flight -= 1
-        if engine.deferred:
-            engine.activity_finished(None, counted=True)
+        self.engine.activity_ended()
         self.arrived(key, data, exc)
 
     def _activity_done(self, key, future):
         try:
             self._record_activity(key, future)
         finally:
-            self.engine.activity_finished(future)
+            self.engine.activity_ended(future)
 
     def _record_activity(self, key, future):
         try:
