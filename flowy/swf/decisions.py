@@ -1,0 +1,355 @@
+"""Translate a flowy :class:`~flowy.decision.Decision` into SWF decisions.
+
+:func:`to_swf` returns the ``decisions`` argument of one
+``respond_decision_task_completed`` call, given how each dependency is reached on SWF
+(:class:`TaskType`) and the run's :class:`~flowy.swf.history.ExecutionHistory`:
+
+* a call to start now becomes ``ScheduleActivityTask`` (``activityId`` = the call key)
+  or ``StartChildWorkflowExecution`` (``workflowId`` = ``<parent workflowId>.<key>``,
+  the same on every replay); ``control`` carries the call's position in the body (and,
+  for a child, its key), which :class:`~flowy.swf.history.ExecutionHistory` reads back;
+* a call with a retry delay whose timer has not fired becomes ``StartTimer``
+  (``<key>.retry``), or nothing while that timer is pending.  The call is kept in
+  ``execution.waiting`` and scheduled when the timer fires, whether or not the driver
+  decides it again (the replay driver does; the cached driver decides a call once);
+* a call that failed before it could start becomes a ``flowy.call_failed`` marker;
+* the outcome becomes ``CompleteWorkflowExecution``, ``FailWorkflowExecution`` or
+  ``ContinueAsNewWorkflowExecution`` (with the run's task list, timeouts, tags and child
+  policy carried over).
+
+SWF's limits are checked here rather than left to SWF, which would reject the whole
+response (and the decision task would time out over and over):
+
+* inputs, results, details and control are at most :data:`MAX_DATA` (32,768)
+  characters.  A call whose input is larger fails (a ``flowy.call_failed`` marker naming
+  the size); a workflow result or restart input that is larger fails the workflow;
+* a failure reason is cut to :data:`MAX_REASON` (256) characters, with the whole reason
+  (cut to 32,768) in ``details``;
+* ids are at most 256 characters; a call whose id would be longer fails;
+* a response holds at most :data:`MAX_DECISIONS` (100) decisions.  Give the driver
+  ``limit=CALL_LIMIT`` (99): each call becomes at most one SWF decision, and the last
+  slot is for the timer that wakes the decider up again when the driver has more calls
+  than fit (``Decision.more``): SWF only schedules a decision task when something
+  happens, and a ``StartTimer`` of 0 seconds is that something.  A decision with an
+  outcome has no calls, so a final decision always fits.  :func:`to_swf` raises
+  :class:`TooManyDecisions` rather than cut a decision: a cached driver believes every
+  call it decided was started.
+
+Not checked here: SWF's 1 MB limit on a whole request (99 inputs near 32,768 characters
+each would pass it); the decider that sends the response has to watch that.
+"""
+
+import json
+import math
+
+from ..config import ACTIVITY, WORKFLOW
+from ..decision import Fail, FailCall, Finish, Restart
+from .history import CALL_FAILED_MARKER, MAX_ID_LENGTH, child_workflow_id, retry_timer_id
+
+__all__ = ['MAX_DECISIONS', 'CALL_LIMIT', 'MAX_DATA', 'MAX_REASON', 'WAKE_UP_TIMER_PREFIX',
+           'TaskType', 'TooManyDecisions', 'to_swf']
+
+MAX_DECISIONS = 100
+CALL_LIMIT = MAX_DECISIONS - 1
+MAX_DATA = 32768
+MAX_REASON = 256
+WAKE_UP_TIMER_PREFIX = 'flowy.more.'
+CHILD_POLICIES = ('TERMINATE', 'REQUEST_CANCEL', 'ABANDON')
+MAX_DURATION = 99999999  # SWF durations are strings of at most 8 digits
+MAX_WORKFLOW_DURATION = 365 * 24 * 3600  # an execution may not run longer than a year
+_MAX_VERSION = 64
+_FORBIDDEN = frozenset(':/|') | frozenset(map(chr, range(0x20))) | frozenset(
+    map(chr, range(0x7f, 0xa0)))
+_COMPACT = (',', ':')
+
+
+class TooManyDecisions(ValueError):
+    """A decision would need more SWF decisions than one response may hold."""
+
+
+# -- TaskType --------------------------------------------------------------------------
+
+
+def _swf_name(field, value, limit):
+    if type(value) is int and field == 'version':
+        value = str(value)
+    if not isinstance(value, str) or not value:
+        raise ValueError('%s must be a non-empty string; got %r' % (field, value))
+    if len(value) > limit:
+        raise ValueError('%s must be at most %d characters; got %d' % (field, limit, len(value)))
+    if value == 'arn' or any(char in _FORBIDDEN for char in value):
+        raise ValueError('%s %r is not a valid SWF name: it may not contain ":", "/", "|" or '
+                         'control characters, nor be "arn"' % (field, value))
+    return value
+
+
+def _duration(field, value, allow_none=True, maximum=MAX_DURATION):
+    """A duration in seconds as SWF wants it: a string of digits, or ``NONE``."""
+    if value is None:
+        return None
+    if isinstance(value, str) and value.upper() == 'NONE':
+        if not allow_none:
+            raise ValueError('%s cannot be NONE on SWF; give a number of seconds up to %d'
+                             % (field, maximum))
+        return 'NONE'
+    if type(value) is not int or not 0 < value <= maximum:
+        raise ValueError('%s must be a whole number of seconds from 1 to %d%s; got %r'
+                         % (field, maximum, ", or 'NONE'" if allow_none else '', value))
+    return str(value)
+
+
+def _child_policy(value):
+    if value is None:
+        return None
+    if isinstance(value, str) and value.upper() in CHILD_POLICIES:
+        return value.upper()
+    raise ValueError('child_policy must be one of %s; got %r' % (', '.join(CHILD_POLICIES),
+                                                                  value))
+
+
+class TaskType:
+    """How one dependency of a workflow is reached on SWF: the registered type to start.
+
+    ``kind`` is ``'activity'`` or ``'workflow'`` (a child workflow).  Every other option
+    may be left out (None): SWF then applies the defaults registered with the type.
+    Durations are whole seconds or ``'NONE'`` (no limit).
+
+    Activities: ``heartbeat``, ``schedule_to_close``, ``schedule_to_start``,
+    ``start_to_close``.  Child workflows: ``workflow_duration`` (the execution's
+    start-to-close timeout; NONE is not allowed there), ``decision_duration`` (the
+    decision tasks' start-to-close timeout) and ``child_policy`` (TERMINATE,
+    REQUEST_CANCEL or ABANDON).  Both: ``task_list``.
+    """
+
+    __slots__ = ('kind', 'name', 'version', 'task_list', 'heartbeat', 'schedule_to_close',
+                 'schedule_to_start', 'start_to_close', 'workflow_duration',
+                 'decision_duration', 'child_policy', '_options')
+
+    _ACTIVITY_ONLY = ('heartbeat', 'schedule_to_close', 'schedule_to_start', 'start_to_close')
+    _WORKFLOW_ONLY = ('workflow_duration', 'decision_duration', 'child_policy')
+
+    def __init__(self, kind, name, version, task_list=None, heartbeat=None,
+                 schedule_to_close=None, schedule_to_start=None, start_to_close=None,
+                 workflow_duration=None, decision_duration=None, child_policy=None):
+        if kind not in (ACTIVITY, WORKFLOW):
+            raise ValueError("kind must be 'activity' or 'workflow'; got %r" % (kind,))
+        self.kind = kind
+        self.name = _swf_name('name', name, MAX_ID_LENGTH)
+        self.version = _swf_name('version', version, _MAX_VERSION)
+        self.task_list = None if task_list is None else _swf_name('task_list', task_list,
+                                                                  MAX_ID_LENGTH)
+        self.heartbeat = _duration('heartbeat', heartbeat)
+        self.schedule_to_close = _duration('schedule_to_close', schedule_to_close)
+        self.schedule_to_start = _duration('schedule_to_start', schedule_to_start)
+        self.start_to_close = _duration('start_to_close', start_to_close)
+        self.workflow_duration = _duration('workflow_duration', workflow_duration,
+                                           allow_none=False, maximum=MAX_WORKFLOW_DURATION)
+        self.decision_duration = _duration('decision_duration', decision_duration)
+        self.child_policy = _child_policy(child_policy)
+        other = self._WORKFLOW_ONLY if kind == ACTIVITY else self._ACTIVITY_ONLY
+        for field in other:
+            if getattr(self, field) is not None:
+                raise ValueError('%s does not apply to %s %s; it is an option of %s'
+                                 % (field, 'an activity' if kind == ACTIVITY else 'a workflow',
+                                    self.name, 'workflows' if kind == ACTIVITY
+                                    else 'activities'))
+        if kind == ACTIVITY:
+            options = (('heartbeatTimeout', self.heartbeat),
+                       ('scheduleToCloseTimeout', self.schedule_to_close),
+                       ('scheduleToStartTimeout', self.schedule_to_start),
+                       ('startToCloseTimeout', self.start_to_close))
+        else:
+            options = (('executionStartToCloseTimeout', self.workflow_duration),
+                       ('taskStartToCloseTimeout', self.decision_duration),
+                       ('childPolicy', self.child_policy))
+        self._options = tuple((name, value) for name, value in options if value is not None)
+
+    def __repr__(self):
+        shown = ''.join(' %s=%s' % (field, getattr(self, field)) for field in (
+            ('task_list',) + self._ACTIVITY_ONLY + self._WORKFLOW_ONLY)
+            if getattr(self, field) is not None)
+        return '<TaskType %s %s %s%s>' % (self.kind, self.name, self.version, shown)
+
+    def _attributes(self):
+        """The optional attributes of a start decision: only what was set."""
+        attributes = dict(self._options)
+        if self.task_list is not None:
+            attributes['taskList'] = {'name': self.task_list}
+        return attributes
+
+
+# -- decisions ---------------------------------------------------------------------------
+
+
+def _control(**values):
+    return json.dumps(values, separators=_COMPACT)
+
+
+def _too_large(what, size, limit=MAX_DATA):
+    return '%s is %d characters; SWF allows %d' % (what, size, limit)
+
+
+def _marker_details(key, position, reason):
+    return json.dumps({'key': key, 'position': position, 'reason': reason},
+                      separators=_COMPACT, ensure_ascii=False)
+
+
+def _call_failed(key, position, reason):
+    """A ``flowy.call_failed`` marker; a reason too long for the details is cut."""
+    details = _marker_details(key, position, reason)
+    kept = len(reason)
+    while len(details) > MAX_DATA:
+        # escaping makes the text longer than the reason: keep a share that fits
+        kept = max(0, min(kept - 1, kept * (MAX_DATA - 64) // len(details)))
+        details = _marker_details(key, position, reason[:kept] + ' [cut]')
+    return {'decisionType': 'RecordMarker',
+            'recordMarkerDecisionAttributes': {'markerName': CALL_FAILED_MARKER,
+                                               'details': details}}
+
+
+def _start_timer(timer_id, delay):
+    seconds = min(max(math.ceil(delay), 0), MAX_DURATION)
+    return {'decisionType': 'StartTimer',
+            'startTimerDecisionAttributes': {'timerId': timer_id,
+                                             'startToFireTimeout': str(seconds)}}
+
+
+def _fail_workflow(reason):
+    reason = str(reason)
+    return {'decisionType': 'FailWorkflowExecution',
+            'failWorkflowExecutionDecisionAttributes': {'reason': reason[:MAX_REASON],
+                                                        'details': reason[:MAX_DATA]}}
+
+
+def _schedule_activity(call, task_type):
+    attributes = task_type._attributes()
+    attributes['activityType'] = {'name': task_type.name, 'version': task_type.version}
+    attributes['activityId'] = call.key
+    attributes['control'] = _control(position=call.position)
+    if call.input is not None:
+        attributes['input'] = call.input
+    return {'decisionType': 'ScheduleActivityTask',
+            'scheduleActivityTaskDecisionAttributes': attributes}
+
+
+def _start_child(call, task_type, workflow_id):
+    attributes = task_type._attributes()
+    attributes['workflowType'] = {'name': task_type.name, 'version': task_type.version}
+    attributes['workflowId'] = workflow_id
+    attributes['control'] = _control(key=call.key, position=call.position)
+    if call.input is not None:
+        attributes['input'] = call.input
+    return {'decisionType': 'StartChildWorkflowExecution',
+            'startChildWorkflowExecutionDecisionAttributes': attributes}
+
+
+def _translate_call(call, task_types, execution):
+    """The SWF decision for one call, or None (its retry timer is still pending)."""
+    key = call.key
+    if type(call) is FailCall:
+        return _call_failed(key, call.position, call.reason)
+    task_type = task_types.get(call.dep)
+    if task_type is None:
+        raise ValueError('no SWF task type is configured for the dependency %r (call %s); '
+                         'give a TaskType for every dependency' % (call.dep, key))
+    data = call.input
+    if data is not None and len(data) > MAX_DATA:
+        return _call_failed(key, call.position, _too_large('input of %s' % key, len(data)))
+    if call.delay > 0 and not execution.timer_fired(key):
+        timer_id = retry_timer_id(key)
+        if len(timer_id) > MAX_ID_LENGTH:
+            return _call_failed(key, call.position, _too_large(
+                'the retry timer id of %s' % key, len(timer_id), MAX_ID_LENGTH))
+        execution.waiting[key] = call
+        if execution.timer_pending(key):
+            return None
+        return _start_timer(timer_id, call.delay)
+    if task_type.kind == ACTIVITY:
+        if len(key) > MAX_ID_LENGTH:
+            return _call_failed(key, call.position, _too_large(
+                'the activity id %s' % key, len(key), MAX_ID_LENGTH))
+        return _schedule_activity(call, task_type)
+    if execution.workflow_id is None:
+        raise ValueError('the workflowId of this run is needed to name the child workflow '
+                         '%s: give ExecutionHistory(workflow_id=...)' % key)
+    workflow_id = child_workflow_id(execution.workflow_id, key)
+    if len(workflow_id) > MAX_ID_LENGTH:
+        return _call_failed(key, call.position, _too_large(
+            'the child workflow id of %s' % key, len(workflow_id), MAX_ID_LENGTH))
+    return _start_child(call, task_type, workflow_id)
+
+
+def _close(outcome, execution):
+    kind = type(outcome)
+    if kind is Finish:
+        result = outcome.result
+        if result is not None and len(result) > MAX_DATA:
+            return _fail_workflow(_too_large('the result of the workflow', len(result)))
+        attributes = {} if result is None else {'result': result}
+        return {'decisionType': 'CompleteWorkflowExecution',
+                'completeWorkflowExecutionDecisionAttributes': attributes}
+    if kind is Fail:
+        return _fail_workflow(outcome.reason)
+    if kind is Restart:
+        data = outcome.input
+        if data is not None and len(data) > MAX_DATA:
+            return _fail_workflow(_too_large('the restart input of the workflow', len(data)))
+        attributes = {
+            'input': data,
+            'taskList': None if execution.task_list is None else {'name': execution.task_list},
+            'taskPriority': execution.task_priority,
+            'taskStartToCloseTimeout': execution.task_start_to_close_timeout,
+            'executionStartToCloseTimeout': execution.execution_start_to_close_timeout,
+            'childPolicy': execution.child_policy,
+            'tagList': list(execution.tag_list) if execution.tag_list else None,
+            'workflowTypeVersion': execution.workflow_version,
+            'lambdaRole': execution.lambda_role,
+        }
+        return {'decisionType': 'ContinueAsNewWorkflowExecution',
+                'continueAsNewWorkflowExecutionDecisionAttributes': {
+                    name: value for name, value in attributes.items() if value is not None}}
+    raise TypeError('unknown workflow outcome %r' % (outcome,))
+
+
+def to_swf(decision, task_types, execution, limit=MAX_DECISIONS):
+    """The SWF decisions (a list of dicts) that carry out ``decision``.
+
+    ``task_types`` maps each dependency name to its :class:`TaskType`; ``execution`` is
+    the run's :class:`~flowy.swf.history.ExecutionHistory`, fed up to this decision task.
+    Calls waiting for a retry timer are kept in ``execution.waiting`` and scheduled once
+    it fires.  Raises :class:`TooManyDecisions` if more than ``limit`` decisions would
+    be needed (give the driver ``limit=CALL_LIMIT``; see the module documentation).
+    """
+    if decision.outcome is not None:
+        return [_close(decision.outcome, execution)]
+    decisions = []
+    decided = set()
+    for call in decision.calls:
+        decided.add(call.key)
+        swf_decision = _translate_call(call, task_types, execution)
+        if swf_decision is not None:
+            decisions.append(swf_decision)
+    if len(decisions) + decision.more > limit:
+        raise TooManyDecisions(
+            'the decision needs %d SWF decisions, and a response holds at most %d; give '
+            'the driver limit=%d' % (len(decisions) + decision.more, limit, limit - 1))
+    wake_up = decision.more
+    waiting = execution.waiting
+    if waiting:
+        outcomes = execution.history
+        for key, call in list(waiting.items()):
+            if key in decided:
+                continue
+            if outcomes.get(key) is not None:
+                del waiting[key]  # started (or failed to) since
+                continue
+            swf_decision = _translate_call(call, task_types, execution)
+            if swf_decision is None:
+                continue
+            if len(decisions) >= limit - 1:
+                wake_up = True  # the rest go out with the next decision
+                break
+            decisions.append(swf_decision)
+    if wake_up and len(decisions) < limit:  # when full, the calls just started wake it
+        decisions.append(_start_timer(WAKE_UP_TIMER_PREFIX + str(execution.last_event_id), 0))
+    return decisions

@@ -1,0 +1,469 @@
+"""Read an SWF workflow execution's history events into a flowy :class:`History`.
+
+:class:`ExecutionHistory` consumes the ``events`` of ``poll_for_decision_task`` (or
+``get_workflow_execution_history``) exactly as boto3 returns them, one page at a time,
+and keeps:
+
+* ``history``: the :class:`flowy.history.History` the drivers replay against (what
+  happened to each call key, in the order SWF reported it);
+* the start information of the run (from ``WorkflowExecutionStarted``), which a
+  continue-as-new carries over;
+* the retry timers, pending and fired, the calls waiting for them (``waiting``, kept
+  by :func:`flowy.swf.decisions.to_swf`), and whether a cancellation was requested.
+
+How flowy's decider names things on SWF (see :mod:`flowy.swf.decisions`):
+
+* an activity attempt is scheduled with ``activityId`` = its call key (``square-3-0``)
+  and ``control`` = ``{"position": <index of the call in the body>}``;
+* a child workflow attempt gets the ``workflowId`` ``<parent workflowId>.<key>`` and
+  ``control`` = ``{"key": ..., "position": ...}``;
+* the delay before a retry is a timer named ``<key of the attempt to start>.retry``;
+* a call that failed before it could start (its input could not be serialized, or is
+  too large for SWF) is a ``flowy.call_failed`` marker with the details
+  ``{"key": ..., "position": ..., "reason": ...}``.
+
+SWF forbids ``:`` (and ``/``, ``|``) in activity, timer and workflow ids, hence the dots.
+
+Every way a started task can end is an outcome: completion, failure, timeout,
+cancellation, termination, and a refused start (``ScheduleActivityTaskFailed``,
+``StartChildWorkflowExecutionFailed``, ``StartTimerFailed`` of a retry timer) are all
+recorded, so no call waits forever.  A refusal of a decision that only repeated an
+attempt already in the history (an id already in use) is ignored: the first attempt's
+own events decide.  Reasons longer than SWF's 256 characters travel cut, with the full
+text in ``details``; when the details start with the reason, they are taken as the reason.
+
+Work per event is constant: every lookup is a dict or set access.
+"""
+
+import hashlib
+import json
+
+from ..history import History
+
+__all__ = ['ExecutionHistory', 'HistoryError', 'SWFFailure', 'CALL_FAILED_MARKER',
+           'MAX_ID_LENGTH', 'retry_timer_id', 'retry_timer_key', 'child_workflow_id',
+           'attributes_key']
+
+CALL_FAILED_MARKER = 'flowy.call_failed'
+RETRY_TIMER_SUFFIX = '.retry'
+MAX_ID_LENGTH = 256  # activityId, timerId, workflowId and markerName
+
+
+class HistoryError(ValueError):
+    """The events do not make a consistent history (a page missing, or out of order)."""
+
+
+class SWFFailure(Exception):
+    """What SWF reported about a task that failed, was cancelled or could not start.
+
+    It is the ``__cause__`` of the :class:`flowy.TaskError` the workflow sees:
+    ``event_type`` names the event, ``cause`` is SWF's cause code when there is one
+    (``ACTIVITY_TYPE_DOES_NOT_EXIST``), ``details`` the details the task reported.
+    """
+
+    def __init__(self, reason, event_type, cause=None, details=None):
+        super().__init__(reason)
+        self.reason = reason
+        self.event_type = event_type
+        self.cause = cause
+        self.details = details
+
+    def __reduce__(self):
+        return type(self), (self.reason, self.event_type, self.cause, self.details)
+
+
+def retry_timer_id(key):
+    """The id of the timer that waits before attempt ``key`` starts."""
+    return key + RETRY_TIMER_SUFFIX
+
+
+def retry_timer_key(timer_id):
+    """The call key a retry timer starts, or None if ``timer_id`` names another timer."""
+    if timer_id.endswith(RETRY_TIMER_SUFFIX):
+        return timer_id[:-len(RETRY_TIMER_SUFFIX)]
+    return None
+
+
+def child_workflow_id(parent_workflow_id, key):
+    """The deterministic ``workflowId`` of child workflow attempt ``key``.
+
+    ``<parent workflowId>.<key>``; when that would pass SWF's 256 characters, the
+    parent's id is replaced by a digest of it (still the same on every replay).
+    """
+    workflow_id = '%s.%s' % (parent_workflow_id, key)
+    if len(workflow_id) > MAX_ID_LENGTH:
+        digest = hashlib.sha256(parent_workflow_id.encode('utf-8')).hexdigest()[:40]
+        workflow_id = '%s.%s' % (digest, key)
+    return workflow_id
+
+
+_ATTRIBUTE_KEYS = {}
+
+
+def attributes_key(event_type):
+    """``activityTaskScheduledEventAttributes`` for ``ActivityTaskScheduled``."""
+    name = _ATTRIBUTE_KEYS.get(event_type)
+    if name is None:
+        name = _ATTRIBUTE_KEYS[event_type] = (
+            event_type[:1].lower() + event_type[1:] + 'EventAttributes')
+    return name
+
+
+def _control(attributes):
+    """The JSON object in ``control``, or an empty dict if it is missing or not ours."""
+    control = attributes.get('control')
+    if not control:
+        return {}
+    try:
+        value = json.loads(control)
+    except ValueError:
+        return {}
+    return value if type(value) is dict else {}
+
+
+def _position(control):
+    position = control.get('position')
+    return position if type(position) is int and position >= 0 else None
+
+
+def _reason(attributes, default):
+    """The reason an event gives, in full when ``details`` holds the uncut text."""
+    reason = attributes.get('reason')
+    if not reason:
+        return default
+    details = attributes.get('details')
+    if (type(details) is str and len(details) > len(reason) and details.startswith(reason)):
+        return details
+    return reason
+
+
+def _type_name(attributes, field):
+    kind = attributes.get(field) or {}
+    return '%s (version %s)' % (kind.get('name', '?'), kind.get('version', '?'))
+
+
+class ExecutionHistory:
+    """The state of one SWF workflow run, built incrementally from its history events.
+
+    ``feed(events)`` takes successive pages in event id order; events at or below
+    ``last_event_id`` are skipped, so feeding a page again (or a whole history after a
+    part of it) changes nothing.  ``workflow_id`` (from the decision task's
+    ``workflowExecution``) names child workflows; it is not in the events.
+
+    Start information (None until ``WorkflowExecutionStarted`` was fed): ``started``,
+    ``workflow_name``, ``workflow_version``, ``input``, ``task_list``, ``task_priority``,
+    ``task_start_to_close_timeout``, ``execution_start_to_close_timeout``, ``tag_list``,
+    ``child_policy``, ``lambda_role``, ``continued_execution_run_id``,
+    ``parent_workflow_execution``.
+    """
+
+    def __init__(self, workflow_id=None):
+        self.workflow_id = workflow_id
+        self.history = History()
+        self.started = False
+        self.workflow_name = None
+        self.workflow_version = None
+        self.input = None
+        self.task_list = None
+        self.task_priority = None
+        self.task_start_to_close_timeout = None
+        self.execution_start_to_close_timeout = None
+        self.tag_list = []
+        self.child_policy = None
+        self.lambda_role = None
+        self.continued_execution_run_id = None
+        self.parent_workflow_execution = None
+        self.cancel_requested = False
+        self.event_count = 0
+        self.last_event_id = 0
+        self._activities = {}  # eventId of ActivityTaskScheduled -> key
+        self._children = {}  # eventId of StartChildWorkflowExecutionInitiated -> key
+        self._child_ids = {}  # child workflowId -> key
+        self._repeated = set()  # eventIds of schedules of a key the history already had
+        self._pending_timers = set()
+        self._fired_timers = set()
+        # Calls that wait for their retry timer, by key: kept by flowy.swf.decisions so
+        # that they start when it fires even if the driver does not repeat them (the
+        # cached driver decides each call once).
+        self.waiting = {}
+
+    def __repr__(self):
+        return '<ExecutionHistory %s events=%d last=%d>' % (
+            self.workflow_id, self.event_count, self.last_event_id)
+
+    # -- feeding ----------------------------------------------------------------------
+
+    def feed(self, events):
+        """Consume ``events`` (one page, in order); return how many were new."""
+        handlers = _HANDLERS
+        new = 0
+        for event in events:
+            event_id = event['eventId']
+            if event_id <= self.last_event_id:
+                continue
+            event_type = event['eventType']
+            handler = handlers.get(event_type)
+            if handler is not None:
+                attributes = event.get(attributes_key(event_type)) or {}
+                handler(self, event_id, event_type, attributes)
+            self.last_event_id = event_id
+            self.event_count += 1
+            new += 1
+        return new
+
+    # -- queries ------------------------------------------------------------------------
+
+    def timer_pending(self, key):
+        """Whether the retry timer before attempt ``key`` was started and has not ended."""
+        return retry_timer_id(key) in self._pending_timers
+
+    def timer_fired(self, key):
+        """Whether the retry timer before attempt ``key`` fired (the attempt may start)."""
+        return retry_timer_id(key) in self._fired_timers
+
+    def child_key(self, workflow_id):
+        """The call key of the child workflow ``workflow_id`` this run started, or None."""
+        return self._child_ids.get(workflow_id)
+
+    # -- recording ----------------------------------------------------------------------
+
+    def _schedule(self, event_id, key, position, index):
+        if self.history.get(key) is not None:
+            # SWF accepted a second start of an attempt it already had: its events are
+            # not this attempt's outcome.
+            self._repeated.add(event_id)
+            return False
+        index[event_id] = key
+        self.history.scheduled(key, position)
+        return True
+
+    def _finished(self, call):
+        try:
+            call()
+        except ValueError as exc:
+            raise HistoryError(str(exc)) from None
+
+    def _key(self, index, event_id, event_type, attributes, field):
+        referred = attributes.get(field)
+        key = index.get(referred)
+        if key is None and referred not in self._repeated:
+            raise HistoryError(
+                '%s (event %s) refers to event %s, which this history has not seen; feed '
+                'every page of the history, in order' % (event_type, event_id, referred))
+        return key
+
+    def _activity_key(self, event_id, event_type, attributes):
+        return self._key(self._activities, event_id, event_type, attributes,
+                         'scheduledEventId')
+
+    def _child_key(self, event_id, event_type, attributes):
+        referred = attributes.get('initiatedEventId')
+        if referred is None:  # not in SWF's events, but cheap to allow: by workflowId
+            workflow_id = (attributes.get('workflowExecution') or {}).get('workflowId')
+            key = self._child_ids.get(workflow_id)
+            if key is None:
+                raise HistoryError('%s (event %s) is about the child workflow %s, which '
+                                   'this history has not seen'
+                                   % (event_type, event_id, workflow_id))
+            return key
+        return self._key(self._children, event_id, event_type, attributes,
+                         'initiatedEventId')
+
+    def _complete(self, key, attributes):
+        result = attributes.get('result')
+        self._finished(lambda: self.history.completed(key, 'null' if result is None else result))
+
+    def _fail(self, key, reason, event_type, cause=None, details=None, position=None):
+        failure = SWFFailure(reason, event_type, cause, details)
+        self._finished(lambda: self.history.failed(key, reason, failure, position))
+
+    def _time_out(self, key, attributes):
+        reason = '%s timeout' % attributes.get('timeoutType', 'unknown')
+        self._finished(lambda: self.history.timed_out(key, reason))
+
+    # -- handlers, one per event type (see _HANDLERS) -----------------------------------
+
+    def _on_started(self, event_id, event_type, attributes):
+        workflow_type = attributes.get('workflowType') or {}
+        self.workflow_name = workflow_type.get('name')
+        self.workflow_version = workflow_type.get('version')
+        self.input = attributes.get('input')
+        self.task_list = (attributes.get('taskList') or {}).get('name')
+        self.task_priority = attributes.get('taskPriority')
+        self.task_start_to_close_timeout = attributes.get('taskStartToCloseTimeout')
+        self.execution_start_to_close_timeout = attributes.get('executionStartToCloseTimeout')
+        self.tag_list = list(attributes.get('tagList') or ())
+        self.child_policy = attributes.get('childPolicy')
+        self.lambda_role = attributes.get('lambdaRole')
+        self.continued_execution_run_id = attributes.get('continuedExecutionRunId')
+        self.parent_workflow_execution = attributes.get('parentWorkflowExecution')
+        self.started = True
+
+    def _on_cancel_requested(self, event_id, event_type, attributes):
+        self.cancel_requested = True
+
+    # activities
+
+    def _on_activity_scheduled(self, event_id, event_type, attributes):
+        key = attributes['activityId']
+        self._schedule(event_id, key, _position(_control(attributes)), self._activities)
+
+    def _on_activity_completed(self, event_id, event_type, attributes):
+        key = self._activity_key(event_id, event_type, attributes)
+        if key is not None:
+            self._complete(key, attributes)
+
+    def _on_activity_failed(self, event_id, event_type, attributes):
+        key = self._activity_key(event_id, event_type, attributes)
+        if key is not None:
+            self._fail(key, _reason(attributes, 'the activity failed'), event_type,
+                       details=attributes.get('details'))
+
+    def _on_activity_timed_out(self, event_id, event_type, attributes):
+        key = self._activity_key(event_id, event_type, attributes)
+        if key is not None:
+            self._time_out(key, attributes)
+
+    def _on_activity_canceled(self, event_id, event_type, attributes):
+        key = self._activity_key(event_id, event_type, attributes)
+        if key is not None:
+            self._fail(key, 'the activity was cancelled', event_type,
+                       details=attributes.get('details'))
+
+    def _on_schedule_activity_failed(self, event_id, event_type, attributes):
+        key = attributes['activityId']
+        if self.history.get(key) is not None:
+            return  # a repeated schedule of an attempt that exists (id already in use)
+        cause = attributes.get('cause')
+        reason = 'the activity %s could not be scheduled: %s' % (
+            _type_name(attributes, 'activityType'), cause)
+        self._fail(key, reason, event_type, cause)
+
+    # child workflows
+
+    def _on_child_initiated(self, event_id, event_type, attributes):
+        control = _control(attributes)
+        workflow_id = attributes['workflowId']
+        key = control.get('key')
+        if type(key) is not str or not key:
+            key = workflow_id.rpartition('.')[2]
+        if self._schedule(event_id, key, _position(control), self._children):
+            self._child_ids[workflow_id] = key
+
+    def _on_child_completed(self, event_id, event_type, attributes):
+        key = self._child_key(event_id, event_type, attributes)
+        if key is not None:
+            self._complete(key, attributes)
+
+    def _on_child_failed(self, event_id, event_type, attributes):
+        key = self._child_key(event_id, event_type, attributes)
+        if key is not None:
+            self._fail(key, _reason(attributes, 'the child workflow failed'), event_type,
+                       details=attributes.get('details'))
+
+    def _on_child_timed_out(self, event_id, event_type, attributes):
+        key = self._child_key(event_id, event_type, attributes)
+        if key is not None:
+            self._time_out(key, attributes)
+
+    def _on_child_canceled(self, event_id, event_type, attributes):
+        key = self._child_key(event_id, event_type, attributes)
+        if key is not None:
+            self._fail(key, 'the child workflow was cancelled', event_type,
+                       details=attributes.get('details'))
+
+    def _on_child_terminated(self, event_id, event_type, attributes):
+        key = self._child_key(event_id, event_type, attributes)
+        if key is not None:
+            self._fail(key, 'the child workflow was terminated', event_type)
+
+    def _on_start_child_failed(self, event_id, event_type, attributes):
+        cause = attributes.get('cause')
+        reason = 'the child workflow %s could not be started: %s' % (
+            _type_name(attributes, 'workflowType'), cause)
+        initiated = attributes.get('initiatedEventId') or 0
+        if initiated in self._repeated:
+            return
+        key = self._children.get(initiated)
+        if key is not None:  # WORKFLOW_ALREADY_RUNNING comes after the Initiated event
+            self._fail(key, reason, event_type, cause)
+            return
+        control = _control(attributes)
+        workflow_id = attributes.get('workflowId') or ''
+        key = control.get('key')
+        if type(key) is not str or not key:
+            key = self._child_ids.get(workflow_id) or workflow_id.rpartition('.')[2]
+        if self.history.get(key) is not None:
+            return  # a repeated start of an attempt that exists
+        self._fail(key, reason, event_type, cause, position=_position(control))
+
+    # timers
+
+    def _on_timer_started(self, event_id, event_type, attributes):
+        self._pending_timers.add(attributes['timerId'])
+
+    def _on_timer_fired(self, event_id, event_type, attributes):
+        timer_id = attributes['timerId']
+        self._pending_timers.discard(timer_id)
+        self._fired_timers.add(timer_id)
+
+    def _on_timer_canceled(self, event_id, event_type, attributes):
+        timer_id = attributes['timerId']
+        self._pending_timers.discard(timer_id)
+        key = retry_timer_key(timer_id)
+        if key is not None and self.history.get(key) is None:
+            self._fail(key, 'the retry timer before %s was cancelled' % key, event_type)
+
+    def _on_start_timer_failed(self, event_id, event_type, attributes):
+        timer_id = attributes['timerId']
+        key = retry_timer_key(timer_id)
+        if key is None or timer_id in self._pending_timers or timer_id in self._fired_timers:
+            return  # not a retry timer, or a repeated start of one that exists
+        if self.history.get(key) is not None:
+            return
+        cause = attributes.get('cause')
+        self._fail(key, 'the retry timer before %s could not be started: %s' % (key, cause),
+                   event_type, cause)
+
+    # markers
+
+    def _on_marker_recorded(self, event_id, event_type, attributes):
+        if attributes.get('markerName') != CALL_FAILED_MARKER:
+            return
+        try:
+            details = json.loads(attributes.get('details') or '')
+            key, reason = details['key'], details['reason']
+            if type(key) is not str or type(reason) is not str:
+                raise TypeError
+        except (ValueError, TypeError, KeyError):
+            raise HistoryError('the %s marker of event %s does not hold the key and reason '
+                               'of a call: %r' % (CALL_FAILED_MARKER, event_id,
+                                                  attributes.get('details'))) from None
+        if self.history.get(key) is not None:
+            return  # recorded twice: the first one counts
+        position = _position(details)
+        self._finished(lambda: self.history.failed(key, reason, None, position))
+
+
+_HANDLERS = {
+    'WorkflowExecutionStarted': ExecutionHistory._on_started,
+    'WorkflowExecutionCancelRequested': ExecutionHistory._on_cancel_requested,
+    'ActivityTaskScheduled': ExecutionHistory._on_activity_scheduled,
+    'ActivityTaskCompleted': ExecutionHistory._on_activity_completed,
+    'ActivityTaskFailed': ExecutionHistory._on_activity_failed,
+    'ActivityTaskTimedOut': ExecutionHistory._on_activity_timed_out,
+    'ActivityTaskCanceled': ExecutionHistory._on_activity_canceled,
+    'ScheduleActivityTaskFailed': ExecutionHistory._on_schedule_activity_failed,
+    'StartChildWorkflowExecutionInitiated': ExecutionHistory._on_child_initiated,
+    'ChildWorkflowExecutionCompleted': ExecutionHistory._on_child_completed,
+    'ChildWorkflowExecutionFailed': ExecutionHistory._on_child_failed,
+    'ChildWorkflowExecutionTimedOut': ExecutionHistory._on_child_timed_out,
+    'ChildWorkflowExecutionCanceled': ExecutionHistory._on_child_canceled,
+    'ChildWorkflowExecutionTerminated': ExecutionHistory._on_child_terminated,
+    'StartChildWorkflowExecutionFailed': ExecutionHistory._on_start_child_failed,
+    'TimerStarted': ExecutionHistory._on_timer_started,
+    'TimerFired': ExecutionHistory._on_timer_fired,
+    'TimerCanceled': ExecutionHistory._on_timer_canceled,
+    'StartTimerFailed': ExecutionHistory._on_start_timer_failed,
+    'MarkerRecorded': ExecutionHistory._on_marker_recorded,
+}
