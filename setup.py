@@ -24,7 +24,11 @@ setup(
             'pytest>=7',
             'pytest-timeout>=2.1',
             'hypothesis>=6.80',
-            'moto[server]>=5.0,<5.3',
+            # pinned: tests/swf/moto_ext.py patches moto's SWF internals (a canary test
+            # fails if they change); flask and flask-cors run its server on 127.0.0.1
+            'moto==5.2.1',
+            'flask>=2.2',
+            'flask-cors>=3.0',
         ],
         'docs': ['sphinx>=7'],
     },

@@ -1,0 +1,172 @@
+"""A thin wrapper over boto3's SWF client: the calls flowy makes, without ``None`` noise.
+
+:class:`SWFClient` builds a boto3 client on first use (``import boto3`` happens then,
+not when flowy is imported) or wraps one given to it.  Every method takes Python-style
+keyword arguments, drops the ones left as ``None`` and calls boto3 with SWF's names, so
+the rest of the engine never spells out request dicts.  Anything with the same methods
+can stand in for it in tests.
+
+The endpoint comes from boto3's usual configuration: ``AWS_ENDPOINT_URL_SWF`` (or
+``AWS_ENDPOINT_URL``) points it at a local moto server; ``kwargs={'endpoint_url': ...}``
+does the same explicitly.
+"""
+
+__all__ = ['SWFClient', 'error_code', 'POLL_READ_TIMEOUT']
+
+# SWF holds a long poll open for up to 60 seconds: the socket must wait longer than that.
+POLL_READ_TIMEOUT = 70
+
+
+def error_code(exc):
+    """The AWS error code of a botocore ``ClientError`` (``'UnknownResourceFault'``), or None."""
+    response = getattr(exc, 'response', None)
+    if not isinstance(response, dict):
+        return None
+    return (response.get('Error') or {}).get('Code')
+
+
+def _task_list(name):
+    return None if name is None else {'name': name}
+
+
+def _drop_none(values):
+    return {name: value for name, value in values.items() if value is not None}
+
+
+class SWFClient:
+    """The SWF API calls flowy uses, over a boto3 client.
+
+    ``client``: a boto3 SWF client to use as it is (for a custom endpoint, a session or
+    a stub).  Otherwise one is created with ``boto3.client('swf', config=config,
+    **kwargs)``; the default ``config`` waits 70 s for a response, longer than SWF's
+    60 s long polls.
+    """
+
+    def __init__(self, client=None, config=None, kwargs=None):
+        self._client = client
+        self._config = config
+        self._kwargs = dict(kwargs or {})
+
+    @property
+    def client(self):
+        """The boto3 client (created on first use)."""
+        if self._client is None:
+            import boto3
+            from botocore.config import Config
+
+            config = self._config
+            if config is None:
+                config = Config(connect_timeout=10, read_timeout=POLL_READ_TIMEOUT,
+                                retries={'mode': 'standard'})
+            self._client = boto3.client('swf', config=config, **self._kwargs)
+        return self._client
+
+    def __repr__(self):
+        return '<SWFClient %r>' % (self._client or 'not connected yet')
+
+    def _call(self, operation, **values):
+        return getattr(self.client, operation)(**_drop_none(values))
+
+    # -- types and domains ----------------------------------------------------------------
+
+    def register_domain(self, name, retention_days=1, description=None):
+        return self._call('register_domain', name=name, description=description,
+                          workflowExecutionRetentionPeriodInDays=str(retention_days))
+
+    def register_activity_type(self, domain, name, version, task_list=None, heartbeat=None,
+                               schedule_to_close=None, schedule_to_start=None,
+                               start_to_close=None, description=None):
+        return self._call(
+            'register_activity_type', domain=domain, name=name, version=version,
+            description=description, defaultTaskList=_task_list(task_list),
+            defaultTaskHeartbeatTimeout=heartbeat,
+            defaultTaskScheduleToCloseTimeout=schedule_to_close,
+            defaultTaskScheduleToStartTimeout=schedule_to_start,
+            defaultTaskStartToCloseTimeout=start_to_close)
+
+    def register_workflow_type(self, domain, name, version, task_list=None,
+                               workflow_duration=None, decision_duration=None,
+                               child_policy=None, description=None):
+        return self._call(
+            'register_workflow_type', domain=domain, name=name, version=version,
+            description=description, defaultTaskList=_task_list(task_list),
+            defaultExecutionStartToCloseTimeout=workflow_duration,
+            defaultTaskStartToCloseTimeout=decision_duration,
+            defaultChildPolicy=child_policy)
+
+    def describe_activity_type(self, domain, name, version):
+        return self._call('describe_activity_type', domain=domain,
+                          activityType={'name': name, 'version': version})
+
+    def describe_workflow_type(self, domain, name, version):
+        return self._call('describe_workflow_type', domain=domain,
+                          workflowType={'name': name, 'version': version})
+
+    # -- executions -------------------------------------------------------------------------
+
+    def start_workflow_execution(self, domain, workflow_id, name, version, input=None,
+                                 task_list=None, priority=None, workflow_duration=None,
+                                 decision_duration=None, tags=None, child_policy=None,
+                                 lambda_role=None):
+        return self._call(
+            'start_workflow_execution', domain=domain, workflowId=workflow_id,
+            workflowType={'name': name, 'version': version}, input=input,
+            taskList=_task_list(task_list), taskPriority=priority,
+            executionStartToCloseTimeout=workflow_duration,
+            taskStartToCloseTimeout=decision_duration,
+            tagList=list(tags) if tags else None, childPolicy=child_policy,
+            lambdaRole=lambda_role)
+
+    def describe_workflow_execution(self, domain, workflow_id, run_id):
+        return self._call('describe_workflow_execution', domain=domain,
+                          execution={'workflowId': workflow_id, 'runId': run_id})
+
+    def get_workflow_execution_history(self, domain, workflow_id, run_id,
+                                       next_page_token=None, max_page_size=None,
+                                       reverse_order=False):
+        return self._call('get_workflow_execution_history', domain=domain,
+                          execution={'workflowId': workflow_id, 'runId': run_id},
+                          nextPageToken=next_page_token, maximumPageSize=max_page_size,
+                          reverseOrder=reverse_order)
+
+    def terminate_workflow_execution(self, domain, workflow_id, run_id=None, reason=None,
+                                     details=None, child_policy=None):
+        return self._call('terminate_workflow_execution', domain=domain,
+                          workflowId=workflow_id, runId=run_id, reason=reason,
+                          details=details, childPolicy=child_policy)
+
+    # -- decision tasks ---------------------------------------------------------------------
+
+    def poll_for_decision_task(self, domain, task_list, identity=None, next_page_token=None,
+                               max_page_size=None, reverse_order=False):
+        return self._call('poll_for_decision_task', domain=domain,
+                          taskList=_task_list(task_list), identity=identity,
+                          nextPageToken=next_page_token, maximumPageSize=max_page_size,
+                          reverseOrder=reverse_order)
+
+    def respond_decision_task_completed(self, task_token, decisions=None,
+                                        execution_context=None):
+        return self._call('respond_decision_task_completed', taskToken=task_token,
+                          decisions=decisions, executionContext=execution_context)
+
+    # -- activity tasks ---------------------------------------------------------------------
+
+    def poll_for_activity_task(self, domain, task_list, identity=None):
+        return self._call('poll_for_activity_task', domain=domain,
+                          taskList=_task_list(task_list), identity=identity)
+
+    def record_activity_task_heartbeat(self, task_token, details=None):
+        return self._call('record_activity_task_heartbeat', taskToken=task_token,
+                          details=details)
+
+    def respond_activity_task_completed(self, task_token, result=None):
+        return self._call('respond_activity_task_completed', taskToken=task_token,
+                          result=result)
+
+    def respond_activity_task_failed(self, task_token, reason=None, details=None):
+        return self._call('respond_activity_task_failed', taskToken=task_token,
+                          reason=reason, details=details)
+
+    def respond_activity_task_canceled(self, task_token, details=None):
+        return self._call('respond_activity_task_canceled', taskToken=task_token,
+                          details=details)
