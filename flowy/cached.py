@@ -98,10 +98,12 @@ class _ReactiveExecution(Execution):
             outcome = outcomes[key]
             if outcome.state is COMPLETED:
                 result.set_encoded(outcome.data, spec.transport.loads, outcome.order)
-            elif outcome.state is FAILED:
-                result.set_error(_failed(key, outcome), outcome.order)
-            elif attempt + 1 == len(spec.retry):
-                result.set_error(_timed_out(key, attempt + 1, outcome), outcome.order)
+            elif attempt + 1 == len(spec.retry) or (outcome.state is FAILED
+                                                     and not spec.retry_failures):
+                if outcome.state is FAILED:
+                    result.set_error(_failed(key, outcome), outcome.order)
+                else:
+                    result.set_error(_timed_out(key, attempt + 1, outcome), outcome.order)
             else:
                 retry_key = '%s-%d-%d' % (spec.dep, number, attempt + 1)
                 self._start(result, spec, retry_key, number, attempt + 1, position, args,

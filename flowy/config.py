@@ -19,17 +19,20 @@ class TaskSpec:
     """How a workflow reaches one dependency: its name, kind, target and transport.
 
     ``retry`` holds one delay in seconds per attempt: ``(0,)`` is one attempt, ``(0, 5)``
-    allows a second attempt five seconds after the first timed out.
+    allows a second attempt five seconds after the first timed out.  With
+    ``retry_failures`` a failed attempt is tried again too (the last failure is the
+    call's error); otherwise only timeouts are.
     """
 
-    __slots__ = ('dep', 'kind', 'target', 'transport', 'retry')
+    __slots__ = ('dep', 'kind', 'target', 'transport', 'retry', 'retry_failures')
 
-    def __init__(self, dep, kind, target, transport=None, retry=(0,)):
+    def __init__(self, dep, kind, target, transport=None, retry=(0,), retry_failures=False):
         self.dep = dep
         self.kind = kind
         self.target = target
         self.transport = check_transport(transport)
         self.retry = _check_retry(retry)
+        self.retry_failures = bool(retry_failures)
 
     def __repr__(self):
         return '<TaskSpec %s %s>' % (self.kind, self.dep)

@@ -225,9 +225,11 @@ class Execution:
         if outcome.position != position and outcome.position is not None:
             self._moved(key, position, outcome.position)
         attempt = 0
-        while outcome.state is TIMEDOUT:
+        while outcome.state is TIMEDOUT or (outcome.state is FAILED and spec.retry_failures):
             attempt += 1
             if attempt == len(spec.retry):
+                if outcome.state is FAILED:
+                    break  # out of attempts: the last failure is the call's error
                 return TaskResult.failed(_timed_out(key, attempt, outcome), outcome.order, key)
             key = f'{spec.dep}-{number}-{attempt}'
             next_outcome = outcomes.get(key)

@@ -223,22 +223,25 @@ class SWFWorkflowConfig(_Decorator):
 
     def conf_activity(self, dep, version, name=None, task_list=None, heartbeat=None,
                       schedule_to_close=None, schedule_to_start=None, start_to_close=None,
-                      retry=(0,), transport=None):
+                      retry=(0,), retry_failures=False, transport=None):
         """Give the workflow's ``dep`` argument the activity type ``name`` (default: ``dep``).
 
         The task list and timeouts given here override the type's registered defaults
         for these calls.  ``retry`` holds one delay in seconds per attempt: ``(0, 10,
-        60)`` starts a timed-out call again after 10 s, then after 60 s.
+        60)`` starts a timed-out call again after 10 s, then after 60 s (a back-off).
+        ``retry_failures=True`` retries calls that failed as well, not only timeouts.
         """
         task_type = TaskType(ACTIVITY, dep if name is None else name, version,
                              task_list=task_list, heartbeat=heartbeat,
                              schedule_to_close=schedule_to_close,
                              schedule_to_start=schedule_to_start,
                              start_to_close=start_to_close)
-        self._tasks._add_task(TaskSpec(dep, ACTIVITY, task_type, transport, retry))
+        self._tasks._add_task(TaskSpec(dep, ACTIVITY, task_type, transport, retry,
+                                       retry_failures))
 
     def conf_workflow(self, dep, version, name=None, task_list=None, workflow_duration=None,
-                      decision_duration=None, child_policy=None, retry=(0,), transport=None):
+                      decision_duration=None, child_policy=None, retry=(0,),
+                      retry_failures=False, transport=None):
         """Give ``dep`` the workflow type ``name`` (default: ``dep``), run as a child workflow.
 
         The child's id is derived from this run's id and the call, so a replay never
@@ -247,7 +250,8 @@ class SWFWorkflowConfig(_Decorator):
         task_type = TaskType(WORKFLOW, dep if name is None else name, version,
                              task_list=task_list, workflow_duration=workflow_duration,
                              decision_duration=decision_duration, child_policy=child_policy)
-        self._tasks._add_task(TaskSpec(dep, WORKFLOW, task_type, transport, retry))
+        self._tasks._add_task(TaskSpec(dep, WORKFLOW, task_type, transport, retry,
+                                       retry_failures))
 
     def defaults(self):
         """The defaults registered with the type, as :meth:`SWFClient.register_workflow_type`
