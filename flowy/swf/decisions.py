@@ -21,8 +21,13 @@ SWF's limits are checked here rather than left to SWF, which would reject the wh
 response (and the decision task would time out over and over):
 
 * inputs, results, details and control are at most :data:`MAX_DATA` (32,768)
-  characters.  A call whose input is larger fails (a ``flowy.call_failed`` marker naming
-  the size); a workflow result or restart input that is larger fails the workflow;
+  characters.  Given a payload ``store`` (:mod:`flowy.swf.payload`), a call input,
+  workflow result or restart input that is larger (or larger than the store's
+  ``threshold``) is stored and its reference sent instead.  Without a store, a call whose
+  input is larger fails (a ``flowy.call_failed`` marker naming the size), and a workflow
+  result or restart input that is larger fails the workflow.  A store that cannot store
+  (S3 unreachable) raises :class:`~flowy.swf.payload.PayloadError`: send nothing then,
+  the decision task is tried again;
 * a failure reason is cut to :data:`MAX_REASON` (256) characters, with the whole reason
   (cut to 32,768) in ``details``;
 * ids are at most 256 characters; a call whose id would be longer fails;
@@ -32,11 +37,26 @@ response (and the decision task would time out over and over):
   than fit (``Decision.more``): SWF only schedules a decision task when something
   happens, and a ``StartTimer`` of 0 seconds is that something.  A decision with an
   outcome has no calls, so a final decision always fits.  :func:`to_swf` raises
-  :class:`TooManyDecisions` rather than cut a decision: a cached driver believes every
-  call it decided was started.
-
-Not checked here: SWF's 1 MB limit on a whole request (99 inputs near 32,768 characters
-each would pass it); the decider that sends the response has to watch that.
+  :class:`TooManyDecisions` if the driver decided more calls than ``limit`` allows.
+  Calls of the backlog (below) and new calls together may need more: those that do not
+  fit wait in the backlog;
+* SWF rejects a request over 1 MB, headers included.  The decisions of a response are
+  kept within :data:`MAX_RESPONSE_BYTES` (900,000) bytes of JSON as botocore encodes it
+  (ASCII, so never fewer bytes than the UTF-8 on the wire), which leaves room for the
+  task token, an execution context and the headers: 99 inputs of 32,768 characters
+  would be about 3.3 MB.  The calls that do not fit, and every call after them, go to
+  ``execution.backlog`` and are sent first in the next response; the response ends
+  with the wake-up timer, so that there is a next one.  The backlog keeps call order:
+  no call starts before an earlier one.  A call leaves the backlog when it is sent, or
+  when the history has it; the replay driver decides the calls of the backlog again
+  (they are not in the history), and they are sent once all the same.  The cached
+  driver decides each call once and takes it as started: so it is, in a later response
+  at worst.  Calls waiting for their retry timer that do not fit stay in
+  ``execution.waiting`` for the next response.  The backlog lives on the
+  :class:`~flowy.swf.history.ExecutionHistory`, like the live body of the cached driver
+  (keyed by that history): a decider that starts from a fresh one loses both, and
+  nothing with them, since a driver given a fresh history replays it and decides every
+  call missing from it again.
 """
 
 import json
@@ -45,14 +65,14 @@ import math
 from ..config import ACTIVITY, WORKFLOW
 from ..decision import Fail, FailCall, Finish, Restart
 from .history import CALL_FAILED_MARKER, MAX_ID_LENGTH, child_workflow_id, retry_timer_id
+from .payload import MAX_DATA, MAX_REASON, PayloadError, PayloadTooLarge, cut_reason, encode_field
 
-__all__ = ['MAX_DECISIONS', 'CALL_LIMIT', 'MAX_DATA', 'MAX_REASON', 'WAKE_UP_TIMER_PREFIX',
-           'TaskType', 'TooManyDecisions', 'to_swf']
+__all__ = ['MAX_DECISIONS', 'CALL_LIMIT', 'MAX_DATA', 'MAX_REASON', 'MAX_RESPONSE_BYTES',
+           'WAKE_UP_TIMER_PREFIX', 'TaskType', 'TooManyDecisions', 'to_swf']
 
 MAX_DECISIONS = 100
 CALL_LIMIT = MAX_DECISIONS - 1
-MAX_DATA = 32768
-MAX_REASON = 256
+MAX_RESPONSE_BYTES = 900000  # JSON of a response's decisions; SWF takes 1 MB in all
 WAKE_UP_TIMER_PREFIX = 'flowy.more.'
 CHILD_POLICIES = ('TERMINATE', 'REQUEST_CANCEL', 'ABANDON')
 MAX_DURATION = 99999999  # SWF durations are strings of at most 8 digits
@@ -217,33 +237,40 @@ def _start_timer(timer_id, delay):
 def _fail_workflow(reason):
     reason = str(reason)
     return {'decisionType': 'FailWorkflowExecution',
-            'failWorkflowExecutionDecisionAttributes': {'reason': reason[:MAX_REASON],
+            'failWorkflowExecutionDecisionAttributes': {'reason': cut_reason(reason),
                                                         'details': reason[:MAX_DATA]}}
 
 
-def _schedule_activity(call, task_type):
+def _schedule_activity(call, task_type, data):
     attributes = task_type._attributes()
     attributes['activityType'] = {'name': task_type.name, 'version': task_type.version}
     attributes['activityId'] = call.key
     attributes['control'] = _control(position=call.position)
-    if call.input is not None:
-        attributes['input'] = call.input
+    if data is not None:
+        attributes['input'] = data
     return {'decisionType': 'ScheduleActivityTask',
             'scheduleActivityTaskDecisionAttributes': attributes}
 
 
-def _start_child(call, task_type, workflow_id):
+def _start_child(call, task_type, workflow_id, data):
     attributes = task_type._attributes()
     attributes['workflowType'] = {'name': task_type.name, 'version': task_type.version}
     attributes['workflowId'] = workflow_id
     attributes['control'] = _control(key=call.key, position=call.position)
-    if call.input is not None:
-        attributes['input'] = call.input
+    if data is not None:
+        attributes['input'] = data
     return {'decisionType': 'StartChildWorkflowExecution',
             'startChildWorkflowExecutionDecisionAttributes': attributes}
 
 
-def _translate_call(call, task_types, execution):
+def _refusal(error, what):
+    """Why a value cannot be sent without a store (the short message of a size)."""
+    if type(error) is PayloadTooLarge:
+        return _too_large(what, error.size, error.limit)
+    return str(error)
+
+
+def _translate_call(call, task_types, execution, store=None):
     """The SWF decision for one call, or None (its retry timer is still pending)."""
     key = call.key
     if type(call) is FailCall:
@@ -253,8 +280,11 @@ def _translate_call(call, task_types, execution):
         raise ValueError('no SWF task type is configured for the dependency %r (call %s); '
                          'give a TaskType for every dependency' % (call.dep, key))
     data = call.input
-    if data is not None and len(data) > MAX_DATA:
-        return _call_failed(key, call.position, _too_large('input of %s' % key, len(data)))
+    if data is not None and store is None:
+        try:
+            encode_field(data, 'input of %s' % key)
+        except PayloadError as exc:  # without a store, the input can never be sent
+            return _call_failed(key, call.position, _refusal(exc, 'input of %s' % key))
     if call.delay > 0 and not execution.timer_fired(key):
         timer_id = retry_timer_id(key)
         if len(timer_id) > MAX_ID_LENGTH:
@@ -268,7 +298,7 @@ def _translate_call(call, task_types, execution):
         if len(key) > MAX_ID_LENGTH:
             return _call_failed(key, call.position, _too_large(
                 'the activity id %s' % key, len(key), MAX_ID_LENGTH))
-        return _schedule_activity(call, task_type)
+        return _schedule_activity(call, task_type, _encode_input(data, key, store))
     if execution.workflow_id is None:
         raise ValueError('the workflowId of this run is needed to name the child workflow '
                          '%s: give ExecutionHistory(workflow_id=...)' % key)
@@ -276,24 +306,37 @@ def _translate_call(call, task_types, execution):
     if len(workflow_id) > MAX_ID_LENGTH:
         return _call_failed(key, call.position, _too_large(
             'the child workflow id of %s' % key, len(workflow_id), MAX_ID_LENGTH))
-    return _start_child(call, task_type, workflow_id)
+    return _start_child(call, task_type, workflow_id, _encode_input(data, key, store))
 
 
-def _close(outcome, execution):
+def _encode_input(data, key, store):
+    """The input to send: checked already without a store, stored if need be with one."""
+    if store is None:
+        return data
+    return encode_field(data, 'the input of %s' % key, store)
+
+
+def _close(outcome, execution, store=None):
     kind = type(outcome)
     if kind is Finish:
-        result = outcome.result
-        if result is not None and len(result) > MAX_DATA:
-            return _fail_workflow(_too_large('the result of the workflow', len(result)))
+        try:
+            result = encode_field(outcome.result, 'the result of the workflow', store)
+        except PayloadError as exc:
+            if store is not None:
+                raise
+            return _fail_workflow(_refusal(exc, 'the result of the workflow'))
         attributes = {} if result is None else {'result': result}
         return {'decisionType': 'CompleteWorkflowExecution',
                 'completeWorkflowExecutionDecisionAttributes': attributes}
     if kind is Fail:
         return _fail_workflow(outcome.reason)
     if kind is Restart:
-        data = outcome.input
-        if data is not None and len(data) > MAX_DATA:
-            return _fail_workflow(_too_large('the restart input of the workflow', len(data)))
+        try:
+            data = encode_field(outcome.input, 'the restart input of the workflow', store)
+        except PayloadError as exc:
+            if store is not None:
+                raise
+            return _fail_workflow(_refusal(exc, 'the restart input of the workflow'))
         attributes = {
             'input': data,
             'taskList': None if execution.task_list is None else {'name': execution.task_list},
@@ -311,45 +354,106 @@ def _close(outcome, execution):
     raise TypeError('unknown workflow outcome %r' % (outcome,))
 
 
-def to_swf(decision, task_types, execution, limit=MAX_DECISIONS):
+def _size(swf_decision):
+    """The bytes of ``swf_decision`` in a request: JSON as botocore writes it (ASCII)."""
+    return len(json.dumps(swf_decision))
+
+
+def to_swf(decision, task_types, execution, limit=MAX_DECISIONS, store=None,
+           budget=MAX_RESPONSE_BYTES):
     """The SWF decisions (a list of dicts) that carry out ``decision``.
 
     ``task_types`` maps each dependency name to its :class:`TaskType`; ``execution`` is
     the run's :class:`~flowy.swf.history.ExecutionHistory`, fed up to this decision task.
     Calls waiting for a retry timer are kept in ``execution.waiting`` and scheduled once
-    it fires.  Raises :class:`TooManyDecisions` if more than ``limit`` decisions would
-    be needed (give the driver ``limit=CALL_LIMIT``; see the module documentation).
+    it fires; calls that do not fit in this response (at most ``limit`` decisions and
+    ``budget`` bytes of JSON) are kept in ``execution.backlog`` and sent first in the
+    next one.  ``store`` (a :class:`~flowy.swf.payload.PayloadStore`) takes the inputs,
+    result or restart input too large for SWF; store errors propagate.  Raises
+    :class:`TooManyDecisions` if ``decision`` alone needs more than ``limit`` decisions
+    (give the driver ``limit=CALL_LIMIT``; see the module documentation).
     """
     if decision.outcome is not None:
-        return [_close(decision.outcome, execution)]
-    decisions = []
-    decided = set()
+        return [_close(decision.outcome, execution, store)]
+    outcomes = execution.history
+    backlog = execution.backlog
+    # What to send, in call order: the backlog of earlier responses first, then the
+    # calls of this decision (those the replay driver decided again are in the backlog).
+    entries = []  # (key, SWF decision, size)
+    for key, entry in list(backlog.items()):
+        if outcomes.get(key) is not None:
+            del backlog[key]  # in the history: it went out after all
+        else:
+            entries.append(entry)
+    queued = set(backlog)
+    needed = decision.more
     for call in decision.calls:
-        decided.add(call.key)
-        swf_decision = _translate_call(call, task_types, execution)
+        key = call.key
+        if key in queued:
+            needed += 1
+            continue
+        queued.add(key)
+        swf_decision = _translate_call(call, task_types, execution, store)
         if swf_decision is not None:
-            decisions.append(swf_decision)
-    if len(decisions) + decision.more > limit:
+            needed += 1
+            entries.append((key, swf_decision, _size(swf_decision)))
+    if needed > limit:
         raise TooManyDecisions(
             'the decision needs %d SWF decisions, and a response holds at most %d; give '
-            'the driver limit=%d' % (len(decisions) + decision.more, limit, limit - 1))
-    wake_up = decision.more
-    waiting = execution.waiting
-    if waiting:
-        outcomes = execution.history
-        for key, call in list(waiting.items()):
-            if key in decided:
-                continue
-            if outcomes.get(key) is not None:
-                del waiting[key]  # started (or failed to) since
-                continue
-            swf_decision = _translate_call(call, task_types, execution)
-            if swf_decision is None:
-                continue
-            if len(decisions) >= limit - 1:
-                wake_up = True  # the rest go out with the next decision
-                break
-            decisions.append(swf_decision)
-    if wake_up and len(decisions) < limit:  # when full, the calls just started wake it
-        decisions.append(_start_timer(WAKE_UP_TIMER_PREFIX + str(execution.last_event_id), 0))
+            'the driver limit=%d' % (needed, limit, limit - 1))
+    decisions = []
+    used = 2  # the brackets of the list; each decision after the first adds ', '
+    more = False  # something is left for the next response
+    count = 0  # entries sent
+    for _key, swf_decision, size in entries:
+        if decisions and (len(decisions) >= limit or used + 2 + size > budget):
+            more = True
+            break
+        used += size + (2 if decisions else 0)
+        decisions.append(swf_decision)
+        count += 1
+    if not more:
+        more, used = _add_waiting(decisions, used, queued, task_types, execution, store,
+                                  limit, budget)
+    if more or decision.more:
+        wake_up = _start_timer(WAKE_UP_TIMER_PREFIX + str(execution.last_event_id), 0)
+        room = _size(wake_up) + 2
+        # make room for the timer: what does not fit waits (entries in the backlog,
+        # retries in execution.waiting); one call at least goes out, so the run advances
+        while len(decisions) > 1 and (len(decisions) >= limit or used + room > budget):
+            dropped = decisions.pop()
+            used -= _size(dropped) + 2
+            if len(decisions) < count:
+                count -= 1
+        if len(decisions) < limit:
+            decisions.append(wake_up)
+    execution.backlog = dict((entry[0], entry) for entry in entries[count:])
     return decisions
+
+
+def _add_waiting(decisions, used, queued, task_types, execution, store, limit, budget):
+    """Append the calls whose retry timer fired (or must start again) while they fit.
+
+    The driver decided them earlier (the cached driver does not decide them again);
+    they stay in ``execution.waiting`` until the history has them.  Returns whether one
+    was left out, and the bytes used.
+    """
+    waiting = execution.waiting
+    if not waiting:
+        return False, used
+    outcomes = execution.history
+    for key, call in list(waiting.items()):
+        if key in queued:
+            continue
+        if outcomes.get(key) is not None:
+            del waiting[key]  # started (or failed to) since
+            continue
+        swf_decision = _translate_call(call, task_types, execution, store)
+        if swf_decision is None:
+            continue  # its timer is pending
+        size = _size(swf_decision)
+        if decisions and (len(decisions) >= limit - 1 or used + 2 + size > budget):
+            return True, used  # (the last slot is kept for the wake-up timer)
+        used += size + (2 if decisions else 0)
+        decisions.append(swf_decision)
+    return False, used

@@ -8,8 +8,9 @@ and keeps:
   happened to each call key, in the order SWF reported it);
 * the start information of the run (from ``WorkflowExecutionStarted``), which a
   continue-as-new carries over;
-* the retry timers, pending and fired, the calls waiting for them (``waiting``, kept
-  by :func:`flowy.swf.decisions.to_swf`), and whether a cancellation was requested.
+* the retry timers, pending and fired, the calls waiting for them (``waiting``) and the
+  calls decided but not sent yet because a response was full (``backlog``), both kept by
+  :func:`flowy.swf.decisions.to_swf`, and whether a cancellation was requested.
 
 How flowy's decider names things on SWF (see :mod:`flowy.swf.decisions`):
 
@@ -32,13 +33,34 @@ attempt already in the history (an id already in use) is ignored: the first atte
 own events decide.  Reasons longer than SWF's 256 characters travel cut, with the full
 text in ``details``; when the details start with the reason, they are taken as the reason.
 
-Work per event is constant: every lookup is a dict or set access.
+Values too large for SWF travel as references to a payload store
+(:mod:`flowy.swf.payload`); given the ``store``, the workflow input and the results of
+activities and child workflows are resolved as they are fed, so the drivers only see
+values.  When a reference cannot be resolved:
+
+* the object is gone for good (:class:`~flowy.swf.payload.PayloadMissing`: deleted,
+  expired, or not what was stored): the call fails, with a reason that names the
+  reference, and the workflow sees a :class:`flowy.TaskError` like any other failure
+  (its ``__cause__`` is the PayloadMissing).  Nothing could ever read that result, and
+  the workflow may well know how to go on without it;
+* the workflow input is gone for good: :class:`HistoryError` (from the PayloadMissing):
+  the run can never start, and the decider should fail it with that message;
+* anything else (no store configured, the store unreachable, throttled or forbidden) is
+  the decider's trouble, not the workflow's: the :class:`~flowy.swf.payload.PayloadError`
+  propagates from :meth:`ExecutionHistory.feed` before the event is consumed, so the
+  history stays as it was and feeding the same page again (say, at the next attempt of
+  the decision task) tries again.  Failing the call for it would change the run's
+  outcome for a fault that a retry, or a fixed configuration, would cure.
+
+Work per event is constant: every lookup is a dict or set access (and a reference is
+read once, when its event is fed).
 """
 
 import hashlib
 import json
 
 from ..history import History
+from .payload import PayloadMissing, decode_field, is_reference
 
 __all__ = ['ExecutionHistory', 'HistoryError', 'SWFFailure', 'CALL_FAILED_MARKER',
            'MAX_ID_LENGTH', 'retry_timer_id', 'retry_timer_key', 'child_workflow_id',
@@ -148,7 +170,9 @@ class ExecutionHistory:
     ``feed(events)`` takes successive pages in event id order; events at or below
     ``last_event_id`` are skipped, so feeding a page again (or a whole history after a
     part of it) changes nothing.  ``workflow_id`` (from the decision task's
-    ``workflowExecution``) names child workflows; it is not in the events.
+    ``workflowExecution``) names child workflows; it is not in the events.  ``store``
+    (a :class:`~flowy.swf.payload.PayloadStore`) resolves the payload references in the
+    workflow input and in call results (see the module documentation for failures).
 
     Start information (None until ``WorkflowExecutionStarted`` was fed): ``started``,
     ``workflow_name``, ``workflow_version``, ``input``, ``task_list``, ``task_priority``,
@@ -157,8 +181,9 @@ class ExecutionHistory:
     ``parent_workflow_execution``.
     """
 
-    def __init__(self, workflow_id=None):
+    def __init__(self, workflow_id=None, store=None):
         self.workflow_id = workflow_id
+        self.store = store
         self.history = History()
         self.started = False
         self.workflow_name = None
@@ -186,6 +211,11 @@ class ExecutionHistory:
         # that they start when it fires even if the driver does not repeat them (the
         # cached driver decides each call once).
         self.waiting = {}
+        # Calls decided but not sent because the response was full (SWF's 1 MB request
+        # limit), in call order: key -> (key, SWF decision, its size in bytes).  Kept by
+        # flowy.swf.decisions, which sends them first in the next response and drops
+        # them once they are in the history.
+        self.backlog = {}
 
     def __repr__(self):
         return '<ExecutionHistory %s events=%d last=%d>' % (
@@ -194,7 +224,13 @@ class ExecutionHistory:
     # -- feeding ----------------------------------------------------------------------
 
     def feed(self, events):
-        """Consume ``events`` (one page, in order); return how many were new."""
+        """Consume ``events`` (one page, in order); return how many were new.
+
+        Raises :class:`HistoryError` for events that do not fit the history, and
+        :class:`~flowy.swf.payload.PayloadError` when a payload reference could not be
+        read for now; the events before the one that raised are consumed, the others
+        are not (feed the page again to go on).
+        """
         handlers = _HANDLERS
         new = 0
         for event in events:
@@ -271,6 +307,13 @@ class ExecutionHistory:
 
     def _complete(self, key, attributes):
         result = attributes.get('result')
+        if is_reference(result):
+            try:
+                result = decode_field(result, self.store, 'the result of %s' % key)
+            except PayloadMissing as exc:
+                error, reason = exc, 'cannot read %s' % exc
+                self._finished(lambda: self.history.failed(key, reason, error))
+                return
         self._finished(lambda: self.history.completed(key, 'null' if result is None else result))
 
     def _fail(self, key, reason, event_type, cause=None, details=None, position=None):
@@ -284,10 +327,14 @@ class ExecutionHistory:
     # -- handlers, one per event type (see _HANDLERS) -----------------------------------
 
     def _on_started(self, event_id, event_type, attributes):
+        try:
+            data = decode_field(attributes.get('input'), self.store, 'the input of the workflow')
+        except PayloadMissing as exc:
+            raise HistoryError('cannot read %s' % exc) from exc
         workflow_type = attributes.get('workflowType') or {}
         self.workflow_name = workflow_type.get('name')
         self.workflow_version = workflow_type.get('version')
-        self.input = attributes.get('input')
+        self.input = data
         self.task_list = (attributes.get('taskList') or {}).get('name')
         self.task_priority = attributes.get('taskPriority')
         self.task_start_to_close_timeout = attributes.get('taskStartToCloseTimeout')

@@ -8,7 +8,9 @@
 * :class:`SimulatedSWF` plays SWF for one execution: it turns the decisions of a
   response into the events SWF would record, runs activities and child workflows as
   Python functions, fires timers and schedules the next decision task;
-  :func:`run_on_swf` is the decider loop around it.
+  :func:`run_on_swf` is the decider loop around it.  Given a payload ``store``
+  (:mod:`flowy.swf.payload`), both sides use it as the engine does: the tasks read their
+  inputs and send their results through it, and the decider resolves and stores.
 """
 
 import functools
@@ -17,8 +19,9 @@ from datetime import datetime, timedelta, timezone
 
 from flowy.execution import replay
 from flowy.serialization import dumps, loads
-from flowy.swf.decisions import CALL_LIMIT, MAX_DECISIONS, to_swf
+from flowy.swf.decisions import CALL_LIMIT, MAX_DECISIONS, MAX_RESPONSE_BYTES, to_swf
 from flowy.swf.history import ExecutionHistory
+from flowy.swf.payload import decode_field, encode_field
 
 # -- SWF's API model -----------------------------------------------------------------------
 
@@ -343,8 +346,9 @@ class SimulatedSWF:
     """
 
     def __init__(self, input, workflow_id='order-7', activities=None, children=None,
-                 time_out=(), fail=None, reverse=False, **start):
+                 time_out=(), fail=None, reverse=False, store=None, **start):
         self.workflow_id = workflow_id
+        self.store = store
         self.activities = activities or {}
         self.children = children or {}
         self.time_out = set(time_out)
@@ -368,6 +372,7 @@ class SimulatedSWF:
 
     def respond(self, decisions):
         assert len(decisions) <= MAX_DECISIONS, len(decisions)
+        assert len(json.dumps(decisions)) <= MAX_RESPONSE_BYTES, len(json.dumps(decisions))
         if swf_shapes() is not None:
             for decision in decisions:
                 check_decision(decision)
@@ -435,15 +440,17 @@ class SimulatedSWF:
             elif key in self.fail:
                 log.activity_failed(event_id, reason=self.fail.pop(key))
             else:
-                args, kwargs = loads(attributes['input'])
+                args, kwargs = loads(decode_field(attributes['input'], self.store))
                 function = self.activities[attributes['activityType']['name']]
-                log.activity_completed(event_id, result=dumps(function(*args, **kwargs)))
+                log.activity_completed(event_id, result=self._result(key, function(*args,
+                                                                                **kwargs)))
             happened = True
         for event_id, attributes in children:
             del self.open_children[event_id]
-            args, kwargs = loads(attributes['input'])
+            args, kwargs = loads(decode_field(attributes['input'], self.store))
             function = self.children[attributes['workflowType']['name']]
-            log.child_completed(event_id, result=dumps(function(*args, **kwargs)))
+            log.child_completed(event_id, result=self._result(attributes['workflowId'],
+                                                              function(*args, **kwargs)))
             happened = True
         for timer_id, started in list(self.open_timers.items()):
             del self.open_timers[timer_id]
@@ -453,6 +460,9 @@ class SimulatedSWF:
             self._scheduled = log.decision_scheduled()
         return happened
 
+    def _result(self, name, value):
+        return encode_field(dumps(value), 'the result of %s' % name, self.store)
+
 
 def run_on_swf(config, task_types, sim, driver=replay, page_size=None, limit=CALL_LIMIT,
                fresh=False, max_rounds=500):
@@ -460,16 +470,18 @@ def run_on_swf(config, task_types, sim, driver=replay, page_size=None, limit=CAL
 
     Every decision task feeds the whole history again, page by page, into the same
     ExecutionHistory (already seen events are skipped), or into a new one each time
-    with ``fresh=True`` (a decider without a sticky cache; replay only).
+    with ``fresh=True`` (a decider without a sticky cache; replay only).  The decider
+    uses ``sim.store``.
     """
-    execution = ExecutionHistory(sim.workflow_id)
+    store = sim.store
+    execution = ExecutionHistory(sim.workflow_id, store=store)
     for _ in range(max_rounds):
         if fresh:
-            execution = ExecutionHistory(sim.workflow_id)
+            execution = ExecutionHistory(sim.workflow_id, store=store)
         for page in pages(sim.poll(), page_size):
             execution.feed(page)
         decision = driver(config, execution.input, execution.history, limit=limit)
-        sim.respond(to_swf(decision, task_types, execution))
+        sim.respond(to_swf(decision, task_types, execution, store=store))
         if sim.closed:
             if swf_shapes() is not None:
                 for event in sim.log.events:
@@ -484,4 +496,4 @@ def result_of(sim):
     """The value of the CompleteWorkflowExecution that closed ``sim``."""
     kind, attributes = sim.closed
     assert kind == 'CompleteWorkflowExecution', sim.closed
-    return loads(attributes['result'])
+    return loads(decode_field(attributes['result'], sim.store))
