@@ -9,6 +9,7 @@ an Amazon SWF engine is planned.
 
 from .errors import FlowyError, NondeterminismError, TaskError, TaskTimedout
 from .execution import restart
+from .heartbeat import heartbeat
 from .local import LocalWorkflow
 from .operations import finish_order, first, parallel_reduce, wait
 
@@ -19,6 +20,7 @@ __all__ = [
     'finish_order',
     'wait',
     'restart',
+    'heartbeat',
     'FlowyError',
     'TaskError',
     'TaskTimedout',

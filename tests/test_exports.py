@@ -14,6 +14,7 @@ EXPECTED_ALL = [
     'finish_order',
     'wait',
     'restart',
+    'heartbeat',
     'FlowyError',
     'TaskError',
     'TaskTimedout',

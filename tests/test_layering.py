@@ -14,7 +14,7 @@ PACKAGE_DIR = os.path.dirname(os.path.abspath(flowy.__file__))
 FORBIDDEN = ('flowy.local', 'flowy.swf', 'boto3', 'botocore')
 # Engines and the entry points that wire them together are not the core.
 NOT_CORE = ('local', 'swf')
-NOT_CORE_FILES = ('__init__.py', '__main__.py')
+NOT_CORE_FILES = ('__init__.py', '__main__.py', 'cli.py')
 
 
 def core_modules():

@@ -32,6 +32,7 @@ from ..config import ACTIVITY, WORKFLOW, TaskSpec, WorkflowConfig, check_transpo
 from ..decision import FailCall, Finish, Restart
 from ..errors import TaskError
 from ..execution import replay
+from ..heartbeat import _reporting
 from ..history import History
 
 __all__ = ['LocalWorkflow']
@@ -50,6 +51,12 @@ class LocalWorkflow(WorkflowConfig):
     ``workflow_workers`` decider threads.  The pools are started by the first run and
     kept for later ones (see :meth:`close`).  A child workflow (``conf_workflow``) runs
     on the pools of the run that started it.
+
+    :func:`flowy.heartbeat` in an activity running on threads returns True once the
+    run that called it has ended (finished, failed, restarted or interrupted, or its
+    parent or the whole ``run()`` has), so that a long activity whose result nobody
+    will read can stop early.  Activities on processes cannot see that: there it always
+    returns False, as it does in a plain call.
     """
 
     def __init__(self, factory, activity_workers=8, workflow_workers=2,
@@ -274,6 +281,7 @@ class _Engine:
                        if isinstance(pool, ThreadPoolExecutor) else None)
         self.waiting = {}
         self._runs = 0
+        self.closed = False  # read by the heartbeats of activities on other threads
 
     def post(self, event):
         self.events.put(event)
@@ -395,6 +403,7 @@ class _Engine:
             forget(history)
 
     def _shutdown(self, interrupted):
+        self.closed = True
         if isinstance(self.driver, CachedDriver):
             self.driver.close()
         if interrupted:
@@ -443,6 +452,13 @@ class _ThreadFeeder:
         job.add_done_callback(self.jobs.discard)
 
     def _drain(self):
+        # One heartbeat reporter per job (cheaper than one per call), told the run of
+        # each call the job takes.
+        heartbeat = _Heartbeat()
+        with _reporting(heartbeat):
+            self._drain_calls(heartbeat)
+
+    def _drain_calls(self, heartbeat):
         calls, post, clock, fast = self.calls, self.engine.post, time.monotonic, self.fast
         finished, since = [], 0.0
         while True:
@@ -457,6 +473,7 @@ class _ThreadFeeder:
                 post(partial(_report, finished))
                 finished = []
             start = clock()
+            heartbeat.run = run
             try:
                 finished.append((run, key, run_activity(func, transport, key, input_data),
                                  None))
@@ -490,6 +507,18 @@ class _ThreadFeeder:
 
 
 _QUICK = 0.0005
+
+
+class _Heartbeat:
+    """Answers :func:`flowy.heartbeat` in activities on threads: see :meth:`_Run.heartbeat`."""
+
+    __slots__ = ('run',)
+
+    def __init__(self):
+        self.run = None
+
+    def __call__(self, details=None):
+        return self.run.heartbeat(details)
 
 
 def _report(finished):
@@ -585,6 +614,22 @@ class _Run:
         future = self.engine.deciders.submit(_timed, self.engine.driver, self.config,
                                              self.input_data, self.history)
         future.add_done_callback(partial(self._post, self._decided))
+
+    def heartbeat(self, details=None):
+        """The answer to :func:`flowy.heartbeat` in this run's activities on threads.
+
+        True once this run, one of its ancestors, or the engine has ended: nobody will
+        read the activity's result.  Called from the activity's thread; it only reads
+        flags the event loop sets.
+        """
+        if self.engine.closed:
+            return True
+        run = self
+        while run is not None:
+            if run.done:
+                return True
+            run = run.parent
+        return False
 
     def _post(self, handler, future):
         self.engine.post(partial(handler, future))

@@ -1,0 +1,70 @@
+"""Heartbeats: an activity reports progress and learns whether it should stop.
+
+An activity is a plain function.  When it runs for a while it may call
+:func:`heartbeat` now and then::
+
+    def encode(path):
+        for done, chunk in enumerate(chunks(path)):
+            if flowy.heartbeat({'done': done}):
+                raise RuntimeError('cancelled')   # or return early
+            process(chunk)
+
+What a heartbeat does depends on the engine running the activity: on Amazon SWF it
+records the heartbeat (which keeps a task with a heartbeat timeout alive) and returns
+SWF's cancellation flag; on the local engine it returns True once the activity's result
+is no longer wanted; called as plain Python, outside any engine, it does nothing and
+returns False.  So the same function runs unchanged everywhere.
+
+Engines install a *reporter* (a callable taking the details and returning the
+cancellation flag) around each activity call with :func:`_reporting`.  The reporter
+lives in a context variable: it belongs to the thread (or asyncio context) that runs the
+activity, and threads the activity starts itself do not inherit it.
+"""
+
+import contextvars
+
+__all__ = ['heartbeat']
+
+_reporter = contextvars.ContextVar('flowy_heartbeat_reporter', default=None)
+
+
+def heartbeat(details=None):
+    """Report that the running activity makes progress; True if it should stop.
+
+    ``details`` describe the progress (on SWF: a string of at most 2,048 characters, or
+    a value encoded as JSON to one; an engine may raise ``ValueError`` or ``TypeError``
+    for details it cannot take).  The return value is True when the engine asks the
+    activity to stop: its result is no longer wanted (cancelled, timed out, or its
+    workflow ended).  The activity should then raise or return early; nothing forces it
+    to.  Outside any engine the call does nothing and returns False.
+    """
+    reporter = _reporter.get()
+    if reporter is None:
+        return False
+    return bool(reporter(details))
+
+
+class _reporting:
+    """``with _reporting(reporter):`` heartbeats in this context go to ``reporter``.
+
+    ``reporter(details) -> bool`` is called by :func:`heartbeat`.  The previous reporter
+    (usually none) is restored on leaving the block.  A class rather than a generator:
+    the local engine enters one per activity call, and small activities are cheap.
+    """
+
+    __slots__ = ('reporter', '_token')
+
+    def __init__(self, reporter):
+        if not callable(reporter):
+            raise TypeError('a heartbeat reporter must be callable; got %r' % (reporter,))
+        self.reporter = reporter
+        self._token = None
+
+    def __enter__(self):
+        self._token = _reporter.set(self.reporter)
+        return self
+
+    def __exit__(self, *exc_info):
+        _reporter.reset(self._token)
+        self._token = None
+        return False
