@@ -42,6 +42,9 @@ class SWFRegistrationError(FlowyError):
     """A type could not be registered on SWF, or exists there with other defaults."""
 
 
+SWFRegistrationError.__module__ = 'flowy'  # shown where users import it from
+
+
 def _unbound(**tasks):  # the factory of a config's dependency list before it decorates one
     raise TypeError('an SWFWorkflowConfig is used as a decorator, not run')
 

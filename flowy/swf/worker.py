@@ -164,12 +164,13 @@ class Worker:
             identity = (identity or default_identity())[-MAX_IDENTITY:]
             if register_remote:
                 self.register_remote(client, domain)
-            self._stop.clear()
             with _StopOnSignals(self):
                 log.info('%s polling %s in %s as %s', type(self).__name__, task_list, domain,
                          identity)
                 self._loop(client, domain, task_list, identity)
         finally:
+            # cleared on the way out, not in: a stop() that came before the loop counts
+            self._stop.clear()
             self._running.release()
 
     def _loop(self, client, domain, task_list, identity):

@@ -1,0 +1,563 @@
+"""The SWF decider: poll decision tasks, run the workflow body, answer with SWF decisions.
+
+:class:`SWFWorkflowWorker` polls one task list of one domain.  For each decision task
+it reads the execution's history (every page, through ``nextPageToken``), lets a driver
+decide (:mod:`flowy.cached` by default, or the stateless replay of
+:mod:`flowy.execution`), turns the decision into SWF decisions
+(:func:`flowy.swf.decisions.to_swf`) and answers with
+``RespondDecisionTaskCompleted``.
+
+**The cached driver.**  Each execution the decider answered keeps its
+:class:`~flowy.swf.history.ExecutionHistory` (and with it a live workflow body in the
+driver) and the ``startedEventId`` of the task it answered.  When the next task of that
+execution says ``previousStartedEventId`` is that id, nothing happened that this decider
+did not see, so only the new events are read (the poll asks for the newest events first
+and stops paging as soon as it reaches known ones) and fed to the same history: the body
+goes on from where it waits, without replaying.  Any other task (another decider
+answered in between, this process restarted, a response got lost, the entry was
+evicted) reads the whole history into a fresh ExecutionHistory and the driver rebuilds
+the body by replay.  At most ``cache_size`` executions are kept (least recently used
+out first); an execution is forgotten as soon as its decision closes it, when a
+response fails (SWF may or may not have applied it), and on any error.
+
+**Failures.**  A decision task must never be left to fail forever:
+
+* a workflow type this decider does not run is logged as an error and **not answered**:
+  another decider polling the same task list may run it, and SWF delivers the task again
+  after its start-to-close timeout (``taskStartToCloseTimeout``);
+* a history page that cannot be fetched after :attr:`~SWFWorkflowWorker.page_attempts`
+  tries is logged and not answered (SWF delivers the task again after its timeout);
+  so is a payload store that cannot be reached;
+* a decision that cannot be computed (a history flowy cannot read, a non-deterministic
+  body, more decisions than a response holds, a payload that is gone, any unexpected
+  error) fails the execution with ``FailWorkflowExecution``: the reason (256
+  characters) says what went wrong, the details (32,768) how to fix it;
+* a response refused with ``UnknownResourceFault`` (the task timed out, or was answered
+  already) is logged at INFO: SWF has scheduled another task for the execution;
+* a close decision refused because events arrived meanwhile (``UNHANDLED_DECISION``)
+  needs nothing special: the next task decides again from the history, which then
+  holds the new events.
+
+A cancellation request (``WorkflowExecutionCancelRequested``) is answered with
+``CancelWorkflowExecution``.
+
+:attr:`SWFWorkflowWorker.stats` counts, for benchmarks and monitoring:
+
+* ``decision_tasks``: tasks polled; ``cached``: answered from the cached history without
+  a replay; ``replays``: answered after reading the whole history into a fresh one
+  (the driver rebuilt the body by replay; see also ``rebuilds``);
+* ``events``: history events fetched (every page); ``pages``: pages fetched after the
+  first; ``polls``: PollForDecisionTask calls that were not for a page (empty ones
+  too); ``api_calls``: every SWF call made (polls, pages, responses);
+* ``responses`` and ``decisions``: responses sent and the SWF decisions in them;
+  ``failed``: executions failed because no decision could be computed;
+  ``unanswered``: tasks left to time out (paging or store errors, failed responses,
+  unknown types); ``unknown_type``: tasks of a type this decider does not run;
+* ``cpu_time``: seconds of ``time.process_time`` spent reading histories and deciding
+  (not waiting for polls or responses; it includes the driver's body threads, and, in
+  a test, any other thread of the process).
+"""
+
+import copy
+import logging
+import time
+import traceback
+from collections import OrderedDict
+
+from ..cached import CachedDriver
+from ..decision import Fail
+from ..errors import NondeterminismError
+from ..execution import replay
+from .client import error_code
+from .config import WORKFLOW_CATEGORY, SWFWorkflowConfig
+from .decisions import MAX_DATA, MAX_REASON, TaskType, TooManyDecisions, to_swf
+from .history import ExecutionHistory, HistoryError
+from .payload import PayloadError, PayloadMissing, PayloadTooLarge
+from .worker import Worker
+
+__all__ = ['SWFWorkflowWorker', 'DecisionTask', 'cancel_decision', 'fail_decision']
+
+log = logging.getLogger('flowy.swf.decider')
+
+STATS = ('decision_tasks', 'cached', 'replays', 'events', 'pages', 'api_calls', 'polls',
+         'responses', 'decisions', 'failed', 'unanswered', 'unknown_type', 'cpu_time')
+
+
+def fail_decision(reason, details=None):
+    """A ``FailWorkflowExecution`` decision: ``reason`` cut to 256 characters.
+
+    ``details`` (default: the reason) is cut to 32,768 characters; it starts with the
+    whole reason, so a reader of the event finds the uncut text there.
+    """
+    reason = str(reason)
+    details = reason if details is None else '%s\n\n%s' % (reason, details)
+    if len(reason) > MAX_REASON:
+        reason = reason[:MAX_REASON - 3] + '...'
+    if len(details) > MAX_DATA:
+        details = details[:MAX_DATA - 6] + ' [cut]'
+    return {'decisionType': 'FailWorkflowExecution',
+            'failWorkflowExecutionDecisionAttributes': {'reason': reason,
+                                                        'details': details}}
+
+
+def cancel_decision(details='cancelled on request'):
+    """A ``CancelWorkflowExecution`` decision."""
+    return {'decisionType': 'CancelWorkflowExecution',
+            'cancelWorkflowExecutionDecisionAttributes': {'details': details[:MAX_DATA]}}
+
+
+_PAYLOAD_HINT = ('Values too large for SWF travel through the payload store: check that every '
+                 'process of the domain uses the same store, and that stored objects outlive '
+                 'the executions (the lifecycle rule of the bucket).')
+
+
+class DecisionTask:
+    """One polled decision task: the first response, and how to poll for its next pages."""
+
+    __slots__ = ('response', 'domain', 'task_list', 'identity', 'reverse')
+
+    def __init__(self, response, domain, task_list, identity=None, reverse=False):
+        self.response = response
+        self.domain = domain
+        self.task_list = task_list
+        self.identity = identity
+        self.reverse = reverse
+
+    @property
+    def token(self):
+        return self.response['taskToken']
+
+    @property
+    def run(self):
+        """``(workflowId, runId)`` of the execution."""
+        execution = self.response.get('workflowExecution') or {}
+        return execution.get('workflowId'), execution.get('runId')
+
+    @property
+    def type_key(self):
+        """``(name, version)`` of the workflow type."""
+        workflow_type = self.response.get('workflowType') or {}
+        return workflow_type.get('name'), workflow_type.get('version')
+
+    def __repr__(self):
+        return '<DecisionTask %s/%s %s %s started=%s>' % (
+            self.run + self.type_key + (self.response.get('startedEventId'),))
+
+
+class _PagingError(Exception):
+    """The history of a decision task could not be read in full."""
+
+
+class _CannotDecide(Exception):
+    """The decision cannot be computed: fail the execution with this reason and details."""
+
+    def __init__(self, reason, details=None):
+        super().__init__(reason)
+        self.reason = reason
+        self.details = details
+
+
+class _Run:
+    """What the decider keeps of an execution it answered."""
+
+    __slots__ = ('execution', 'answered')
+
+    def __init__(self, execution, answered):
+        self.execution = execution
+        self.answered = answered
+
+
+class _Pages:
+    """The event pages of one decision task: the first came with the poll."""
+
+    def __init__(self, worker, client, task):
+        self.worker = worker
+        self.client = client
+        self.task = task
+        first = task.response.get('events') or []
+        self.fetched = [first]
+        self.token = task.response.get('nextPageToken')
+
+    def next_page(self):
+        """The events of the next page, or None when every page was fetched."""
+        if not self.token:
+            return None
+        events, self.token = self.worker._fetch_page(self.client, self.task, self.token)
+        self.fetched.append(events)
+        return events
+
+    def all_events(self):
+        """Every event of the task, in event id order, without duplicates."""
+        while self.next_page() is not None:
+            pass
+        events = {}
+        for page in self.fetched:
+            for event in page:
+                events[event['eventId']] = event
+        return [events[event_id] for event_id in sorted(events)]
+
+
+def _describe(exc):
+    text = str(exc)
+    return '%s: %s' % (type(exc).__name__, text) if text else type(exc).__name__
+
+
+class SWFWorkflowWorker(Worker):
+    """A decider: runs the workflows registered with it (``scan()`` or ``register()``).
+
+    ``driver``: ``'cached'`` (default: keep workflow bodies alive between decisions;
+    a decision costs what its new events cost) or ``'replay'`` (replay every body from
+    the top on every decision; stateless), or a driver callable (``driver(config,
+    input_data, history, limit=None)``; one with ``forget(history)`` is treated as
+    caching).  ``cache_size``: how many executions the cached driver keeps alive.
+    ``payload_store``: the :class:`flowy.swf.payload.PayloadStore` that holds values too
+    large for SWF's fields (every process of a domain must use the same one).
+    ``task_list_override``: schedule every activity and child workflow on this task
+    list instead of the configured ones (a development mode that runs a decider and an
+    activity worker in one process on a private task list).  ``page_size``: the
+    ``maximumPageSize`` of history pages (default: SWF's, 1000).
+
+    Run it with :meth:`run_forever`; :meth:`stop` ends it from any thread.
+    """
+
+    category = WORKFLOW_CATEGORY
+    config_class = SWFWorkflowConfig
+    kind = 'workflow'
+    page_attempts = 3  # tries per history page before the task is left to time out
+    page_retry_pause = 0.5  # seconds before the second try; doubled for the next
+
+    def __init__(self, driver='cached', cache_size=256, payload_store=None,
+                 task_list_override=None, page_size=None):
+        super().__init__()
+        if not isinstance(cache_size, int) or cache_size < 1:
+            raise ValueError('cache_size must be an integer greater than 0; got %r'
+                             % (cache_size,))
+        if driver == 'cached':
+            driver = CachedDriver(cache_size)
+        elif driver == 'replay':
+            driver = replay
+        elif not callable(driver):
+            raise ValueError("driver must be 'cached', 'replay' or a driver callable; got %r"
+                             % (driver,))
+        self.driver = driver
+        self.caching = callable(getattr(driver, 'forget', None))
+        self.cache_size = cache_size
+        self.payload_store = payload_store
+        if task_list_override is not None:
+            # TaskType checks the name the way SWF will
+            task_list_override = TaskType('activity', 'override', '1',
+                                          task_list=task_list_override).task_list
+        self.task_list_override = task_list_override
+        if page_size is not None and (type(page_size) is not int or not 1 <= page_size <= 1000):
+            raise ValueError('page_size must be a whole number from 1 to 1000; got %r'
+                             % (page_size,))
+        self.page_size = page_size
+        self._runs = OrderedDict()  # (workflowId, runId) -> _Run, least recently used first
+        self._task_types = {}  # id(workflow) -> (workflow, its task types on the override)
+        self.stats = dict.fromkeys(STATS, 0)
+        self.stats['cpu_time'] = 0.0
+
+    @property
+    def rebuilds(self):
+        """How many times a body was built by a full replay (``driver.rebuilds``)."""
+        return getattr(self.driver, 'rebuilds', self.stats['replays'])
+
+    @property
+    def cached_runs(self):
+        """How many executions the decider keeps (with the cached driver)."""
+        return len(self._runs)
+
+    def _loop(self, *args):
+        try:
+            super()._loop(*args)
+        finally:
+            self.close()  # the live bodies of a stopped decider are of no use
+
+    def close(self):
+        """Drop every cached execution (and its live body)."""
+        runs = list(self._runs.values())
+        self._runs.clear()
+        for run in runs:
+            self._forget_history(run.execution)
+
+    # -- polling --------------------------------------------------------------------------
+
+    def poll(self, client, domain, task_list, identity):
+        reverse = self.caching
+        self.stats['polls'] += 1
+        self.stats['api_calls'] += 1
+        response = client.poll_for_decision_task(domain, task_list, identity=identity,
+                                                 max_page_size=self.page_size,
+                                                 reverse_order=reverse)
+        if not response or not response.get('taskToken'):
+            return None  # the long poll ended without a task
+        self.stats['events'] += len(response.get('events') or ())
+        return DecisionTask(response, domain, task_list, identity, reverse)
+
+    def _fetch_page(self, client, task, token):
+        pause = self.page_retry_pause
+        for attempt in range(1, self.page_attempts + 1):
+            self.stats['api_calls'] += 1
+            try:
+                response = client.poll_for_decision_task(
+                    task.domain, task.task_list, identity=task.identity, next_page_token=token,
+                    max_page_size=self.page_size, reverse_order=task.reverse)
+            except Exception as exc:
+                if attempt == self.page_attempts:
+                    raise _PagingError('fetching a page of its history failed %d times: %s'
+                                       % (attempt, _describe(exc))) from exc
+                log.warning('fetching a history page of %s/%s failed (try %d of %d); trying '
+                            'again in %.1f s: %s', *task.run, attempt, self.page_attempts,
+                            pause, _describe(exc))
+                time.sleep(pause)
+                pause *= 2
+                continue
+            events = response.get('events') or []
+            self.stats['pages'] += 1
+            self.stats['events'] += len(events)
+            return events, response.get('nextPageToken')
+        raise AssertionError('unreachable')  # pragma: no cover
+
+    # -- handling a task ----------------------------------------------------------------
+
+    def handle(self, client, task):
+        self.stats['decision_tasks'] += 1
+        run_key = task.run
+        workflow = self.registry.get(task.type_key)
+        if workflow is None:
+            self.stats['unknown_type'] += 1
+            self.stats['unanswered'] += 1
+            log.error('the workflow type %s version %s of %s/%s is not registered with this '
+                      'decider (it runs %s); the decision task is left for a decider that '
+                      'runs it: SWF delivers it again after its start-to-close timeout',
+                      *(task.type_key + run_key),
+                      ', '.join('%s %s' % key for key in sorted(self.registry)) or 'nothing')
+            return
+        try:
+            self._handle(client, task, workflow, run_key)
+        except Exception:  # never let one task end the loop
+            self._forget(run_key)
+            self.stats['unanswered'] += 1
+            log.exception('the decision task of %s/%s could not be handled', *run_key)
+
+    def _handle(self, client, task, workflow, run_key):
+        cpu = time.process_time()
+        execution = None
+        closing = True
+        cached = False
+        new = 0
+        try:
+            execution, new, cached = self._read(client, task, run_key)
+            decisions, closing = self._decide(workflow, execution)
+        except _CannotDecide as exc:
+            decisions = [self._failing(run_key, exc.reason, exc.details)]
+        except (PayloadMissing, PayloadTooLarge) as exc:
+            decisions = [self._failing(run_key, 'a payload of this run cannot be used: %s' % exc,
+                                       _PAYLOAD_HINT)]
+        except (_PagingError, PayloadError) as exc:
+            # worth trying again: SWF delivers the task again after its timeout
+            self._drop(run_key, execution)
+            self.stats['unanswered'] += 1
+            log.error('cannot decide for %s/%s; the task is left to time out and be tried '
+                      'again: %s', *run_key, exc)
+            return
+        finally:
+            self.stats['cpu_time'] += time.process_time() - cpu
+        if closing:
+            self._drop(run_key, execution)
+        if not self._respond(client, task, decisions):
+            self._drop(run_key, execution)
+            return
+        if cached:
+            self.stats['cached'] += 1
+        if not closing:
+            self._keep(run_key, execution, task.response.get('startedEventId') or 0)
+        log.info('%s %s %s/%s: %d new events, %d decisions%s (%s)', *task.type_key, *run_key,
+                 new, len(decisions), ', closing' if closing else '',
+                 'cached' if cached else 'replayed')
+
+    def _failing(self, run_key, reason, details):
+        self.stats['failed'] += 1
+        log.error('failing %s/%s: %s', *run_key, reason)
+        return fail_decision(reason, details)
+
+    def _respond(self, client, task, decisions):
+        """Answer the task; False if that failed (SWF may or may not have applied it)."""
+        self.stats['api_calls'] += 1
+        try:
+            client.respond_decision_task_completed(task.token, decisions=decisions)
+        except Exception as exc:
+            self.stats['unanswered'] += 1
+            if error_code(exc) == 'UnknownResourceFault':
+                log.info('the decision task of %s/%s is no longer open (it timed out or was '
+                         'answered already): %s', *task.run, exc)
+            else:
+                log.error('answering the decision task of %s/%s failed: %s', *task.run,
+                          _describe(exc))
+            return False
+        self.stats['responses'] += 1
+        self.stats['decisions'] += len(decisions)
+        return True
+
+    # -- reading the history ------------------------------------------------------------
+
+    def _read(self, client, task, run_key):
+        """The execution's history up to this task: (ExecutionHistory, new, cached)."""
+        response = task.response
+        started = response.get('startedEventId') or 0
+        previous = response.get('previousStartedEventId') or 0
+        pages = _Pages(self, client, task)
+        run = self._runs.get(run_key) if self.caching else None
+        if run is not None and previous and run.answered == previous:
+            execution = run.execution
+            news = self._new_events(pages, execution.last_event_id, started)
+            if news is not None:
+                try:
+                    new = execution.feed(news)
+                except HistoryError as exc:
+                    log.warning('the new events of %s/%s do not fit its cached history (%s); '
+                                'reading the whole history', *run_key, exc)
+                else:
+                    self._runs.move_to_end(run_key)
+                    return execution, new, True
+        if run is not None:
+            self._forget(run_key)
+        events = pages.all_events()
+        if started:
+            events = [event for event in events if event['eventId'] <= started]
+        if events and (events[0]['eventId'] != 1 or events[-1]['eventId'] != len(events)) or (
+                started and len(events) != started):
+            raise _PagingError('the pages of its history hold %d of its %s events; some are '
+                               'missing' % (len(events), started or 'expected'))
+        execution = ExecutionHistory(run_key[0], store=self.payload_store)
+        try:
+            new = execution.feed(events)
+        except HistoryError as exc:
+            if isinstance(exc.__cause__, PayloadMissing):
+                raise _CannotDecide('the input of this run cannot be read: %s' % exc,
+                                    _PAYLOAD_HINT) from exc
+            raise _CannotDecide(
+                'flowy cannot read the history of this run: %s' % exc,
+                'The events of this execution do not form a history flowy understands (an '
+                'event refers to one the history does not hold, or an outcome is recorded '
+                'twice). Was it started by other code, or edited? Start the workflow again; '
+                'if this happens to runs flowy started, report it with this history.'
+            ) from exc
+        self.stats['replays'] += 1
+        return execution, new, False
+
+    def _new_events(self, pages, last, started):
+        """The events after ``last``, in order, reading no more pages than needed.
+
+        None when they do not follow on from ``last`` (then read the whole history).
+        """
+        news = {}
+        events = pages.fetched[0]
+        while True:
+            reached = False
+            for event in events:
+                event_id = event['eventId']
+                if event_id > last:
+                    news[event_id] = event
+                else:
+                    reached = True
+            if reached:
+                break
+            events = pages.next_page()
+            if events is None:
+                return None  # the history does not hold what was fed: it is not ours
+        if started:
+            for event_id in [event_id for event_id in news if event_id > started]:
+                del news[event_id]
+        ids = sorted(news)
+        if ids and (ids[0] != last + 1 or ids[-1] != last + len(ids)):
+            return None
+        if started and (ids[-1] if ids else last) != started:
+            return None
+        return [news[event_id] for event_id in ids]
+
+    # -- deciding -----------------------------------------------------------------------
+
+    def _decide(self, workflow, execution):
+        """The SWF decisions for this task, and whether they close the execution."""
+        if execution.cancel_requested:
+            return [cancel_decision()], True
+        name = '%s %s' % workflow.key
+        try:
+            decision = self.driver(workflow, execution.input, execution.history,
+                                   limit=workflow.limit)
+            outcome = decision.outcome
+            if type(outcome) is Fail and isinstance(outcome.error, NondeterminismError):
+                raise _CannotDecide(
+                    'non-deterministic workflow %s: %s' % (name, outcome.error),
+                    'The code of the workflow type %s makes other task calls than this run '
+                    'made before (see above). It probably changed while this run was in '
+                    'progress. Deploy the old code for the running executions, or give the '
+                    'changed code a new version (the version in @config(version=...)) so '
+                    'that only new executions use it, and keep a decider with the old '
+                    'version until the old executions end.' % name)
+            decisions = to_swf(decision, self._types(workflow), execution,
+                               store=self.payload_store)
+        except (_CannotDecide, PayloadError):
+            raise
+        except TooManyDecisions as exc:
+            raise _CannotDecide(
+                'the decision of %s does not fit in one SWF response: %s' % (name, exc),
+                'Give the SWFWorkflowConfig a smaller rate_limit.') from exc
+        except Exception as exc:
+            raise _CannotDecide(
+                'the decider failed on workflow %s: %s' % (name, _describe(exc)),
+                'This is a bug in flowy or a problem with the configuration of the '
+                'workflow (for example a dependency without an SWF type). The '
+                'traceback:\n%s' % traceback.format_exc()) from exc
+        return decisions, decision.outcome is not None
+
+    def _types(self, workflow):
+        """The workflow's task types, moved to the override task list if there is one."""
+        override = self.task_list_override
+        if override is None:
+            return workflow.task_types
+        key = id(workflow)
+        types = self._task_types.get(key)
+        if types is None or types[0] is not workflow:
+            moved = {}
+            for dep, task_type in workflow.task_types.items():
+                task_type = copy.copy(task_type)
+                task_type.task_list = override
+                moved[dep] = task_type
+            types = self._task_types[key] = (workflow, moved)
+        return types[1]
+
+    # -- the cache ----------------------------------------------------------------------
+
+    def _keep(self, run_key, execution, started):
+        if not self.caching or not started:
+            return
+        run = self._runs.get(run_key)
+        if run is not None and run.execution is not execution:
+            self._forget(run_key)
+            run = None
+        if run is None:
+            self._runs[run_key] = _Run(execution, started)
+        else:
+            run.answered = started
+        self._runs.move_to_end(run_key)
+        while len(self._runs) > self.cache_size:
+            _, dropped = self._runs.popitem(last=False)
+            self._forget_history(dropped.execution)
+
+    def _forget(self, run_key):
+        run = self._runs.pop(run_key, None)
+        if run is not None:
+            self._forget_history(run.execution)
+
+    def _drop(self, run_key, execution):
+        """Forget the run, and the body the driver may have built for ``execution``."""
+        self._forget(run_key)
+        if execution is not None:
+            self._forget_history(execution)
+
+    def _forget_history(self, execution):
+        forget = getattr(self.driver, 'forget', None)
+        if forget is not None:
+            forget(execution.history)
