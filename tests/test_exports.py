@@ -2,6 +2,8 @@
 exceptions that present themselves as ``flowy.X``."""
 
 import inspect
+import subprocess
+import sys
 
 import pytest
 
@@ -19,9 +21,17 @@ EXPECTED_ALL = [
     'TaskError',
     'TaskTimedout',
     'NondeterminismError',
+    'SWFActivityConfig',
+    'SWFWorkflowConfig',
+    'SWFActivityWorker',
+    'SWFWorkflowWorker',
+    'SWFWorkflowStarter',
+    'SWFClient',
+    'SWFRegistrationError',
 ]
 
-EXCEPTIONS = ['FlowyError', 'TaskError', 'TaskTimedout', 'NondeterminismError']
+EXCEPTIONS = ['FlowyError', 'TaskError', 'TaskTimedout', 'NondeterminismError',
+              'SWFRegistrationError']
 
 
 def test_all_is_exactly_the_expected_list():
@@ -74,3 +84,11 @@ def test_every_public_name_has_a_docstring(name):
 def test_package_has_a_docstring_and_version():
     assert flowy.__doc__ and flowy.__doc__.strip()
     assert isinstance(flowy.__version__, str) and flowy.__version__
+
+
+def test_swf_names_load_on_first_use_without_boto3():
+    code = ('import sys, flowy; assert "flowy.swf" not in sys.modules; '
+            'flowy.SWFWorkflowWorker, flowy.SWFActivityWorker, flowy.SWFWorkflowStarter; '
+            'flowy.SWFClient(); assert "flowy.swf" in sys.modules; '
+            'assert "boto3" not in sys.modules, "boto3 loaded before a client was used"')
+    subprocess.run([sys.executable, '-c', code], check=True, timeout=60)

@@ -1,12 +1,29 @@
 """The Amazon SWF engine: run flowy workflows on Simple Workflow Service through boto3.
 
-This package is being built in layers.  The first one is pure and needs no boto3:
+Its layers, from the outside in:
 
-* :mod:`flowy.swf.history` reads SWF history events (as ``poll_for_decision_task``
-  returns them) into a :class:`flowy.history.History`, page by page;
-* :mod:`flowy.swf.decisions` turns a :class:`flowy.decision.Decision` into the SWF
-  decisions of a ``respond_decision_task_completed`` call, within SWF's limits.
+* :mod:`flowy.swf.config`: the decorator configs that name, version and time
+  activity and workflow types, and register them on SWF;
+* :mod:`flowy.swf.decider` and :mod:`flowy.swf.activity`: the two workers, over the
+  poll loop of :mod:`flowy.swf.worker` and the boto3 wrapper of :mod:`flowy.swf.client`;
+* :mod:`flowy.swf.starter` and :mod:`flowy.swf.status`: start executions, read how
+  they ended;
+* the pure layer, which needs no boto3: :mod:`flowy.swf.history` reads SWF history
+  events into a :class:`flowy.history.History`, page by page, and
+  :mod:`flowy.swf.decisions` turns a :class:`flowy.decision.Decision` into the SWF
+  decisions of one response, within SWF's limits; :mod:`flowy.swf.payload` moves values
+  too large for SWF to a payload store.
 
-Nothing is exported here yet; the client, workers and starter come later.  Importing
-this package must never import boto3: ``import flowy`` stays fast for local users.
+Importing this package never imports boto3; a client does, when it is first used.
 """
+
+from .activity import SWFActivityWorker
+from .client import SWFClient
+from .config import SWFActivityConfig, SWFRegistrationError, SWFWorkflowConfig
+from .decider import SWFWorkflowWorker
+from .payload import InMemoryPayloadStore, PayloadStore, PayloadTooLarge, S3PayloadStore
+from .starter import SWFWorkflowStarter
+
+__all__ = ['SWFActivityConfig', 'SWFWorkflowConfig', 'SWFActivityWorker', 'SWFWorkflowWorker',
+           'SWFWorkflowStarter', 'SWFClient', 'SWFRegistrationError', 'PayloadStore',
+           'S3PayloadStore', 'InMemoryPayloadStore', 'PayloadTooLarge']
