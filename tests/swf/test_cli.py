@@ -362,8 +362,9 @@ def registered(client, name):
     try:
         client.describe_workflow_type(domain=DOMAIN, workflowType={'name': name,
                                                                    'version': '1'})
-        client.describe_activity_type(domain=DOMAIN, activityType={'name': 'add',
-                                                                   'version': '1'})
+        for activity in ('square', 'add'):  # registered in turn: wait for every one used
+            client.describe_activity_type(domain=DOMAIN, activityType={'name': activity,
+                                                                       'version': '1'})
     except client.exceptions.UnknownResourceFault:
         return False
     return True
