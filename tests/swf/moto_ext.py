@@ -173,7 +173,7 @@ def _orig(owner, name):
     return _originals[(owner, name)]
 
 
-# --- history events ---------------------------------------------------------------------
+# --- history events ---------------------------------------------------------------------------
 
 _NEW_EVENT_TYPES = (
     'TimerCanceled', 'CompleteWorkflowExecutionFailed', 'FailWorkflowExecutionFailed',
@@ -209,7 +209,7 @@ def _start(self):
     self.schedule_decision_task()
 
 
-# --- decision tasks -----------------------------------------------------------------------
+# --- decision tasks ---------------------------------------------------------------------------
 
 def _schedule_decision_task(self):
     # SWF keeps at most one scheduled decision task per execution and batches new events
@@ -276,7 +276,7 @@ def _unhandled_events(wfe, completed_event_id):
                e.event_type not in _DECISION_TASK_EVENTS for e in wfe._events)
 
 
-# --- closing executions ---------------------------------------------------------------
+# --- closing executions -----------------------------------------------------------------------
 
 # close status -> (event closing the execution, event telling its parent, attributes both carry)
 _CLOSES = {
@@ -332,7 +332,7 @@ def _after_close(wfe):
     parent.schedule_decision_task()
 
 
-# --- child workflows and continue-as-new ------------------------------------------------
+# --- child workflows and continue-as-new ------------------------------------------------------
 
 _RUN_SETTINGS = (  # WorkflowExecution setting, WorkflowType default, cause if neither is set
     ('execution_start_to_close_timeout', 'default_execution_start_to_close_timeout',
@@ -430,7 +430,7 @@ def _continue_as_new(self, event_id, attributes):
     new.start()
 
 
-# --- timers and activity cancellation ------------------------------------------------------
+# --- timers and activity cancellation ---------------------------------------------------------
 
 def _cancel_timer(self, event_id, attributes):
     timer_id = attributes['timerId']
@@ -493,7 +493,7 @@ _DECISION_HANDLERS = {
 }
 
 
-# --- activity tasks ---------------------------------------------------------------------
+# --- activity tasks ---------------------------------------------------------------------------
 
 def _activity_init(self, *args, **kwargs):
     _orig(ActivityTask, '__init__')(self, *args, **kwargs)
@@ -521,7 +521,7 @@ def _activity_first_timeout(self):
     return min((t for t in timeouts if t.reached), key=lambda t: t.timestamp, default=None)
 
 
-# --- backend: task tokens ---------------------------------------------------------------
+# --- backend: task tokens ---------------------------------------------------------------------
 
 def _find_task(backend, kind, token):
     """The started task with this token; UnknownResourceFault if used, timed out or closed."""
@@ -542,7 +542,7 @@ def _respond_decision_task_completed(self, task_token, decisions=None, execution
         task_token, decisions=decisions, execution_context=execution_context)
 
 
-# --- responses: lock, polling, paging, sizes, new calls -----------------------------------
+# --- responses: lock, polling, paging, sizes, new calls ---------------------------------------
 
 def _note_empty_poll(_seconds):
     # Replaces moto's sleep(1) inside an empty poll, which would hold the lock.

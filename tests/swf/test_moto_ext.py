@@ -256,7 +256,7 @@ def test_start_child_workflow_failures(swf):
     assert [info['execution'] for info in opened['executionInfos']] == [parent]
 
 
-# --- continue as new ---------------------------------------------------------------------------
+# --- continue as new --------------------------------------------------------------------------
 
 def test_continue_as_new_closes_the_run_and_starts_another(swf):
     old = start(swf, 'wf', input='1', tagList=['a'], taskStartToCloseTimeout='30')
@@ -377,7 +377,7 @@ def test_decision_task_timeout_none_does_not_break_moto(swf, swf_clock):
     assert describe(swf, other)['executionInfo']['executionStatus'] == 'OPEN'
 
 
-# --- pagination ---------------------------------------------------------------------------
+# --- pagination -------------------------------------------------------------------------------
 
 def test_history_pages_forwards_and_backwards(swf):
     execution = start(swf)
@@ -442,7 +442,7 @@ def test_decision_task_pages_come_from_further_polls(swf):
     assert [e['eventId'] for page in pages for e in page['events']] == [3, 2, 1]
 
 
-# --- activity tasks -----------------------------------------------------------------------
+# --- activity tasks ---------------------------------------------------------------------------
 
 @pytest.mark.parametrize('kind, timeouts, started_at', [
     ('SCHEDULE_TO_START', {'scheduleToStartTimeout': '5'}, None),
@@ -517,7 +517,17 @@ def test_activity_cancellation(swf):
     assert describe(swf, execution)['openCounts']['openActivityTasks'] == 0
 
 
-def test_each_task_goes_to_one_poller(swf):
+def test_each_task_goes_to_one_poller(swf, monkeypatch):
+    from moto.swf.models import WorkflowExecution
+
+    # Widen the window between choosing a task and marking it started, as a busy server would.
+    start_task = WorkflowExecution.start_activity_task
+
+    def slow_start_task(self, *args, **kwargs):
+        time.sleep(0.002)
+        return start_task(self, *args, **kwargs)
+
+    monkeypatch.setattr(WorkflowExecution, 'start_activity_task', slow_start_task)
     start(swf)
     activity_ids = [f'a{i}' for i in range(60)]
     decide(swf, poll(swf), *[schedule(activity_id) for activity_id in activity_ids])
@@ -558,7 +568,7 @@ def test_empty_polls_answer_quickly_and_the_wait_is_settable(swf):
     assert not empty.get('taskToken') and empty['previousStartedEventId'] == 0
 
 
-# --- tokens, sizes, timers, cancellation --------------------------------------------------------
+# --- tokens, sizes, timers, cancellation ------------------------------------------------------
 
 def test_used_timed_out_and_stale_tokens_are_unknown_resources(swf, swf_clock):
     start(swf, taskStartToCloseTimeout='10')
@@ -641,7 +651,7 @@ def test_request_cancel_workflow_execution(swf):
                domain=DOMAIN, workflowId='wf-1')
 
 
-# --- fixtures: S3 beside SWF, and a loopback server -----------------------------------------------
+# --- fixtures: S3 beside SWF, and a loopback server -------------------------------------------
 
 def test_s3_client_shares_the_mocked_aws(s3_client, swf):
     s3_client.create_bucket(Bucket='payloads')
