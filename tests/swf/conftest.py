@@ -16,7 +16,7 @@ if HERE not in sys.path:
     sys.path.insert(0, HERE)
 
 
-# --- SWF and S3 under moto (tests/swf/moto_ext.py fills moto's SWF gaps) ---------------------
+# --- SWF and S3 under moto (tests/swf/moto_ext.py fills moto's SWF gaps) ----------------------
 # Imports of moto and boto3 stay inside the fixtures: the pure tests here do not need them.
 
 DUMMY_CREDENTIALS = {
