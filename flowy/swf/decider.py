@@ -496,8 +496,10 @@ class SWFWorkflowWorker(Worker):
                     'changed code a new version (the version in @config(version=...)) so '
                     'that only new executions use it, and keep a decider with the old '
                     'version until the old executions end.' % name)
+            # call_limit: the calls waiting for a retry timer are placed within the same
+            # limit the driver had, so both drivers send the same responses
             decisions = to_swf(decision, self._types(workflow), execution,
-                               store=self.payload_store)
+                               store=self.payload_store, call_limit=workflow.limit)
         except (_CannotDecide, PayloadError):
             raise
         except TooManyDecisions as exc:

@@ -32,31 +32,47 @@ response (and the decision task would time out over and over):
   (cut to 32,768) in ``details``;
 * ids are at most 256 characters; a call whose id would be longer fails;
 * a response holds at most :data:`MAX_DECISIONS` (100) decisions.  Give the driver
-  ``limit=CALL_LIMIT`` (99): each call becomes at most one SWF decision, and the last
-  slot is for the timer that wakes the decider up again when the driver has more calls
-  than fit (``Decision.more``): SWF only schedules a decision task when something
+  ``limit=CALL_LIMIT`` (99) or less: each call becomes at most one SWF decision, and the
+  last slot is for the timer that wakes the decider up again when the driver has more
+  calls than fit (``Decision.more``): SWF only schedules a decision task when something
   happens, and a ``StartTimer`` of 0 seconds is that something.  A decision with an
   outcome has no calls, so a final decision always fits.  :func:`to_swf` raises
-  :class:`TooManyDecisions` if the driver decided more calls than ``limit`` allows.
-  Calls of the backlog (below) and new calls together may need more: those that do not
-  fit wait in the backlog;
+  :class:`TooManyDecisions` if the driver decided more calls than ``limit`` allows;
 * SWF rejects a request over 1 MB, headers included.  The decisions of a response are
   kept within :data:`MAX_RESPONSE_BYTES` (900,000) bytes of JSON as botocore encodes it
   (ASCII, so never fewer bytes than the UTF-8 on the wire), which leaves room for the
   task token, an execution context and the headers: 99 inputs of 32,768 characters
-  would be about 3.3 MB.  The calls that do not fit, and every call after them, go to
-  ``execution.backlog`` and are sent first in the next response; the response ends
-  with the wake-up timer, so that there is a next one.  The backlog keeps call order:
-  no call starts before an earlier one.  A call leaves the backlog when it is sent, or
-  when the history has it; the replay driver decides the calls of the backlog again
-  (they are not in the history), and they are sent once all the same.  The cached
-  driver decides each call once and takes it as started: so it is, in a later response
-  at worst.  Calls waiting for their retry timer that do not fit stay in
-  ``execution.waiting`` for the next response.  The backlog lives on the
-  :class:`~flowy.swf.history.ExecutionHistory`, like the live body of the cached driver
-  (keyed by that history): a decider that starts from a fresh one loses both, and
-  nothing with them, since a driver given a fresh history replays it and decides every
-  call missing from it again.
+  would be about 3.3 MB.
+
+**Both drivers, the same responses.**  The replay driver decides, up to its ``limit``,
+every call not in the history yet, in call order: the new ones, the ones decided before
+but not sent (below), and the ones waiting for a retry timer (one whose timer is pending
+takes its place in the limit, with no SWF decision).  The cached driver decides each call
+once.  So :func:`to_swf` sends, in call order (``position``), the first ``call_limit`` of
+all those calls together: the backlog of earlier responses, the calls of this decision
+and the calls of ``execution.waiting`` (a call the replay driver decided again is one of
+them, sent once).  ``call_limit`` is the ``limit`` the driver was given: pass it; by
+default, the number of calls of the last decision that stopped at the limit
+(``Decision.more``; both drivers then decide exactly ``limit`` calls), kept in
+``execution.call_limit``, else ``limit - 1``.  Given the driver's limit, a cached decider
+sends what a replaying one does, response for response.  Without it, before a decision
+stopped at its limit, a cached decider may send more calls in a response than a lower
+limit allows (never more than fit): the responses then differ, each call still going out
+once and in call order.
+
+Calls that do not fit (beyond ``call_limit``, ``limit`` decisions with the wake-up timer,
+or the byte budget) wait for the next response, which the wake-up timer brings: every call
+after the first that does not fit waits too, so no call starts before an earlier one
+(except one held back by its retry timer).  Calls with a retry timer wait in
+``execution.waiting`` (their decision depends on the timer), the others in
+``execution.backlog``; a call leaves either once the history has it.  A response with
+nothing to send but calls whose retry timer is pending has no wake-up timer: the next
+decision would be the same until a retry timer fires, and its firing wakes the decider
+up.  The backlog, the waiting calls and ``call_limit`` live on the
+:class:`~flowy.swf.history.ExecutionHistory`, like the live body of the cached driver
+(keyed by that history): a decider that starts from a fresh one loses all of them, and
+nothing with them, since a driver given a fresh history replays it and decides every
+call missing from it again.
 """
 
 import json
@@ -290,7 +306,6 @@ def _translate_call(call, task_types, execution, store=None):
         if len(timer_id) > MAX_ID_LENGTH:
             return _call_failed(key, call.position, _too_large(
                 'the retry timer id of %s' % key, len(timer_id), MAX_ID_LENGTH))
-        execution.waiting[key] = call
         if execution.timer_pending(key):
             return None
         return _start_timer(timer_id, call.delay)
@@ -360,100 +375,123 @@ def _size(swf_decision):
 
 
 def to_swf(decision, task_types, execution, limit=MAX_DECISIONS, store=None,
-           budget=MAX_RESPONSE_BYTES):
+           budget=MAX_RESPONSE_BYTES, call_limit=None):
     """The SWF decisions (a list of dicts) that carry out ``decision``.
 
     ``task_types`` maps each dependency name to its :class:`TaskType`; ``execution`` is
     the run's :class:`~flowy.swf.history.ExecutionHistory`, fed up to this decision task.
     Calls waiting for a retry timer are kept in ``execution.waiting`` and scheduled once
-    it fires; calls that do not fit in this response (at most ``limit`` decisions and
-    ``budget`` bytes of JSON) are kept in ``execution.backlog`` and sent first in the
-    next one.  ``store`` (a :class:`~flowy.swf.payload.PayloadStore`) takes the inputs,
-    result or restart input too large for SWF; store errors propagate.  Raises
+    it fires; calls that do not fit in this response are kept in ``execution.backlog``.
+    A response starts at most ``call_limit`` calls (the ``limit`` the driver was given;
+    by default the one it showed by stopping at it, else ``limit - 1``), those of the
+    backlog, the waiting calls and the calls of ``decision`` together, first in call
+    order (a call waiting for its timer takes its place without a decision, as under
+    replay), and holds at most ``limit`` decisions and ``budget`` bytes of JSON.
+    ``store`` (a :class:`~flowy.swf.payload.PayloadStore`) takes the inputs, result or
+    restart input too large for SWF; store errors propagate.  Raises
     :class:`TooManyDecisions` if ``decision`` alone needs more than ``limit`` decisions
     (give the driver ``limit=CALL_LIMIT``; see the module documentation).
     """
     if decision.outcome is not None:
         return [_close(decision.outcome, execution, store)]
     outcomes = execution.history
-    backlog = execution.backlog
-    # What to send, in call order: the backlog of earlier responses first, then the
-    # calls of this decision (those the replay driver decided again are in the backlog).
-    entries = []  # (key, SWF decision, size)
-    for key, entry in list(backlog.items()):
-        if outcomes.get(key) is not None:
-            del backlog[key]  # in the history: it went out after all
-        else:
-            entries.append(entry)
-    queued = set(backlog)
+    waiting = execution.waiting
+    # Every call to start, decided now or earlier, by key: the backlog of earlier
+    # responses, the calls of this decision (the replay driver decides the backlog and the
+    # waiting calls again; the cached driver does not), and the calls waiting for a timer.
+    slots = {}
+    for key, (position, _key, swf_decision, size) in execution.backlog.items():
+        if outcomes.get(key) is None:  # else it went out after all
+            slots[key] = _Slot(position, key, None, swf_decision, size)
+    for key in [key for key in waiting if outcomes.get(key) is not None]:
+        del waiting[key]  # started (or failed to) since
     needed = decision.more
     for call in decision.calls:
         key = call.key
-        if key in queued:
+        if key in slots:
             needed += 1
             continue
-        queued.add(key)
         swf_decision = _translate_call(call, task_types, execution, store)
+        slot = slots[key] = _Slot(call.position, key, call, swf_decision)
         if swf_decision is not None:
             needed += 1
-            entries.append((key, swf_decision, _size(swf_decision)))
+        if slot.waits:
+            waiting[key] = call
     if needed > limit:
         raise TooManyDecisions(
             'the decision needs %d SWF decisions, and a response holds at most %d; give '
             'the driver limit=%d' % (needed, limit, limit - 1))
+    for key, call in waiting.items():
+        if key not in slots:
+            slots[key] = _Slot(call.position, key, call, _LATER)
+    if call_limit is None:
+        if decision.more and decision.calls:  # a driver stops at its limit exactly
+            execution.call_limit = len(decision.calls)
+        call_limit = execution.call_limit or limit - 1
+    ordered = sorted(slots.values(), key=_position)
+    room = max(call_limit, len(decision.calls), 1)
+    more = len(ordered) > room  # something is left for the next response
     decisions = []
+    sent = []
     used = 2  # the brackets of the list; each decision after the first adds ', '
-    more = False  # something is left for the next response
-    count = 0  # entries sent
-    for _key, swf_decision, size in entries:
-        if decisions and (len(decisions) >= limit or used + 2 + size > budget):
+    timers = False  # a call of this response waits for its retry timer
+    for slot in ordered[:room]:
+        if slot.decision is _LATER:
+            slot.decision = _translate_call(slot.call, task_types, execution, store)
+        if slot.decision is None:
+            timers = True  # it takes its place in the limit, as under replay
+            continue
+        if slot.size is None:
+            slot.size = _size(slot.decision)
+        if decisions and (len(decisions) >= limit or used + 2 + slot.size > budget):
             more = True
             break
-        used += size + (2 if decisions else 0)
-        decisions.append(swf_decision)
-        count += 1
-    if not more:
-        more, used = _add_waiting(decisions, used, queued, task_types, execution, store,
-                                  limit, budget)
-    if more or decision.more:
+        used += slot.size + (2 if decisions else 0)
+        decisions.append(slot.decision)
+        sent.append(slot)
+    if (more or decision.more) and (decisions or not timers):
+        # (with nothing to send but calls waiting for their timers, a wake-up timer would
+        # only bring the same decision back: the retry timer wakes the decider up)
         wake_up = _start_timer(WAKE_UP_TIMER_PREFIX + str(execution.last_event_id), 0)
-        room = _size(wake_up) + 2
-        # make room for the timer: what does not fit waits (entries in the backlog,
-        # retries in execution.waiting); one call at least goes out, so the run advances
-        while len(decisions) > 1 and (len(decisions) >= limit or used + room > budget):
-            dropped = decisions.pop()
-            used -= _size(dropped) + 2
-            if len(decisions) < count:
-                count -= 1
+        size = _size(wake_up) + 2
+        # make room for the timer: what does not fit waits (in the backlog, or in
+        # execution.waiting); one call at least goes out, so the run advances
+        while len(decisions) > 1 and (len(decisions) >= limit or used + size > budget):
+            decisions.pop()
+            used -= sent.pop().size + 2
         if len(decisions) < limit:
             decisions.append(wake_up)
-    execution.backlog = dict((entry[0], entry) for entry in entries[count:])
+    gone = set(slot.key for slot in sent)
+    backlog = execution.backlog = {}
+    for slot in ordered:
+        if slot.key not in gone and not slot.waits:
+            size = _size(slot.decision) if slot.size is None else slot.size
+            backlog[slot.key] = (slot.position, slot.key, slot.decision, size)
     return decisions
 
 
-def _add_waiting(decisions, used, queued, task_types, execution, store, limit, budget):
-    """Append the calls whose retry timer fired (or must start again) while they fit.
+_LATER = object()  # the decision of a waiting call: made if it is its turn
 
-    The driver decided them earlier (the cached driver does not decide them again);
-    they stay in ``execution.waiting`` until the history has them.  Returns whether one
-    was left out, and the bytes used.
+
+class _Slot:
+    """A call to start in this response or a later one, and its SWF decision.
+
+    ``waits``: the call goes through a retry timer, and lives in ``execution.waiting``
+    (its decision depends on the timer) rather than in the backlog.
     """
-    waiting = execution.waiting
-    if not waiting:
-        return False, used
-    outcomes = execution.history
-    for key, call in list(waiting.items()):
-        if key in queued:
-            continue
-        if outcomes.get(key) is not None:
-            del waiting[key]  # started (or failed to) since
-            continue
-        swf_decision = _translate_call(call, task_types, execution, store)
-        if swf_decision is None:
-            continue  # its timer is pending
-        size = _size(swf_decision)
-        if decisions and (len(decisions) >= limit - 1 or used + 2 + size > budget):
-            return True, used  # (the last slot is kept for the wake-up timer)
-        used += size + (2 if decisions else 0)
-        decisions.append(swf_decision)
-    return False, used
+
+    __slots__ = ('position', 'key', 'call', 'decision', 'size', 'waits')
+
+    def __init__(self, position, key, call, swf_decision, size=None):
+        self.position = position
+        self.key = key
+        self.call = call
+        self.decision = swf_decision
+        self.size = size
+        self.waits = swf_decision is _LATER or (
+            call is not None and type(call) is not FailCall and call.delay > 0
+            and (swf_decision is None or swf_decision['decisionType'] != 'RecordMarker'))
+
+
+def _position(slot):
+    return slot.position

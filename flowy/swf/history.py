@@ -211,11 +211,14 @@ class ExecutionHistory:
         # that they start when it fires even if the driver does not repeat them (the
         # cached driver decides each call once).
         self.waiting = {}
-        # Calls decided but not sent because the response was full (SWF's 1 MB request
-        # limit), in call order: key -> (key, SWF decision, its size in bytes).  Kept by
-        # flowy.swf.decisions, which sends them first in the next response and drops
-        # them once they are in the history.
+        # Calls decided but not sent because the response was full (its limit of calls,
+        # or SWF's 1 MB request limit), in call order: key -> (position, key, SWF
+        # decision, its size in bytes).  Kept by flowy.swf.decisions, which sends them in
+        # call order with the next calls and drops them once they are in the history.
         self.backlog = {}
+        # How many calls the driver decides at most per decision (its ``limit``), as
+        # flowy.swf.decisions learns it from a decision that stopped at it; None until then.
+        self.call_limit = None
 
     def __repr__(self):
         return '<ExecutionHistory %s events=%d last=%d>' % (

@@ -7,6 +7,7 @@ polls, pages and responses fail, refuse a close decision with UNHANDLED_DECISION
 time a decision task out.  Every decision sent is checked against botocore's model.
 """
 
+import functools
 import json
 import logging
 import random
@@ -23,7 +24,12 @@ from flowy.cached import CachedDriver
 from flowy.serialization import loads
 from flowy.swf.config import SWFWorkflowConfig
 from flowy.swf.decider import STATS, SWFWorkflowWorker, cancel_decision, fail_decision
-from flowy.swf.decisions import MAX_DECISIONS, MAX_REASON, WAKE_UP_TIMER_PREFIX
+from flowy.swf.decisions import (
+    CALL_LIMIT,
+    MAX_DECISIONS,
+    MAX_REASON,
+    WAKE_UP_TIMER_PREFIX,
+)
 from flowy.swf.payload import InMemoryPayloadStore, is_reference
 
 DOMAIN = 'test'
@@ -926,6 +932,7 @@ class ShuffledSWF(SimulatedSWF):
 
 def run_program(driver, program, seed, page_size, faults, fail, time_out, rate_limit,
                 retry=(0, 0)):
+    """Run ``program`` with a decider of ``driver``; returns (SimulatedSWF, worker)."""
     worker = worker_for(Program, driver, flows=config(rate_limit=rate_limit, retry=retry))
     workflow = worker.registry[('Flow', '1')]
     sim = ShuffledSWF(workflow.encode_input([program], {}), name='Flow', seed=seed,
@@ -936,36 +943,77 @@ def run_program(driver, program, seed, page_size, faults, fail, time_out, rate_l
     return sim, worker
 
 
+def check_responses(sim, limit=CALL_LIMIT):
+    """What every decider sends, whatever its driver: each call once, in call order.
+
+    In each response, the calls started (activities, retry timers, markers) are at most
+    ``limit``, and the activities and markers are in call order; no activity is
+    scheduled twice, no retry timer started twice, and every call a retry timer was
+    started for is scheduled once the run completed.
+    """
+    scheduled, timers = [], []
+    for response in sim.responses:
+        positions = []
+        starts = 0
+        for decision in response:
+            kind, values = decision['decisionType'], attributes(decision)
+            if kind == 'ScheduleActivityTask':
+                scheduled.append(values['activityId'])
+                positions.append(json.loads(values['control'])['position'])
+            elif kind == 'RecordMarker':
+                positions.append(json.loads(values['details'])['position'])
+            elif kind == 'StartTimer' and values['timerId'].startswith(WAKE_UP_TIMER_PREFIX):
+                assert decision is response[-1]
+                continue
+            elif kind == 'StartTimer':
+                timers.append(values['timerId'][:-len('.retry')])
+            else:
+                continue
+            starts += 1
+        assert positions == sorted(positions), response
+        assert starts <= limit, response
+    assert len(scheduled) == len(set(scheduled)), scheduled
+    assert len(timers) == len(set(timers)), timers
+    if sim.closed[0] == 'CompleteWorkflowExecution':
+        assert set(timers) <= set(scheduled)
+
+
+RETRIES = [(0, 0), (0, 1), (0, 2, 1), (3, 1)]  # delays in seconds; (3, 1): every attempt
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(programs(), st.integers(0, 2 ** 16), st.sampled_from([None, 1, 4]),
        st.dictionaries(st.integers(1, 12), st.sampled_from(['refused', 'lost', 'unknown']),
                        max_size=3),
        st.sets(st.sampled_from(['square-0-0', 'square-1-0', 'add-0-0'])),
-       st.sets(st.sampled_from(['square-0-0', 'square-2-0', 'square-0-1'])),
-       st.sampled_from([None, 1, 3]))
+       st.sets(st.sampled_from(['square-0-0', 'square-1-0', 'square-2-0', 'square-0-1',
+                                'square-1-1'])),
+       st.sampled_from([None, 1, 3]), st.sampled_from(RETRIES))
 def test_replay_and_cached_deciders_send_the_same_decisions(program, seed, page_size, faults,
-                                                            failing, timing_out, rate_limit):
-    """Random programs, finish orders, page sizes, lost responses, failures, timeouts.
+                                                            failing, timing_out, rate_limit,
+                                                            retry):
+    """Random programs, finish orders, page sizes, lost responses, failures, timeouts,
+    retries at once or after a delay, rate limits: both deciders send the same responses.
 
-    Timed-out calls are retried at once (see the next test for retries after a delay).
+    The calls that wait for a retry timer (the cached driver decided them once; replay
+    decides them again, within its limit) are placed by to_swf within the limit the
+    decider gives the driver.
     """
     fail = {key: 'no %s' % key for key in failing}
-    replayed, _ = run_program('replay', program, seed, page_size, faults, fail, timing_out,
-                              rate_limit)
-    cached, worker = run_program('cached', program, seed, page_size, faults, fail, timing_out,
-                                 rate_limit)
+    limit = CALL_LIMIT if rate_limit is None else rate_limit
+    run = functools.partial(run_program, program=program, seed=seed, page_size=page_size,
+                            faults=faults, fail=fail, time_out=timing_out,
+                            rate_limit=rate_limit, retry=retry)
+    replayed, _ = run('replay')
+    cached, worker = run('cached')
+    check_responses(replayed, limit)
     assert cached.responses == replayed.responses
-    assert cached.closed == replayed.closed
     assert cached.closed[0] in ('CompleteWorkflowExecution', 'FailWorkflowExecution')
     assert worker.cached_runs == 0 and len(worker.driver) == 0
     assert json.dumps(cached.closed[1], sort_keys=True) == json.dumps(replayed.closed[1],
                                                                       sort_keys=True)
 
 
-@pytest.mark.xfail(reason='flowy.swf.decisions.to_swf appends the calls whose retry timer '
-                          'fired after the cached driver\'s new calls, outside its limit; '
-                          'replay decides them again in call order, inside the limit',
-                   strict=False)
 @pytest.mark.parametrize('rate_limit', [None, 1])
 def test_retries_after_a_delay_go_out_in_call_order_with_either_driver(rate_limit):
     program = [['square', 0, None], ['square', 0, None], ['square', 0, None], ['add', 0, 0],
@@ -973,3 +1021,23 @@ def test_retries_after_a_delay_go_out_in_call_order_with_either_driver(rate_limi
     runs = [run_program(driver, program, 0, None, {}, {}, {'square-0-0', 'square-2-0'},
                         rate_limit, retry=(0, 1))[0].responses for driver in DRIVERS]
     assert runs[0] == runs[1]
+    first_retry = runs[0][2]  # after the retry timer: the retry, in the limit
+    assert attributes(first_retry[0])['activityId'] == 'square-0-1'
+    if rate_limit == 1:
+        assert [d['decisionType'] for d in first_retry] == ['ScheduleActivityTask',
+                                                            'StartTimer']
+
+
+def test_a_retry_decided_earlier_counts_against_the_limit_of_a_later_response():
+    """square-0 times out and waits for its retry timer; when it fires, square-2 has
+    finished and the body makes three new calls, its limit: replay decides the retry and
+    two of them, and the cached decider sends the same.
+    """
+    program = [['square', 0, None], ['square', 1, None], ['square', 2, None], ['branch', 2],
+               ['square', 3, None], ['square', 4, None], ['square', 5, None]]
+    for seed in range(6):
+        runs = [run_program(driver, program, seed, None, {}, {}, {'square-0-0'}, 3,
+                            retry=(0, 1))[0] for driver in ('replay', 'cached')]
+        assert runs[1].responses == runs[0].responses
+        check_responses(runs[0], 3)
+        assert result_of(runs[1]) == result_of(runs[0])

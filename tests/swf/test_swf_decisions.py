@@ -417,20 +417,133 @@ def test_more_calls_to_come_start_a_wake_up_timer():
         'startToFireTimeout': '0'}}
 
 
-def test_waiting_calls_beyond_the_limit_wait_for_the_next_decision():
-    execution, log = execution_for()
+def fire_retry_timers(execution, log, *keys):
+    """The retry timers of ``keys`` start and fire; ``execution`` is fed the events."""
     completed = log.decision_round()
+    for key in keys:
+        log.timer_fired(key + '.retry', log.timer_started(key + '.retry', completed))
+    execution.feed(log.events)
+
+
+def scheduled(decisions):
+    return [attributes(d).get('activityId') or attributes(d).get('timerId')
+            for d in decisions]
+
+
+def test_waiting_calls_go_out_in_call_order_within_the_limit():
+    execution, log = execution_for()
     for number in range(3):
         key = 'square-%d-1' % number
         execution.waiting[key] = call(key, number, delay=1)
-        log.timer_fired(key + '.retry', log.timer_started(key + '.retry', completed))
-    execution.feed(log.events)
+    fire_retry_timers(execution, log, 'square-0-1', 'square-1-1', 'square-2-1')
     decisions = translate(Decision(many(97, start=10)), execution=execution)
     assert len(decisions) == MAX_DECISIONS
-    assert [attributes(d).get('activityId') for d in decisions[-3:]] == [
-        'square-0-1', 'square-1-1', None]
+    assert scheduled(decisions)[:4] == ['square-0-1', 'square-1-1', 'square-2-1', 'square-10-0']
+    assert scheduled(decisions)[-2] == 'square-105-0'
     assert attributes(decisions[-1])['timerId'].startswith(WAKE_UP_TIMER_PREFIX)
-    assert 'square-2-1' in execution.waiting
+    assert list(execution.backlog) == ['square-106-0']
+    assert list(execution.waiting) == ['square-0-1', 'square-1-1', 'square-2-1']
+    # once SWF has them, they stop waiting; the backlog goes out next
+    completed = log.decision_round()
+    for d in decisions[:-1]:
+        log.activity_scheduled(attributes(d)['activityId'], completed)
+    execution.feed(log.events)
+    assert scheduled(translate(Decision([]), execution=execution)) == ['square-106-0']
+    assert execution.waiting == {} and execution.backlog == {}
+
+
+def replayed_and_cached(driver_limit, calls, waiting, more):
+    """What to_swf sends for the same run, decided by the replay and the cached driver.
+
+    ``calls`` (new calls) and ``waiting`` (calls decided earlier, their retry timers
+    fired) are (key, position) pairs; the replay driver decides the first
+    ``driver_limit`` of them all again, in call order; the cached driver decided the
+    waiting ones before, and ``calls[:driver_limit]`` now.
+    """
+    everything = sorted([call(key, position) for key, position in calls]
+                        + [call(key, position, delay=1) for key, position in waiting],
+                        key=lambda c: c.position)
+    runs = []
+    for driver in ('replay', 'cached'):
+        execution, log = execution_for()
+        for key, position in waiting:
+            execution.waiting[key] = call(key, position, delay=1)
+        fire_retry_timers(execution, log, *[key for key, _ in waiting])
+        if driver == 'replay':
+            decided = everything[:driver_limit]
+            stopped = more or len(everything) > driver_limit
+        else:
+            decided = [call(key, position) for key, position in calls][:driver_limit]
+            stopped = more or len(calls) > driver_limit
+        runs.append((translate(Decision(decided, more=stopped), execution=execution,
+                               call_limit=driver_limit), execution))
+    return runs
+
+
+@pytest.mark.parametrize('more', [False, True])
+def test_fired_retries_count_against_the_drivers_limit_as_under_replay(more):
+    (replayed, replay_run), (cached, cached_run) = replayed_and_cached(
+        2, [('square-3-0', 3), ('square-4-0', 4)], [('square-0-1', 0), ('square-5-1', 5)],
+        more)
+    assert replayed == cached
+    assert scheduled(replayed)[:2] == ['square-0-1', 'square-3-0']
+    assert attributes(replayed[-1])['timerId'].startswith(WAKE_UP_TIMER_PREFIX)
+    # what the limit cut waits for the next response: the cached driver's call in the
+    # backlog, the retry in execution.waiting
+    assert list(cached_run.backlog) == ['square-4-0'] and 'square-5-1' in cached_run.waiting
+    assert replay_run.backlog == {} and 'square-5-1' in replay_run.waiting
+
+
+def test_a_call_decided_again_is_sent_once():
+    execution, log = execution_for()
+    execution.waiting['square-0-1'] = call('square-0-1', 0, delay=1)
+    fire_retry_timers(execution, log, 'square-0-1')
+    again = Decision([call('square-0-1', 0, delay=1), call('square-1-0', 1)])
+    assert scheduled(translate(again, execution=execution)) == ['square-0-1', 'square-1-0']
+
+
+def test_the_limit_is_learned_from_a_decision_that_stopped_at_it():
+    execution, log = execution_for()
+    assert execution.call_limit is None
+    translate(Decision(many(2), more=True), execution=execution)
+    assert execution.call_limit == 2
+    completed = log.decision_round()
+    log.activity_scheduled('square-0-0', completed, position=0)
+    log.activity_timed_out(log.activity_scheduled('square-1-0', completed, position=1))
+    execution.waiting['square-1-1'] = call('square-1-1', 1, delay=1)
+    fire_retry_timers(execution, log, 'square-1-1')
+    # the retry comes first, and counts: one of the driver's two new calls waits
+    decisions = translate(Decision(many(2, start=2)), execution=execution)
+    assert scheduled(decisions)[:2] == ['square-1-1', 'square-2-0']
+    assert attributes(decisions[-1])['timerId'].startswith(WAKE_UP_TIMER_PREFIX)
+    assert list(execution.backlog) == ['square-3-0']
+
+
+def test_a_pending_retry_takes_its_place_in_the_limit_without_a_wake_up_timer():
+    execution, log = execution_for()
+    execution.waiting['square-0-1'] = call('square-0-1', 0, delay=30)
+    log.timer_started('square-0-1.retry', log.decision_round(), seconds='30')
+    execution.feed(log.events)
+    # as the replay driver decides it again: its place, and no decision (nor a wake-up
+    # timer, which would only bring the same decision back until the retry timer fires)
+    assert translate(Decision([call('square-1-0', 1)], more=True), execution=execution,
+                     call_limit=1) == []
+    assert list(execution.backlog) == ['square-1-0']
+    decisions = translate(Decision([call('square-2-0', 2)]), execution=execution, call_limit=2)
+    assert scheduled(decisions)[0] == 'square-1-0'
+    assert attributes(decisions[-1])['timerId'].startswith(WAKE_UP_TIMER_PREFIX)
+
+
+def test_a_retry_timer_that_does_not_fit_waits_for_its_turn():
+    execution, log = execution_for()
+    big = call('square-0-0', 0, '[["%s"],{}]' % ('x' * 300))
+    delayed = call('square-1-1', 1, delay=5)
+    first = translate(Decision([big, delayed]), execution=execution, budget=560)
+    assert scheduled(first) == ['square-0-0', WAKE_UP_TIMER_PREFIX + str(log.last_id)]
+    assert execution.backlog == {} and list(execution.waiting) == ['square-1-1']
+    log.activity_scheduled('square-0-0', log.decision_round(), position=0)
+    execution.feed(log.events)
+    assert scheduled(translate(Decision([]), execution=execution)) == ['square-1-1.retry']
 
 
 # -- round trips on a simulated SWF --------------------------------------------------------
