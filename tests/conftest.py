@@ -16,7 +16,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 if HERE not in sys.path:
     sys.path.insert(0, HERE)
 
-ENGINES = ('sequential', 'replay', 'cached', 'threads', 'threads_replay', 'processes')
+ENGINES = ('sequential', 'replay', 'cached', 'threads', 'threads_replay', 'processes', 'swf',
+           'swf_replay')
 
 
 def pytest_addoption(parser):

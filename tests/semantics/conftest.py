@@ -2,8 +2,13 @@
 
 ``--engine=NAME`` (declared in ``tests/conftest.py``) restricts the suite to one engine;
 tests marked ``engine_only(NAME)`` then run only when NAME is selected (or no engine
-is).  This directory is put on ``sys.path`` so that the helper modules (``sem_*.py``)
-import by name, here and in process-pool workers.
+is).  A test marked ``engine_xfail(NAME, reason=...)`` shows a known bug of engine NAME
+(and of the engines that take NAME's expectations): it must fail there.  This directory
+is put on ``sys.path`` so that the helper modules (``sem_*.py``) import by name, here
+and in process-pool workers.
+
+The SWF engines (``swf``, ``swf_replay``) of a test module share one in-process moto:
+the module-scoped ``swf_runtime`` (``sem_swf.py``).
 """
 
 import os
@@ -15,7 +20,14 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 if HERE not in sys.path:
     sys.path.insert(0, HERE)
 
-from sem_harness import ENGINE_CLASSES, make_engine  # noqa: E402
+from sem_harness import ENGINE_CLASSES, SWFEngine, make_engine  # noqa: E402
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        'markers', 'engine_xfail(name, reason, raises=None): a known bug of engine NAME '
+                   '(and of engines whose alias is NAME): the test must fail there '
+                   '(strict xfail; with that exception if given)')
 
 
 def selected_engines(config):
@@ -28,12 +40,42 @@ def pytest_generate_tests(metafunc):
         metafunc.parametrize('engine', selected_engines(metafunc.config), indirect=True)
 
 
+@pytest.fixture(scope='module')
+def swf_runtime():
+    """One in-process moto SWF for the SWF engines of a module (see ``sem_swf.py``).
+
+    Its worker threads run only during the SWF tests (the engine stops them after each);
+    the mock is left when the module is done.
+    """
+    pytest.importorskip('moto', reason='the SWF engines run on moto (the test extra)')
+    from sem_swf import SWFRuntime
+
+    runtime = SWFRuntime()
+    yield runtime
+    runtime.close()
+
+
 @pytest.fixture
 def engine(request):
-    return make_engine(request.param)
+    if issubclass(ENGINE_CLASSES[request.param], SWFEngine):
+        made = make_engine(request.param, runtime=request.getfixturevalue('swf_runtime'))
+    else:
+        made = make_engine(request.param)
+    yield made
+    made.close()
 
 
 def pytest_collection_modifyitems(config, items):
+    for item in items:
+        callspec = getattr(item, 'callspec', None)
+        name = callspec.params.get('engine') if callspec is not None else None
+        if name not in ENGINE_CLASSES:
+            continue
+        for marker in item.iter_markers('engine_xfail'):
+            if marker.args[0] in (name, ENGINE_CLASSES[name].alias):
+                item.add_marker(pytest.mark.xfail(
+                    strict=True, raises=marker.kwargs.get('raises'),
+                    reason='%s engine: %s' % (name, marker.kwargs['reason'])))
     chosen = config.getoption('engine', default=None)
     if not chosen:
         return

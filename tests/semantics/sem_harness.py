@@ -9,6 +9,10 @@ runs a workflow:
 * ``replay``: the replay driver on a synthetic history (``tests/engines.py``), once for
   every completion order in :data:`ORDERS`; every order must give the same outcome.
 * ``threads`` / ``processes``: ``LocalWorkflow.run()`` on a thread or process pool.
+* ``swf`` / ``swf_replay``: flowy's SWF engine end to end on in-process moto
+  (``sem_swf.py``), with the cached or the replay driver in the decider: the
+  LocalWorkflow's factories, activities, children and transports become SWF types run
+  by a decider thread and activity worker threads.
 
 ``engine.workflow(Factory, dep=activity, other=Flow(Child, ...))`` builds the
 LocalWorkflow; ``engine.check(w, args, kwargs, expect=...)`` runs it and compares the
@@ -236,6 +240,9 @@ class _Engine:
     def outcome_for(self, config, args, kwargs, timed):
         return self.outcome(config, *args, **kwargs)
 
+    def close(self):
+        """Release what the engine started (the ``engine`` fixture calls it)."""
+
     def __repr__(self):
         return '<engine %s>' % self.name
 
@@ -391,10 +398,55 @@ class ProcessesEngine(ThreadsEngine):
         return config.run(*args, **kwargs)
 
 
+class SWFEngine(_Engine):
+    """flowy's SWF engine (decider, activity workers, starter) on in-process moto.
+
+    ``runtime``: the :class:`sem_swf.SWFRuntime` to run on, shared by the engines of a
+    test module (the ``engine`` fixture): :meth:`close` stops its worker threads, and
+    the next engine starts them again on the same moto backend, domain and types.
+    Without one, the engine starts a runtime of its own on the first run, and
+    :meth:`close` closes it.
+    """
+
+    name = 'swf'
+    executor = ThreadPoolExecutor  # the LocalWorkflow only describes the workflow here
+    swf_driver = 'cached'  # the decider's (SWFWorkflowWorker's default)
+
+    def __init__(self, runtime=None):
+        self.runtime = runtime
+        self.owns_runtime = runtime is None
+
+    def run(self, config, *args, **kwargs):
+        if self.runtime is None:
+            from sem_swf import SWFRuntime
+
+            self.runtime = SWFRuntime()
+        return self.runtime.run(config, args, kwargs, driver=self.swf_driver)
+
+    def close(self):
+        """Stop the workers of a shared runtime; close a runtime of the engine's own."""
+        runtime = self.runtime
+        if runtime is None:
+            return
+        if self.owns_runtime:
+            self.runtime = None
+            runtime.close()
+        else:
+            runtime.stop_workers()
+
+
+class SWFReplayEngine(SWFEngine):
+    """SWF with the replay driver in the decider, which stays available as an option."""
+
+    name = 'swf_replay'
+    alias = 'swf'
+    swf_driver = 'replay'
+
+
 ENGINE_CLASSES = {cls.name: cls for cls in
                   (SequentialEngine, ReplayEngine, CachedEngine, ThreadsEngine,
-                   ThreadsReplayEngine, ProcessesEngine)}
+                   ThreadsReplayEngine, ProcessesEngine, SWFEngine, SWFReplayEngine)}
 
 
-def make_engine(name):
-    return ENGINE_CLASSES[name]()
+def make_engine(name, **options):
+    return ENGINE_CLASSES[name](**options)

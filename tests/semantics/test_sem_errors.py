@@ -182,6 +182,47 @@ def test_an_error_the_body_never_uses_does_not_fail_the_workflow(engine):
     engine.check(w, ('unused',), expect=4, sequential=Error('never looked at'))
 
 
+LONG_MESSAGE = 'a message longer than SWF takes as a reason: ' + 'x' * 250 + ' (the end)'
+
+
+class FailsWith:
+    def __init__(self, square):
+        self.square = square
+
+    def __call__(self, message):
+        raise TaskError('%s #%d' % (message, self.square(2)))
+
+
+class LongMessages:
+    """Long failure messages: of an activity, of a child workflow, of the body itself."""
+
+    def __init__(self, fail, child):
+        self.fail = fail
+        self.child = child
+
+    def __call__(self, message, raise_at_the_end):
+        reasons = []
+        for task in (self.fail, self.child):
+            try:
+                wait(task(message))
+            except TaskError as exc:
+                reasons.append(str(exc))
+        if raise_at_the_end:
+            raise RuntimeError(message)
+        return reasons
+
+
+def test_long_failure_messages_arrive_whole(engine):
+    # SWF: the activity worker sends an exception's message as the reason, cut to SWF's
+    # 256 characters, with the traceback as the details, so the workflow sees the cut
+    # message; the failures of workflows (a child's, the run's) keep the whole text.
+    assert len(LONG_MESSAGE) > 256
+    w = engine.workflow(LongMessages, fail=acts.fail, child=Flow(FailsWith, square=acts.square))
+    engine.check(w, (LONG_MESSAGE, False), expect=[LONG_MESSAGE, LONG_MESSAGE + ' #4'],
+                 swf=[LONG_MESSAGE[:256], LONG_MESSAGE + ' #4'])
+    engine.check(w, (LONG_MESSAGE, True), expect=Error(LONG_MESSAGE))
+
+
 class Raises:
     def __init__(self, square):
         self.square = square
@@ -231,8 +272,13 @@ def test_a_result_that_cannot_be_serialized_fails_that_task(engine):
         pytest.skip('plain Python returns the object as it is')
     w = engine.workflow(Reasons, boom=acts.boom, stubborn=acts.stubborn,
                         unserializable=acts.unserializable)
+    # SWF: the activity worker words it its own way (it names the activity type, the
+    # call and the workflow id, and the transport), with the same cause at the end.
     engine.check(w, ('unserializable',),
-                 expect=Error(prefix='cannot serialize the result of unserializable-0-0: '))
+                 expect=Error(prefix='cannot serialize the result of unserializable-0-0: '),
+                 swf=Error(prefix='cannot encode the result of activity ',
+                           contains=['(unserializable-0-0 of workflow ',
+                                     ': cannot serialize an object at the top level']))
 
 
 class BadResult:
