@@ -41,6 +41,7 @@ import traceback
 from ..heartbeat import _reporting
 from .client import error_code
 from .config import ACTIVITY_CATEGORY, SWFActivityConfig
+from .failures import failure_fields
 from .payload import MAX_DATA, PayloadError, cut_reason, decode_field, encode_field
 from .worker import Worker
 
@@ -165,10 +166,8 @@ class _Task:
                       result=result)
 
     def _fail(self, reason, details=None, level=logging.INFO):
-        reason = str(reason)
-        short = cut_reason(reason)
-        if details is None and short != reason:
-            details = _cut(reason)  # the whole reason: readers take details that start with it
+        # the whole reason travels in the details, with the traceback beside it
+        short, details = failure_fields(reason, details)
         self._respond('failed: %s' % short, self.client.respond_activity_task_failed,
                       level=level, reason=short, details=details)
 

@@ -22,6 +22,7 @@ import time
 from ..config import check_transport
 from ..errors import FlowyError, TaskError, TaskTimedout
 from .client import error_code
+from .failures import extra_details, full_reason
 from .payload import decode_field
 
 __all__ = ['ExecutionStatus', 'UnknownExecution', 'describe_execution', 'wait_for_result',
@@ -234,13 +235,8 @@ def _attributes(event):
 
 
 def _full_reason(attributes):
-    """The reason, in full when the details hold the uncut text (as flowy sends it)."""
-    reason = attributes.get('reason')
-    details = attributes.get('details')
-    if (reason and isinstance(details, str) and len(details) > len(reason)
-            and details.startswith(reason)):
-        return details
-    return reason
+    """The whole reason of a failure (flowy keeps it in the details)."""
+    return full_reason(attributes.get('reason'), attributes.get('details'))
 
 
 def describe_execution(swf_client, domain, workflow_id, run_id=None, transport=None,
@@ -277,7 +273,7 @@ def describe_execution(swf_client, domain, workflow_id, run_id=None, transport=N
             found.reason = attributes.get('timeoutType')
         elif close_status in ('FAILED', 'TERMINATED', 'CANCELED'):
             found.reason = _full_reason(attributes)
-            found.details = attributes.get('details')
+            found.details = extra_details(attributes.get('details'))
         if close_status != 'CONTINUED_AS_NEW':
             return found
         next_run = attributes.get('newExecutionRunId')

@@ -28,6 +28,7 @@ from flowy.swf.config import (
     SWFRegistrationError,
     SWFWorkflowConfig,
 )
+from flowy.swf.failures import extra_details, full_reason
 from flowy.swf.payload import MAX_DATA, MAX_REASON, InMemoryPayloadStore
 
 PROMPT = 10  # seconds: a generous bound for anything that should happen "soon"
@@ -188,9 +189,11 @@ def test_a_failure_has_the_message_as_reason_and_the_traceback_as_details():
     (name, token, reason, details), = stub.calls
     assert (name, token) == ('failed', 'token-1')
     assert reason == 'x' * MAX_REASON
-    assert details.startswith('Traceback (most recent call last)')
-    assert 'in fails' in details
-    assert details.rstrip().endswith('ValueError: ' + 'x' * 300)
+    assert full_reason(reason, details) == 'x' * 300  # the whole message comes back
+    traceback_text = extra_details(details)
+    assert traceback_text.startswith('Traceback (most recent call last)')
+    assert 'in fails' in traceback_text
+    assert traceback_text.rstrip().endswith('ValueError: ' + 'x' * 300)
 
 
 def test_a_failure_without_a_message_names_the_exception():
@@ -201,7 +204,7 @@ def test_a_failure_without_a_message_names_the_exception():
     assert stub.calls[0][:3] == ('failed', 'token-1', 'RuntimeError')
 
 
-def test_huge_failure_details_are_cut_keeping_the_end():
+def test_a_huge_failure_message_is_cut_to_fit_the_details():
     def fails():
         raise ValueError('start ' + 'y' * 40000 + ' end')
 
@@ -209,7 +212,9 @@ def test_huge_failure_details_are_cut_keeping_the_end():
     (_, _, reason, details), = stub.calls
     assert reason == ('start ' + 'y' * 40000)[:MAX_REASON]
     assert len(details) <= MAX_DATA
-    assert details.rstrip().endswith('y end')
+    whole = full_reason(reason, details)  # as much of the message as fits, then [cut]
+    assert whole.startswith('start yyy') and whole.endswith(' [cut]')
+    assert extra_details(details) is None  # no room left for the traceback
 
 
 def test_an_unknown_type_fails_with_a_reason_naming_it_and_the_known_types():
@@ -228,7 +233,8 @@ def test_an_unknown_type_with_many_known_ones_keeps_the_whole_reason_in_details(
     stub = handle(worker, task('mystery'))
     (_, _, reason, details), = stub.calls
     assert len(reason) == MAX_REASON
-    assert details.startswith(reason) and 'activity_number_39 1' in details
+    whole = full_reason(reason, details)
+    assert whole.startswith(reason) and 'activity_number_39 1' in whole
 
 
 @pytest.mark.parametrize('text, why', [
@@ -260,7 +266,7 @@ def test_a_too_large_result_fails_the_task_naming_the_size():
     (name, _, reason, details), = stub.calls
     assert name == 'failed'
     assert '40002' in reason and '32768' in reason
-    assert len(reason) <= MAX_REASON and (details is None or details.startswith(reason))
+    assert len(reason) <= MAX_REASON and full_reason(reason, details) == reason
 
 
 def test_a_large_result_travels_through_the_payload_store():

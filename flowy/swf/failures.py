@@ -1,0 +1,85 @@
+"""How flowy tells SWF why something failed, so that the whole reason comes back.
+
+SWF keeps 256 characters of a failure's ``reason`` and 32,768 of its ``details``.  flowy
+sends the reason cut to fit, and in the details a small JSON object holding the whole
+reason and, apart from it, what helps a person more than a program (the traceback of
+an activity, the hint of a decider)::
+
+    {"flowy_reason": "the whole reason", "more": "Traceback (most recent call last): ..."}
+
+Readers (the parent of a failed child, ``flowy status``) take the reason from there, and
+a person reading the history in the SWF console sees both.  Failures that came from
+elsewhere are read the older way: details that begin with the reason hold it whole.
+"""
+
+import json
+
+from .payload import MAX_DATA, MAX_REASON, cut_reason
+
+__all__ = ['failure_fields', 'full_reason', 'extra_details']
+
+_REASON = 'flowy_reason'
+_MORE = 'more'
+_CUT_NOTE = '[the start of this text was cut]\n'
+
+
+def _encode(reason, more):
+    values = {_REASON: reason}
+    if more:
+        values[_MORE] = more
+    return json.dumps(values, ensure_ascii=False, separators=(',', ':'))
+
+
+def failure_fields(reason, more=None):
+    """``(reason, details)`` for an SWF failure: the reason cut to 256 characters, and
+    details (at most 32,768 characters) holding the whole reason and ``more`` (None when
+    the reason fits and there is nothing more).
+
+    When both do not fit, the start of ``more`` is cut first (a traceback's end says
+    most), then the reason (marked ``[cut]``).
+    """
+    reason = str(reason)
+    if not more and len(reason) <= MAX_REASON:
+        return reason, None  # nothing the reason does not say
+    details = _encode(reason, more)
+    while len(details) > MAX_DATA and more:
+        overflow = len(details) - MAX_DATA + len(_CUT_NOTE)
+        more = _CUT_NOTE + more[overflow:] if overflow < len(more) else None
+        details = _encode(reason, more)
+    kept = len(reason)
+    while len(details) > MAX_DATA:  # escaping can make the text longer than the reason
+        kept = max(0, min(kept - 1, kept * (MAX_DATA - 64) // len(details)))
+        details = _encode(reason[:kept] + ' [cut]', None)
+    return cut_reason(reason, MAX_REASON), details
+
+
+def _parsed(details):
+    if not isinstance(details, str) or not details.startswith('{'):
+        return None
+    try:
+        values = json.loads(details)
+    except ValueError:
+        return None
+    if type(values) is dict and isinstance(values.get(_REASON), str):
+        return values
+    return None
+
+
+def full_reason(reason, details, default=None):
+    """The whole reason of a failure SWF reported with ``reason`` and ``details``."""
+    values = _parsed(details)
+    if values is not None:
+        return values[_REASON]
+    if not reason:
+        return reason if default is None else default
+    if isinstance(details, str) and len(details) > len(reason) and details.startswith(reason):
+        return details
+    return reason
+
+
+def extra_details(details):
+    """What the details hold beyond the reason (a traceback, a hint), or them as they are."""
+    values = _parsed(details)
+    if values is not None:
+        return values.get(_MORE)
+    return details
