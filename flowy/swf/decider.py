@@ -106,6 +106,9 @@ def cancel_decision(details='cancelled on request'):
             'cancelWorkflowExecutionDecisionAttributes': {'details': details[:MAX_DATA]}}
 
 
+_CLOSING = frozenset(['CompleteWorkflowExecution', 'FailWorkflowExecution',
+                      'ContinueAsNewWorkflowExecution'])
+
 _PAYLOAD_HINT = ('Values too large for SWF travel through the payload store: check that every '
                  'process of the domain uses the same store, and that stored objects outlive '
                  'the executions (the lifecycle rule of the bucket).')
@@ -512,7 +515,11 @@ class SWFWorkflowWorker(Worker):
                 'This is a bug in flowy or a problem with the configuration of the '
                 'workflow (for example a dependency without an SWF type). The '
                 'traceback:\n%s' % traceback.format_exc()) from exc
-        return decisions, decision.outcome is not None
+        # (an outcome does not close the run while calls it made are held back: to_swf
+        # then sends them first, as a replay would)
+        closing = decision.outcome is not None and bool(decisions) and (
+            decisions[-1]['decisionType'] in _CLOSING)
+        return decisions, closing
 
     def _types(self, workflow):
         """The workflow's task types, moved to the override task list if there is one."""

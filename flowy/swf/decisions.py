@@ -6,12 +6,26 @@
 
 * a call to start now becomes ``ScheduleActivityTask`` (``activityId`` = the call key)
   or ``StartChildWorkflowExecution`` (``workflowId`` = ``<parent workflowId>.<key>``,
-  the same on every replay); ``control`` carries the call's position in the body (and,
-  for a child, its key), which :class:`~flowy.swf.history.ExecutionHistory` reads back;
+  or ``<parent workflowId>.<tag>.<key>`` in a run continued from another, ``<tag>``
+  being 8 hex characters that differ from run to run: the same on every replay, never
+  the id of a child of an earlier run; see :mod:`flowy.swf.history`); ``control``
+  carries the call's position in the body (and, for a child, its key), which
+  :class:`~flowy.swf.history.ExecutionHistory` reads back.  Until the history shows the
+  start, the call is kept in ``execution.sent``;
 * a call with a retry delay whose timer has not fired becomes ``StartTimer``
   (``<key>.retry``), or nothing while that timer is pending.  The call is kept in
   ``execution.waiting`` and scheduled when the timer fires, whether or not the driver
   decides it again (the replay driver does; the cached driver decides a call once);
+* a call whose start SWF refused for a rate or a limit (the ``n``-th time, counted from
+  the events; :data:`~flowy.swf.history.THROTTLE_CAUSES`) waits the same way, for its
+  back-off timer ``<key>.backoff.<n>`` (1, 2, 4 ... seconds up to 5 minutes, plus a
+  jitter drawn from the key), then starts again with the same key (or starts its retry
+  timer, if that was the start refused).  The cached driver does not decide the call
+  again, so a throttled refusal moves it from ``execution.sent`` to
+  ``execution.waiting``; the replay driver decides it again, as any call missing from
+  the history.  After :data:`~flowy.swf.history.MAX_REFUSALS` such refusals the call
+  fails (the history records it); a refusal for good (a type missing or deprecated, a
+  default undefined, OPERATION_NOT_PERMITTED) fails it at once;
 * a call that failed before it could start becomes a ``flowy.call_failed`` marker;
 * the outcome becomes ``CompleteWorkflowExecution``, ``FailWorkflowExecution`` or
   ``ContinueAsNewWorkflowExecution`` (with the run's task list, timeouts, tags and child
@@ -46,41 +60,55 @@ response (and the decision task would time out over and over):
 
 **Both drivers, the same responses.**  The replay driver decides, up to its ``limit``,
 every call not in the history yet, in call order: the new ones, the ones decided before
-but not sent (below), and the ones waiting for a retry timer (one whose timer is pending
-takes its place in the limit, with no SWF decision).  The cached driver decides each call
-once.  So :func:`to_swf` sends, in call order (``position``), the first ``call_limit`` of
-all those calls together: the backlog of earlier responses, the calls of this decision
-and the calls of ``execution.waiting`` (a call the replay driver decided again is one of
-them, sent once).  ``call_limit`` is the ``limit`` the driver was given: pass it; by
-default, the number of calls of the last decision that stopped at the limit
-(``Decision.more``; both drivers then decide exactly ``limit`` calls), kept in
-``execution.call_limit``, else ``limit - 1``.  Given the driver's limit, a cached decider
-sends what a replaying one does, response for response.  Without it, before a decision
-stopped at its limit, a cached decider may send more calls in a response than a lower
-limit allows (never more than fit): the responses then differ, each call still going out
-once and in call order.
+but not sent (below), the ones waiting for a retry or back-off timer (one whose timer is
+pending takes its place in the limit, with no SWF decision) and the ones SWF refused for
+a rate or a limit.  The cached driver decides each call once.  So :func:`to_swf` sends,
+in call order (``position``), the first ``call_limit`` of all those calls together: the
+backlog of earlier responses, the calls of this decision and the calls of
+``execution.waiting`` (with the throttled calls of ``execution.sent`` moved there; a call
+the replay driver decided again is one of them, sent once).  ``call_limit`` is the
+``limit`` the driver was given: pass it; by default, the number of calls of the last
+decision that stopped at the limit (``Decision.more``; both drivers then decide exactly
+``limit`` calls), kept in ``execution.call_limit``, else ``limit - 1``.  Given the
+driver's limit, a cached decider sends what a replaying one does, response for
+response.  Without it, before a decision stopped at its limit, a cached decider may send
+more calls in a response than a lower limit allows (never more than fit): the responses
+then differ, each call still going out once and in call order.  As the cached driver does
+not count the calls held back (waiting for a timer, or in the backlog) against its limit,
+its body can reach its end while more of them are missing from the history than the limit
+allows; a replay would stop at its limit before the end.  The outcome then waits: the
+response sends the calls, as the replay's does, and the run closes once a decision
+finds no more of them than the limit.
 
 Calls that do not fit (beyond ``call_limit``, ``limit`` decisions with the wake-up timer,
 or the byte budget) wait for the next response, which the wake-up timer brings: every call
 after the first that does not fit waits too, so no call starts before an earlier one
-(except one held back by its retry timer).  Calls with a retry timer wait in
-``execution.waiting`` (their decision depends on the timer), the others in
+(except one held back by its retry or back-off timer).  Calls with a retry or back-off
+timer wait in ``execution.waiting`` (their decision depends on the timer), the others in
 ``execution.backlog``; a call leaves either once the history has it.  A response with
-nothing to send but calls whose retry timer is pending has no wake-up timer: the next
-decision would be the same until a retry timer fires, and its firing wakes the decider
-up.  The backlog, the waiting calls and ``call_limit`` live on the
-:class:`~flowy.swf.history.ExecutionHistory`, like the live body of the cached driver
-(keyed by that history): a decider that starts from a fresh one loses all of them, and
-nothing with them, since a driver given a fresh history replays it and decides every
-call missing from it again.
+nothing to send but calls whose retry or back-off timer is pending has no wake-up timer:
+the next decision would be the same until such a timer fires, and its firing wakes the
+decider up (never a busy loop).  The backlog, the waiting and sent calls and
+``call_limit`` live on the :class:`~flowy.swf.history.ExecutionHistory`, like the live
+body of the cached driver (keyed by that history): a decider that starts from a fresh
+one loses all of them, and nothing with them, since a driver given a fresh history
+replays it and decides every call missing from it again, and the refusals and timers
+that decide when a throttled call starts again are read from the events.
 """
 
 import json
 import math
 
 from ..config import ACTIVITY, WORKFLOW
-from ..decision import Fail, FailCall, Finish, Restart
-from .history import CALL_FAILED_MARKER, MAX_ID_LENGTH, child_workflow_id, retry_timer_id
+from ..decision import Decision, Fail, FailCall, Finish, Restart
+from .history import (
+    CALL_FAILED_MARKER,
+    MAX_ID_LENGTH,
+    backoff_delay,
+    backoff_timer_id,
+    child_workflow_id,
+    retry_timer_id,
+)
 from .payload import MAX_DATA, MAX_REASON, PayloadError, PayloadTooLarge, cut_reason, encode_field
 
 __all__ = ['MAX_DECISIONS', 'CALL_LIMIT', 'MAX_DATA', 'MAX_REASON', 'MAX_RESPONSE_BYTES',
@@ -287,7 +315,7 @@ def _refusal(error, what):
 
 
 def _translate_call(call, task_types, execution, store=None):
-    """The SWF decision for one call, or None (its retry timer is still pending)."""
+    """The SWF decision for one call, or None (its retry or back-off timer is pending)."""
     key = call.key
     if type(call) is FailCall:
         return _call_failed(key, call.position, call.reason)
@@ -301,6 +329,15 @@ def _translate_call(call, task_types, execution, store=None):
             encode_field(data, 'input of %s' % key)
         except PayloadError as exc:  # without a store, the input can never be sent
             return _call_failed(key, call.position, _refusal(exc, 'input of %s' % key))
+    refusals = execution.refusals(key)
+    if refusals and not execution.backoff_fired(key):
+        timer_id = backoff_timer_id(key, refusals)
+        if len(timer_id) > MAX_ID_LENGTH:
+            return _call_failed(key, call.position, _too_large(
+                'the back-off timer id of %s' % key, len(timer_id), MAX_ID_LENGTH))
+        if execution.backoff_pending(key):
+            return None
+        return _start_timer(timer_id, backoff_delay(key, refusals))
     if call.delay > 0 and not execution.timer_fired(key):
         timer_id = retry_timer_id(key)
         if len(timer_id) > MAX_ID_LENGTH:
@@ -317,7 +354,7 @@ def _translate_call(call, task_types, execution, store=None):
     if execution.workflow_id is None:
         raise ValueError('the workflowId of this run is needed to name the child workflow '
                          '%s: give ExecutionHistory(workflow_id=...)' % key)
-    workflow_id = child_workflow_id(execution.workflow_id, key)
+    workflow_id = child_workflow_id(execution.workflow_id, key, execution.run_tag)
     if len(workflow_id) > MAX_ID_LENGTH:
         return _call_failed(key, call.position, _too_large(
             'the child workflow id of %s' % key, len(workflow_id), MAX_ID_LENGTH))
@@ -380,8 +417,10 @@ def to_swf(decision, task_types, execution, limit=MAX_DECISIONS, store=None,
 
     ``task_types`` maps each dependency name to its :class:`TaskType`; ``execution`` is
     the run's :class:`~flowy.swf.history.ExecutionHistory`, fed up to this decision task.
-    Calls waiting for a retry timer are kept in ``execution.waiting`` and scheduled once
-    it fires; calls that do not fit in this response are kept in ``execution.backlog``.
+    Calls waiting for a retry or back-off timer are kept in ``execution.waiting`` and
+    scheduled once it fires; calls that do not fit in this response are kept in
+    ``execution.backlog``; calls started in this response are kept in ``execution.sent``
+    until the history has them (or has SWF's refusal, throttled ones then wait).
     A response starts at most ``call_limit`` calls (the ``limit`` the driver was given;
     by default the one it showed by stopping at it, else ``limit - 1``), those of the
     backlog, the waiting calls and the calls of ``decision`` together, first in call
@@ -392,17 +431,33 @@ def to_swf(decision, task_types, execution, limit=MAX_DECISIONS, store=None,
     :class:`TooManyDecisions` if ``decision`` alone needs more than ``limit`` decisions
     (give the driver ``limit=CALL_LIMIT``; see the module documentation).
     """
-    if decision.outcome is not None:
-        return [_close(decision.outcome, execution, store)]
     outcomes = execution.history
     waiting = execution.waiting
+    sent = execution.sent
+    for key in list(sent):
+        call, refusals = sent[key]
+        if outcomes.get(key) is not None:
+            del sent[key]  # started, or refused for good
+        elif execution.refusals(key) > refusals:
+            # SWF refused it for a rate or a limit: it starts again after its back-off
+            # timer, as the replay driver decides it again
+            del sent[key]
+            waiting[key] = call
+    if decision.outcome is not None:
+        if not _held_back(execution, call_limit):
+            return [_close(decision.outcome, execution, store)]
+        # The cached driver's body went on to its end while calls it made were held back
+        # (by a retry or back-off timer, or by the limit of a response): replay, deciding
+        # them all again, would stop at its limit before the end.  Do as it does: send
+        # them, and decide again (the outcome comes back once they are in the history).
+        decision = Decision(more=True)
     # Every call to start, decided now or earlier, by key: the backlog of earlier
     # responses, the calls of this decision (the replay driver decides the backlog and the
     # waiting calls again; the cached driver does not), and the calls waiting for a timer.
     slots = {}
-    for key, (position, _key, swf_decision, size) in execution.backlog.items():
+    for key, (position, _key, call, swf_decision, size) in execution.backlog.items():
         if outcomes.get(key) is None:  # else it went out after all
-            slots[key] = _Slot(position, key, None, swf_decision, size)
+            slots[key] = _Slot(position, key, call, swf_decision, size)
     for key in [key for key in waiting if outcomes.get(key) is not None]:
         del waiting[key]  # started (or failed to) since
     needed = decision.more
@@ -412,7 +467,8 @@ def to_swf(decision, task_types, execution, limit=MAX_DECISIONS, store=None,
             needed += 1
             continue
         swf_decision = _translate_call(call, task_types, execution, store)
-        slot = slots[key] = _Slot(call.position, key, call, swf_decision)
+        slot = slots[key] = _Slot(call.position, key, call, swf_decision,
+                                  waits=_waits(call, swf_decision, execution))
         if swf_decision is not None:
             needed += 1
         if slot.waits:
@@ -423,7 +479,7 @@ def to_swf(decision, task_types, execution, limit=MAX_DECISIONS, store=None,
             'the driver limit=%d' % (needed, limit, limit - 1))
     for key, call in waiting.items():
         if key not in slots:
-            slots[key] = _Slot(call.position, key, call, _LATER)
+            slots[key] = _Slot(call.position, key, call, _LATER, waits=True)
     if call_limit is None:
         if decision.more and decision.calls:  # a driver stops at its limit exactly
             execution.call_limit = len(decision.calls)
@@ -432,7 +488,7 @@ def to_swf(decision, task_types, execution, limit=MAX_DECISIONS, store=None,
     room = max(call_limit, len(decision.calls), 1)
     more = len(ordered) > room  # something is left for the next response
     decisions = []
-    sent = []
+    went = []
     used = 2  # the brackets of the list; each decision after the first adds ', '
     timers = False  # a call of this response waits for its retry timer
     for slot in ordered[:room]:
@@ -448,7 +504,7 @@ def to_swf(decision, task_types, execution, limit=MAX_DECISIONS, store=None,
             break
         used += slot.size + (2 if decisions else 0)
         decisions.append(slot.decision)
-        sent.append(slot)
+        went.append(slot)
     if (more or decision.more) and (decisions or not timers):
         # (with nothing to send but calls waiting for their timers, a wake-up timer would
         # only bring the same decision back: the retry timer wakes the decider up)
@@ -458,39 +514,69 @@ def to_swf(decision, task_types, execution, limit=MAX_DECISIONS, store=None,
         # execution.waiting); one call at least goes out, so the run advances
         while len(decisions) > 1 and (len(decisions) >= limit or used + size > budget):
             decisions.pop()
-            used -= sent.pop().size + 2
+            used -= went.pop().size + 2
         if len(decisions) < limit:
             decisions.append(wake_up)
-    gone = set(slot.key for slot in sent)
+    gone = set()
+    for slot in went:
+        gone.add(slot.key)
+        if slot.decision['decisionType'] in _STARTS:  # until the history shows how it went
+            sent[slot.key] = (slot.call, execution.refusals(slot.key))
     backlog = execution.backlog = {}
     for slot in ordered:
         if slot.key not in gone and not slot.waits:
             size = _size(slot.decision) if slot.size is None else slot.size
-            backlog[slot.key] = (slot.position, slot.key, slot.decision, size)
+            backlog[slot.key] = (slot.position, slot.key, slot.call, slot.decision, size)
     return decisions
 
 
+def _held_back(execution, call_limit):
+    """Whether more calls are missing from the history than the driver's limit allows.
+
+    They are the calls of the backlog and of ``execution.waiting`` (throttled ones
+    included) that the history does not have yet; with a limit known (given, or
+    learned), a replay driver would decide them all again and stop at its limit.
+    """
+    if call_limit is None:
+        call_limit = execution.call_limit
+    if call_limit is None:
+        return False
+    outcomes = execution.history
+    missing = set(key for key in execution.backlog if outcomes.get(key) is None)
+    missing.update(key for key in execution.waiting if outcomes.get(key) is None)
+    return len(missing) > call_limit
+
+
 _LATER = object()  # the decision of a waiting call: made if it is its turn
+_STARTS = frozenset(['ScheduleActivityTask', 'StartChildWorkflowExecution'])
+
+
+def _waits(call, swf_decision, execution):
+    """Whether ``call`` goes through a retry or back-off timer (see ``_Slot.waits``)."""
+    if type(call) is FailCall:
+        return False
+    if swf_decision is not None and swf_decision['decisionType'] == 'RecordMarker':
+        return False
+    return call.delay > 0 or execution.refusals(call.key) > 0
 
 
 class _Slot:
     """A call to start in this response or a later one, and its SWF decision.
 
-    ``waits``: the call goes through a retry timer, and lives in ``execution.waiting``
-    (its decision depends on the timer) rather than in the backlog.
+    ``waits``: the call goes through a retry or back-off timer, and lives in
+    ``execution.waiting`` (its decision depends on the timer) rather than in the backlog.
+    ``call`` is the flowy call (the backlog keeps it too, for ``execution.sent``).
     """
 
     __slots__ = ('position', 'key', 'call', 'decision', 'size', 'waits')
 
-    def __init__(self, position, key, call, swf_decision, size=None):
+    def __init__(self, position, key, call, swf_decision, size=None, waits=False):
         self.position = position
         self.key = key
         self.call = call
         self.decision = swf_decision
         self.size = size
-        self.waits = swf_decision is _LATER or (
-            call is not None and type(call) is not FailCall and call.delay > 0
-            and (swf_decision is None or swf_decision['decisionType'] != 'RecordMarker'))
+        self.waits = waits
 
 
 def _position(slot):

@@ -16,9 +16,18 @@ How flowy's decider names things on SWF (see :mod:`flowy.swf.decisions`):
 
 * an activity attempt is scheduled with ``activityId`` = its call key (``square-3-0``)
   and ``control`` = ``{"position": <index of the call in the body>}``;
-* a child workflow attempt gets the ``workflowId`` ``<parent workflowId>.<key>`` and
-  ``control`` = ``{"key": ..., "position": ...}``;
+* a child workflow attempt gets the ``workflowId`` ``<parent workflowId>.<key>`` in the
+  first run of a workflow, and ``<parent workflowId>.<tag>.<key>`` in a run continued
+  from another (continue-as-new), where ``<tag>`` is 8 hex characters of a digest of the
+  run it continues (``continuedExecutionRunId`` of its start event, so every run has
+  its own): a continued run has the same workflowId and its call keys start at 0 again,
+  and its children must neither collide with the children of the runs before it (SWF
+  refuses a workflowId that is open, WORKFLOW_ALREADY_RUNNING, say a child left
+  running with the ABANDON child policy) nor be mistaken for them.  ``control`` =
+  ``{"key": ..., "position": ...}``; without it, the key is what follows the last dot;
 * the delay before a retry is a timer named ``<key of the attempt to start>.retry``;
+* the back-off before starting a call again that SWF refused for a rate or limit
+  (below) is a timer named ``<key>.backoff.<n>``, ``n`` counting the refusals;
 * a call that failed before it could start (its input could not be serialized, or is
   too large for SWF) is a ``flowy.call_failed`` marker with the details
   ``{"key": ..., "position": ..., "reason": ...}``.
@@ -26,12 +35,29 @@ How flowy's decider names things on SWF (see :mod:`flowy.swf.decisions`):
 SWF forbids ``:`` (and ``/``, ``|``) in activity, timer and workflow ids, hence the dots.
 
 Every way a started task can end is an outcome: completion, failure, timeout,
-cancellation, termination, and a refused start (``ScheduleActivityTaskFailed``,
-``StartChildWorkflowExecutionFailed``, ``StartTimerFailed`` of a retry timer) are all
-recorded, so no call waits forever.  A refusal of a decision that only repeated an
-attempt already in the history (an id already in use) is ignored: the first attempt's
-own events decide.  Reasons longer than SWF's 256 characters travel cut, with the full
-text in ``details``; when the details start with the reason, they are taken as the reason.
+cancellation, termination, and a start SWF refused for good (``ScheduleActivityTaskFailed``,
+``StartChildWorkflowExecutionFailed``, ``StartTimerFailed`` of a retry or back-off timer,
+with a cause that starting again cannot cure: a type missing or deprecated, a default
+undefined, OPERATION_NOT_PERMITTED) are all recorded, so no call waits forever.  A refusal
+of a decision that only repeated an attempt already in the history (an id already in use)
+is ignored: the first attempt's own events decide.  Reasons longer than SWF's 256
+characters travel cut, with the full text in ``details``; when the details start with
+the reason, they are taken as the reason.
+
+**Throttled starts.**  A refusal for a rate or a limit (:data:`THROTTLE_CAUSES`:
+ACTIVITY_CREATION_RATE_EXCEEDED, OPEN_ACTIVITIES_LIMIT_EXCEEDED,
+CHILD_CREATION_RATE_EXCEEDED, OPEN_CHILDREN_LIMIT_EXCEEDED, OPEN_WORKFLOWS_LIMIT_EXCEEDED,
+TIMER_CREATION_RATE_EXCEEDED, OPEN_TIMERS_LIMIT_EXCEEDED) is not an outcome: it passes.
+The history counts such refusals per call key (:meth:`ExecutionHistory.refusals`), and
+after the ``n``-th the call waits for its back-off timer ``<key>.backoff.<n>``
+(:func:`backoff_delay` seconds: 1, 2, 4 ... up to :data:`BACKOFF_CAP`, plus a jitter
+drawn from the key, so every replay computes the same) before
+:func:`flowy.swf.decisions.to_swf` starts it again, with the same key.  The refused
+start may be the task's own, its retry timer's or its back-off timer's; what starts
+after the back-off is whatever the call still needs (its retry timer if that has not
+fired, else the task).  All of it is read from the events alone, so a decider that
+reads a history afresh decides what one that kept it does.  A call refused
+:data:`MAX_REFUSALS` times fails, with a reason that says SWF kept refusing it.
 
 Values too large for SWF travel as references to a payload store
 (:mod:`flowy.swf.payload`); given the ``store``, the workflow input and the results of
@@ -63,12 +89,23 @@ from ..history import History
 from .payload import PayloadMissing, decode_field, is_reference
 
 __all__ = ['ExecutionHistory', 'HistoryError', 'SWFFailure', 'CALL_FAILED_MARKER',
-           'MAX_ID_LENGTH', 'retry_timer_id', 'retry_timer_key', 'child_workflow_id',
-           'attributes_key']
+           'MAX_ID_LENGTH', 'THROTTLE_CAUSES', 'MAX_REFUSALS', 'BACKOFF_CAP',
+           'retry_timer_id', 'retry_timer_key', 'backoff_timer_id', 'backoff_timer_key',
+           'backoff_delay', 'run_tag', 'child_workflow_id', 'child_key_of', 'attributes_key']
 
 CALL_FAILED_MARKER = 'flowy.call_failed'
 RETRY_TIMER_SUFFIX = '.retry'
+BACKOFF_TIMER_INFIX = '.backoff.'
 MAX_ID_LENGTH = 256  # activityId, timerId, workflowId and markerName
+# SWF's causes of a refused start that pass: a rate, or a limit of open tasks
+THROTTLE_CAUSES = frozenset([
+    'ACTIVITY_CREATION_RATE_EXCEEDED', 'OPEN_ACTIVITIES_LIMIT_EXCEEDED',
+    'CHILD_CREATION_RATE_EXCEEDED', 'OPEN_CHILDREN_LIMIT_EXCEEDED',
+    'OPEN_WORKFLOWS_LIMIT_EXCEEDED',
+    'TIMER_CREATION_RATE_EXCEEDED', 'OPEN_TIMERS_LIMIT_EXCEEDED'])
+MAX_REFUSALS = 10  # throttled refusals of one call key before the call fails
+BACKOFF_CAP = 300  # seconds: the longest back-off before the jitter
+RUN_TAG_LENGTH = 8
 
 
 class HistoryError(ValueError):
@@ -106,17 +143,61 @@ def retry_timer_key(timer_id):
     return None
 
 
-def child_workflow_id(parent_workflow_id, key):
+def backoff_timer_id(key, refusals):
+    """The id of the back-off timer after the ``refusals``-th throttled start of ``key``."""
+    return '%s%s%d' % (key, BACKOFF_TIMER_INFIX, refusals)
+
+
+def backoff_timer_key(timer_id):
+    """``(key, n)`` of a back-off timer id, or None if ``timer_id`` names another timer."""
+    head, _, number = timer_id.rpartition('.')
+    if not number.isdigit() or not head.endswith(BACKOFF_TIMER_INFIX[:-1]):
+        return None
+    key = head[:-len(BACKOFF_TIMER_INFIX) + 1]
+    return (key, int(number)) if key else None
+
+
+def _digest(text):
+    return hashlib.sha256(text.encode('utf-8')).hexdigest()
+
+
+def backoff_delay(key, refusals):
+    """Seconds to wait after the ``refusals``-th throttled start of ``key``.
+
+    ``2 ** (refusals - 1)`` (1, 2, 4 ...) up to :data:`BACKOFF_CAP`, plus a jitter of up
+    to half of that drawn from a digest of the key and the count: calls refused together
+    do not all come back at once, and every decider computes the same delay.
+    """
+    base = min(2 ** min(max(refusals, 1) - 1, 16), BACKOFF_CAP)
+    jitter = int(_digest('%s.%d' % (key, refusals))[:8], 16) % (max(1, base // 2) + 1)
+    return base + jitter
+
+
+def run_tag(continued_execution_run_id):
+    """The tag in the child workflow ids of a continued run (None for a first run)."""
+    if not continued_execution_run_id:
+        return None
+    return _digest(continued_execution_run_id)[:RUN_TAG_LENGTH]
+
+
+def child_workflow_id(parent_workflow_id, key, tag=None):
     """The deterministic ``workflowId`` of child workflow attempt ``key``.
 
-    ``<parent workflowId>.<key>``; when that would pass SWF's 256 characters, the
-    parent's id is replaced by a digest of it (still the same on every replay).
+    ``<parent workflowId>.<key>``, or ``<parent workflowId>.<tag>.<key>`` in a continued
+    run (``tag``: :func:`run_tag` of the run it continues); when that would pass SWF's
+    256 characters, the parent's id is replaced by a digest of it (still the same on
+    every replay).
     """
-    workflow_id = '%s.%s' % (parent_workflow_id, key)
+    suffix = key if tag is None else '%s.%s' % (tag, key)
+    workflow_id = '%s.%s' % (parent_workflow_id, suffix)
     if len(workflow_id) > MAX_ID_LENGTH:
-        digest = hashlib.sha256(parent_workflow_id.encode('utf-8')).hexdigest()[:40]
-        workflow_id = '%s.%s' % (digest, key)
+        workflow_id = '%s.%s' % (_digest(parent_workflow_id)[:40], suffix)
     return workflow_id
+
+
+def child_key_of(workflow_id):
+    """The call key in a child ``workflowId`` flowy made (any form): after the last dot."""
+    return workflow_id.rpartition('.')[2]
 
 
 _ATTRIBUTE_KEYS = {}
@@ -178,7 +259,8 @@ class ExecutionHistory:
     ``workflow_name``, ``workflow_version``, ``input``, ``task_list``, ``task_priority``,
     ``task_start_to_close_timeout``, ``execution_start_to_close_timeout``, ``tag_list``,
     ``child_policy``, ``lambda_role``, ``continued_execution_run_id``,
-    ``parent_workflow_execution``.
+    ``parent_workflow_execution``, and ``run_tag`` (:func:`run_tag`: None in a first
+    run), which goes into the ids of this run's child workflows.
     """
 
     def __init__(self, workflow_id=None, store=None):
@@ -198,6 +280,7 @@ class ExecutionHistory:
         self.lambda_role = None
         self.continued_execution_run_id = None
         self.parent_workflow_execution = None
+        self.run_tag = None
         self.cancel_requested = False
         self.event_count = 0
         self.last_event_id = 0
@@ -207,14 +290,23 @@ class ExecutionHistory:
         self._repeated = set()  # eventIds of schedules of a key the history already had
         self._pending_timers = set()
         self._fired_timers = set()
-        # Calls that wait for their retry timer, by key: kept by flowy.swf.decisions so
-        # that they start when it fires even if the driver does not repeat them (the
-        # cached driver decides each call once).
+        self._refusals = {}  # call key -> its throttled refusals so far
+        # Calls that wait for a timer (their retry timer, or their back-off timer after
+        # SWF refused to start them for a rate or a limit), by key: kept by
+        # flowy.swf.decisions so that they start when it fires even if the driver does
+        # not repeat them (the cached driver decides each call once).
         self.waiting = {}
+        # Calls whose start (ScheduleActivityTask, StartChildWorkflowExecution) was sent
+        # and is not in the history yet, by key: (call, its refusals when sent).  Kept by
+        # flowy.swf.decisions until the history shows them started (ActivityTaskScheduled,
+        # ...Initiated) or refused for good; a throttled refusal (one more than when
+        # sent) moves them to ``waiting`` (the replay driver decides them again, the
+        # cached driver does not).
+        self.sent = {}
         # Calls decided but not sent because the response was full (its limit of calls,
-        # or SWF's 1 MB request limit), in call order: key -> (position, key, SWF
-        # decision, its size in bytes).  Kept by flowy.swf.decisions, which sends them in
-        # call order with the next calls and drops them once they are in the history.
+        # or SWF's 1 MB request limit), in call order: key -> (position, key, call, SWF
+        # decision, its size in bytes).  Kept by flowy.swf.decisions, which sends them
+        # in call order with the next calls and drops them once they are in the history.
         self.backlog = {}
         # How many calls the driver decides at most per decision (its ``limit``), as
         # flowy.swf.decisions learns it from a decision that stopped at it; None until then.
@@ -259,6 +351,20 @@ class ExecutionHistory:
     def timer_fired(self, key):
         """Whether the retry timer before attempt ``key`` fired (the attempt may start)."""
         return retry_timer_id(key) in self._fired_timers
+
+    def refusals(self, key):
+        """How many times SWF refused to start ``key`` (or its timers) for a rate or limit."""
+        return self._refusals.get(key, 0)
+
+    def backoff_pending(self, key):
+        """Whether the back-off timer after the last throttled refusal of ``key`` runs."""
+        refusals = self._refusals.get(key)
+        return bool(refusals) and backoff_timer_id(key, refusals) in self._pending_timers
+
+    def backoff_fired(self, key):
+        """Whether ``key`` may start again: never refused, or its last back-off fired."""
+        refusals = self._refusals.get(key)
+        return not refusals or backoff_timer_id(key, refusals) in self._fired_timers
 
     def child_key(self, workflow_id):
         """The call key of the child workflow ``workflow_id`` this run started, or None."""
@@ -323,6 +429,16 @@ class ExecutionHistory:
         failure = SWFFailure(reason, event_type, cause, details)
         self._finished(lambda: self.history.failed(key, reason, failure, position))
 
+    def _refused(self, key, reason, event_type, cause, position=None):
+        """SWF refused to start ``key`` for ``cause``: a back-off, or for good a failure."""
+        if cause not in THROTTLE_CAUSES:
+            self._fail(key, reason, event_type, cause, position=position)
+            return
+        refusals = self._refusals[key] = self._refusals.get(key, 0) + 1
+        if refusals >= MAX_REFUSALS:
+            self._fail(key, '%s; SWF kept refusing it (%d times, backing off in between)'
+                       % (reason, refusals), event_type, cause, position=position)
+
     def _time_out(self, key, attributes):
         reason = '%s timeout' % attributes.get('timeoutType', 'unknown')
         self._finished(lambda: self.history.timed_out(key, reason))
@@ -347,6 +463,7 @@ class ExecutionHistory:
         self.lambda_role = attributes.get('lambdaRole')
         self.continued_execution_run_id = attributes.get('continuedExecutionRunId')
         self.parent_workflow_execution = attributes.get('parentWorkflowExecution')
+        self.run_tag = run_tag(self.continued_execution_run_id)
         self.started = True
 
     def _on_cancel_requested(self, event_id, event_type, attributes):
@@ -387,7 +504,7 @@ class ExecutionHistory:
         cause = attributes.get('cause')
         reason = 'the activity %s could not be scheduled: %s' % (
             _type_name(attributes, 'activityType'), cause)
-        self._fail(key, reason, event_type, cause)
+        self._refused(key, reason, event_type, cause)
 
     # child workflows
 
@@ -396,7 +513,7 @@ class ExecutionHistory:
         workflow_id = attributes['workflowId']
         key = control.get('key')
         if type(key) is not str or not key:
-            key = workflow_id.rpartition('.')[2]
+            key = child_key_of(workflow_id)
         if self._schedule(event_id, key, _position(control), self._children):
             self._child_ids[workflow_id] = key
 
@@ -442,10 +559,10 @@ class ExecutionHistory:
         workflow_id = attributes.get('workflowId') or ''
         key = control.get('key')
         if type(key) is not str or not key:
-            key = self._child_ids.get(workflow_id) or workflow_id.rpartition('.')[2]
+            key = self._child_ids.get(workflow_id) or child_key_of(workflow_id)
         if self.history.get(key) is not None:
             return  # a repeated start of an attempt that exists
-        self._fail(key, reason, event_type, cause, position=_position(control))
+        self._refused(key, reason, event_type, cause, position=_position(control))
 
     # timers
 
@@ -460,20 +577,21 @@ class ExecutionHistory:
     def _on_timer_canceled(self, event_id, event_type, attributes):
         timer_id = attributes['timerId']
         self._pending_timers.discard(timer_id)
-        key = retry_timer_key(timer_id)
+        key, what = _timer_of(timer_id)
         if key is not None and self.history.get(key) is None:
-            self._fail(key, 'the retry timer before %s was cancelled' % key, event_type)
+            # nothing would start the call any more
+            self._fail(key, 'the %s before %s was cancelled' % (what, key), event_type)
 
     def _on_start_timer_failed(self, event_id, event_type, attributes):
         timer_id = attributes['timerId']
-        key = retry_timer_key(timer_id)
+        key, what = _timer_of(timer_id)
         if key is None or timer_id in self._pending_timers or timer_id in self._fired_timers:
-            return  # not a retry timer, or a repeated start of one that exists
+            return  # not a timer of a call, or a repeated start of one that exists
         if self.history.get(key) is not None:
             return
         cause = attributes.get('cause')
-        self._fail(key, 'the retry timer before %s could not be started: %s' % (key, cause),
-                   event_type, cause)
+        self._refused(key, 'the %s before %s could not be started: %s' % (what, key, cause),
+                      event_type, cause)
 
     # markers
 
@@ -493,6 +611,17 @@ class ExecutionHistory:
             return  # recorded twice: the first one counts
         position = _position(details)
         self._finished(lambda: self.history.failed(key, reason, None, position))
+
+
+def _timer_of(timer_id):
+    """``(call key, what the timer is)`` of a retry or back-off timer, else (None, None)."""
+    key = retry_timer_key(timer_id)
+    if key is not None:
+        return key, 'retry timer'
+    backoff = backoff_timer_key(timer_id)
+    if backoff is not None:
+        return backoff[0], 'back-off timer'
+    return None, None
 
 
 _HANDLERS = {

@@ -7,7 +7,8 @@
   service model (field names, required fields, lengths, enums, SWF's id rules);
 * :class:`SimulatedSWF` plays SWF for one execution: it turns the decisions of a
   response into the events SWF would record, runs activities and child workflows as
-  Python functions, fires timers and schedules the next decision task;
+  Python functions, fires timers and schedules the next decision task; it can refuse
+  starts for a rate or a limit (``throttle``), as a busy SWF does;
   :func:`run_on_swf` is the decider loop around it.  Given a payload ``store``
   (:mod:`flowy.swf.payload`), both sides use it as the engine does: the tasks read their
   inputs and send their results through it, and the decider resolves and stores.
@@ -335,24 +336,38 @@ def pages(events, size):
 # -- a fake SWF ----------------------------------------------------------------------------
 
 
+THROTTLED = {'activity': 'ACTIVITY_CREATION_RATE_EXCEEDED',
+             'child': 'CHILD_CREATION_RATE_EXCEEDED',
+             'timer': 'TIMER_CREATION_RATE_EXCEEDED'}
+
+
 class SimulatedSWF:
     """One workflow execution on a tiny in-memory SWF.
 
     ``activities`` and ``children`` map type names to Python functions.  Activity ids in
     ``time_out`` time out (once each), those in ``fail`` fail with the given reason.
+    ``throttle`` maps an activityId, a child's call key (or workflowId) or a timerId to
+    how many times SWF refuses to start it, for a rate (an int: the rate cause of its
+    kind, :data:`THROTTLED`), or to the list of causes of its refusals in turn:
+    ``throttle={'square-0-0': 2}`` refuses that start twice (``refused`` lists every
+    refusal, ``(id, cause)``).  A refusal schedules a decision task, as on SWF.
     After a response, :meth:`advance` runs every open task, fires every timer and
     schedules a decision task if anything happened (``reverse=True`` finishes the open
     tasks newest first).
     """
 
     def __init__(self, input, workflow_id='order-7', activities=None, children=None,
-                 time_out=(), fail=None, reverse=False, store=None, **start):
+                 time_out=(), fail=None, reverse=False, store=None, throttle=None, **start):
         self.workflow_id = workflow_id
         self.store = store
         self.activities = activities or {}
         self.children = children or {}
         self.time_out = set(time_out)
         self.fail = dict(fail or {})
+        self.throttle = {name: [None] * causes if type(causes) is int else list(causes)
+                         for name, causes in (throttle or {}).items()}
+        self.refused = []  # (id, cause) of every start refused for a rate or limit
+        self._news = False  # a refusal since the last advance()
         self.reverse = reverse
         self.log = EventLog()
         self.log.workflow_started(input=input, **start)
@@ -383,6 +398,8 @@ class SimulatedSWF:
         for decision in decisions:
             kind = decision['decisionType']
             attributes = decision.get(kind[0].lower() + kind[1:] + 'DecisionAttributes', {})
+            if self._refuses(kind, attributes, completed):
+                continue
             if kind == 'ScheduleActivityTask':
                 event_id = log.activity_scheduled(
                     attributes['activityId'], completed,
@@ -422,10 +439,47 @@ class SimulatedSWF:
             else:  # pragma: no cover - flowy's decider makes no other decisions
                 raise AssertionError('unexpected decision %s' % kind)
 
-    def advance(self):
-        """Finish every open task and fire every timer; True if anything happened."""
+    def _refuses(self, kind, attributes, completed):
+        """Refuse the start ``kind`` if ``throttle`` says so: record it, return True."""
+        if kind == 'ScheduleActivityTask':
+            names, what = [attributes['activityId']], 'activity'
+        elif kind == 'StartChildWorkflowExecution':
+            control = json.loads(attributes.get('control') or '{}')
+            names, what = [control.get('key'), attributes['workflowId']], 'child'
+        elif kind == 'StartTimer':
+            names, what = [attributes['timerId']], 'timer'
+        else:
+            return False
+        for name in names:
+            causes = self.throttle.get(name)
+            if causes:
+                break
+        else:
+            return False
+        cause = causes.pop(0) or THROTTLED[what]
         log = self.log
-        happened = False
+        if what == 'activity':
+            log.schedule_activity_failed(names[0], cause, completed,
+                                         name=attributes['activityType']['name'],
+                                         version=attributes['activityType']['version'])
+        elif what == 'child':
+            log.start_child_failed(names[1], cause, completed,
+                                   control=attributes.get('control'),
+                                   name=attributes['workflowType']['name'],
+                                   version=attributes['workflowType']['version'])
+        else:
+            log.start_timer_failed(names[0], cause, completed)
+        self.refused.append((names[-1] if what == 'child' else names[0], cause))
+        self._news = True
+        return True
+
+    def advance(self):
+        """Finish every open task and fire every timer; True if anything happened.
+
+        A refused start (``throttle``) counts: SWF schedules a decision task for it.
+        """
+        log = self.log
+        happened, self._news = self._news, False
         activities = list(self.open_activities.items())
         children = list(self.open_children.items())
         if self.reverse:

@@ -7,6 +7,7 @@ polls, pages and responses fail, refuse a close decision with UNHANDLED_DECISION
 time a decision task out.  Every decision sent is checked against botocore's model.
 """
 
+import collections
 import functools
 import json
 import logging
@@ -30,6 +31,7 @@ from flowy.swf.decisions import (
     MAX_REASON,
     WAKE_UP_TIMER_PREFIX,
 )
+from flowy.swf.history import MAX_REFUSALS, backoff_timer_key, retry_timer_key
 from flowy.swf.payload import InMemoryPayloadStore, is_reference
 
 DOMAIN = 'test'
@@ -931,12 +933,12 @@ class ShuffledSWF(SimulatedSWF):
 
 
 def run_program(driver, program, seed, page_size, faults, fail, time_out, rate_limit,
-                retry=(0, 0)):
+                retry=(0, 0), throttle=None):
     """Run ``program`` with a decider of ``driver``; returns (SimulatedSWF, worker)."""
     worker = worker_for(Program, driver, flows=config(rate_limit=rate_limit, retry=retry))
     workflow = worker.registry[('Flow', '1')]
     sim = ShuffledSWF(workflow.encode_input([program], {}), name='Flow', seed=seed,
-                      activities=ACTIVITIES, fail=fail, time_out=time_out)
+                      activities=ACTIVITIES, fail=fail, time_out=time_out, throttle=throttle)
     stub = StubSWF(sim, page_size=page_size)
     stub.respond_faults = dict(faults)
     drive(worker, stub)
@@ -946,12 +948,14 @@ def run_program(driver, program, seed, page_size, faults, fail, time_out, rate_l
 def check_responses(sim, limit=CALL_LIMIT):
     """What every decider sends, whatever its driver: each call once, in call order.
 
-    In each response, the calls started (activities, retry timers, markers) are at most
-    ``limit``, and the activities and markers are in call order; no activity is
-    scheduled twice, no retry timer started twice, and every call a retry timer was
-    started for is scheduled once the run completed.
+    In each response, the calls started (activities, retry and back-off timers, markers)
+    are at most ``limit``, and the activities and markers are in call order; no activity
+    is scheduled twice, no retry timer started twice (but for the starts SWF refused for
+    a rate or limit, ``sim.refused``: each is sent again once, after a back-off timer of
+    its own), and every call a retry timer was started for is scheduled once the run
+    completed.
     """
-    scheduled, timers = [], []
+    scheduled, timers, backoffs = [], [], []
     for response in sim.responses:
         positions = []
         starts = 0
@@ -965,20 +969,61 @@ def check_responses(sim, limit=CALL_LIMIT):
             elif kind == 'StartTimer' and values['timerId'].startswith(WAKE_UP_TIMER_PREFIX):
                 assert decision is response[-1]
                 continue
+            elif kind == 'StartTimer' and backoff_timer_key(values['timerId']):
+                backoffs.append(backoff_timer_key(values['timerId']))
             elif kind == 'StartTimer':
-                timers.append(values['timerId'][:-len('.retry')])
+                timers.append(retry_timer_key(values['timerId']))
             else:
                 continue
             starts += 1
         assert positions == sorted(positions), response
         assert starts <= limit, response
-    assert len(scheduled) == len(set(scheduled)), scheduled
-    assert len(timers) == len(set(timers)), timers
+    refused = collections.Counter(name for name, _ in sim.refused)
+    once = collections.Counter(scheduled)
+    once.subtract({name: count for name, count in refused.items()
+                   if not retry_timer_key(name) and not backoff_timer_key(name)})
+    assert set(once.values()) <= {0, 1}, scheduled  # 0: refused until it failed
+    retries = collections.Counter(timers)
+    retries.subtract({retry_timer_key(name): count for name, count in refused.items()
+                      if retry_timer_key(name)})
+    assert set(retries.values()) <= {0, 1}, timers
+    assert len(backoffs) == len(set(backoffs)), backoffs
+    refusals = collections.Counter()  # of each call: its own starts' and its timers'
+    for name, count in refused.items():
+        key = retry_timer_key(name) or (backoff_timer_key(name) or (name,))[0]
+        refusals[key] += count
+    numbers = collections.defaultdict(list)
+    for key, number in backoffs:  # a back-off timer follows each refusal, in turn
+        numbers[key].append(number)
+    for key, started in numbers.items():
+        # (none after the last refusal a call may have: it fails; and none after a
+        # refusal the run no longer waited for)
+        assert started == list(range(1, len(started) + 1)), (key, started)
+        assert len(started) <= min(refusals[key], MAX_REFUSALS - 1), (key, sim.refused)
     if sim.closed[0] == 'CompleteWorkflowExecution':
-        assert set(timers) <= set(scheduled)
+        given_up = {key for key, count in refusals.items() if count >= MAX_REFUSALS}
+        assert set(timers) - given_up <= set(scheduled)
 
 
 RETRIES = [(0, 0), (0, 1), (0, 2, 1), (3, 1)]  # delays in seconds; (3, 1): every attempt
+ACTIVITY_THROTTLES = ['ACTIVITY_CREATION_RATE_EXCEEDED', 'OPEN_ACTIVITIES_LIMIT_EXCEEDED']
+TIMER_THROTTLES = ['TIMER_CREATION_RATE_EXCEEDED', 'OPEN_TIMERS_LIMIT_EXCEEDED']
+
+
+@st.composite
+def throttles(draw):
+    """What SimulatedSWF refuses for a rate or a limit: starts, retry and back-off timers.
+
+    Now and then a call is refused as often as flowy allows (MAX_REFUSALS): it fails.
+    """
+    throttle = {}
+    for name in draw(st.sets(st.sampled_from(
+            ['square-0-0', 'square-1-0', 'square-2-0', 'add-0-0', 'square-0-1',
+             'square-0-1.retry', 'square-1-1.retry', 'square-0-0.backoff.1']), max_size=3)):
+        causes = TIMER_THROTTLES if '.' in name else ACTIVITY_THROTTLES
+        count = draw(st.one_of(st.integers(1, 3), st.just(MAX_REFUSALS)))
+        throttle[name] = [draw(st.sampled_from(causes)) for _ in range(count)]
+    return throttle
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -988,26 +1033,28 @@ RETRIES = [(0, 0), (0, 1), (0, 2, 1), (3, 1)]  # delays in seconds; (3, 1): ever
        st.sets(st.sampled_from(['square-0-0', 'square-1-0', 'add-0-0'])),
        st.sets(st.sampled_from(['square-0-0', 'square-1-0', 'square-2-0', 'square-0-1',
                                 'square-1-1'])),
-       st.sampled_from([None, 1, 3]), st.sampled_from(RETRIES))
+       st.sampled_from([None, 1, 3]), st.sampled_from(RETRIES), throttles())
 def test_replay_and_cached_deciders_send_the_same_decisions(program, seed, page_size, faults,
                                                             failing, timing_out, rate_limit,
-                                                            retry):
+                                                            retry, throttle):
     """Random programs, finish orders, page sizes, lost responses, failures, timeouts,
-    retries at once or after a delay, rate limits: both deciders send the same responses.
+    retries at once or after a delay, rate limits, starts SWF refuses for a rate or a
+    limit: both deciders send the same responses.
 
-    The calls that wait for a retry timer (the cached driver decided them once; replay
-    decides them again, within its limit) are placed by to_swf within the limit the
-    decider gives the driver.
+    The calls that wait for a retry or back-off timer (the cached driver decided them
+    once; replay decides them again, within its limit) are placed by to_swf within the
+    limit the decider gives the driver.
     """
     fail = {key: 'no %s' % key for key in failing}
     limit = CALL_LIMIT if rate_limit is None else rate_limit
     run = functools.partial(run_program, program=program, seed=seed, page_size=page_size,
                             faults=faults, fail=fail, time_out=timing_out,
-                            rate_limit=rate_limit, retry=retry)
+                            rate_limit=rate_limit, retry=retry, throttle=throttle)
     replayed, _ = run('replay')
     cached, worker = run('cached')
     check_responses(replayed, limit)
     assert cached.responses == replayed.responses
+    assert cached.refused == replayed.refused
     assert cached.closed[0] in ('CompleteWorkflowExecution', 'FailWorkflowExecution')
     assert worker.cached_runs == 0 and len(worker.driver) == 0
     assert json.dumps(cached.closed[1], sort_keys=True) == json.dumps(replayed.closed[1],
@@ -1041,3 +1088,54 @@ def test_a_retry_decided_earlier_counts_against_the_limit_of_a_later_response():
         assert runs[1].responses == runs[0].responses
         check_responses(runs[0], 3)
         assert result_of(runs[1]) == result_of(runs[0])
+
+
+# -- starts SWF refuses for a rate or a limit ---------------------------------------------------
+
+
+@pytest.mark.parametrize('driver', DRIVERS)
+def test_throttled_starts_back_off_and_start_again(driver):
+    worker = worker_for(SumSquares, driver)
+    sim = sim_for(worker, 4, throttle={'square-1-0': ['OPEN_ACTIVITIES_LIMIT_EXCEEDED',
+                                                      'ACTIVITY_CREATION_RATE_EXCEEDED'],
+                                       'add-0-0': 1})
+    stub = StubSWF(sim, page_size=3)
+    drive(worker, stub)
+    assert result_of(sim) == 0 + 1 + 4 + 9
+    assert sorted(name for name, _ in sim.refused) == ['add-0-0', 'square-1-0', 'square-1-0']
+    timers = [attributes(d)['timerId'] for response in sim.responses for d in response
+              if d['decisionType'] == 'StartTimer']
+    assert sorted(timers) == ['add-0-0.backoff.1', 'square-1-0.backoff.1',
+                              'square-1-0.backoff.2']
+    assert scheduled_ids(sim).count('square-1-0') == 3
+    if driver == 'cached':  # the cache follows the refusals without a replay
+        assert worker.stats['replays'] == 1 and worker.rebuilds == 1
+    assert worker.stats['failed'] == 0
+
+
+def test_a_start_refused_too_often_fails_the_call_with_either_driver():
+    runs = []
+    for driver in DRIVERS:
+        worker = worker_for(Fanout, driver)
+        sim = sim_for(worker, 3, throttle={'square-2-0': MAX_REFUSALS})
+        drive(worker, StubSWF(sim))
+        kind, fail = sim.closed
+        assert kind == 'FailWorkflowExecution'
+        assert 'SWF kept refusing it (10 times' in fail['reason']
+        runs.append(sim.responses)
+    assert runs[0] == runs[1]
+
+
+def test_a_throttled_call_takes_its_place_in_the_limit_as_under_replay():
+    """``add-0-0`` is refused while the limit is 1: replay decides it again at every
+    task, the cached driver does not, and its body goes on to the end before the calls it
+    made got out.  The run does not close before a replay would: the responses agree.
+    """
+    program = [['square', 0, None], ['reduce', [0, 0, 0, 0]], ['reduce', [0, 0, 1]]]
+    runs = [run_program(driver, program, 0, None, {}, {'add-0-0': 'no'}, set(), 1,
+                        throttle={'add-0-0': 1})[0] for driver in ('replay', 'cached')]
+    assert runs[1].responses == runs[0].responses
+    check_responses(runs[0], 1)
+    ids = scheduled_ids(runs[0])
+    assert ids.count('add-0-0') == 2 and 'add-1-0' in ids
+    assert result_of(runs[1]) == result_of(runs[0])

@@ -33,7 +33,14 @@ from flowy.swf.decisions import (
     TooManyDecisions,
     to_swf,
 )
-from flowy.swf.history import CALL_FAILED_MARKER, ExecutionHistory
+from flowy.swf.history import (
+    CALL_FAILED_MARKER,
+    MAX_REFUSALS,
+    ExecutionHistory,
+    backoff_delay,
+    child_workflow_id,
+    run_tag,
+)
 
 SQUARE = TaskType('activity', 'square', '1')
 SUB = TaskType('workflow', 'Sub', '2')
@@ -186,6 +193,34 @@ def test_start_child_workflow_with_a_deterministic_id():
         }}
 
 
+def test_the_children_of_a_continued_run_have_ids_of_their_own():
+    execution, log = execution_for(continued_from='run-99')
+    tag = run_tag('run-99')
+    [decision] = translate(Decision([call('sub-1-0', 3)]), execution=execution)
+    workflow_id = attributes(decision)['workflowId']
+    assert workflow_id == 'order-7.%s.sub-1-0' % tag == child_workflow_id('order-7', 'sub-1-0',
+                                                                          tag)
+    assert workflow_id != translate(Decision([call('sub-1-0', 3)]))[0][
+        'startChildWorkflowExecutionDecisionAttributes']['workflowId']
+    # another continued run of the same workflow: another id
+    other, _ = execution_for(continued_from='run-100')
+    assert attributes(translate(Decision([call('sub-1-0', 3)]), execution=other)[0])[
+        'workflowId'] == 'order-7.%s.sub-1-0' % run_tag('run-100') != workflow_id
+    # read back, with or without control
+    log.child_initiated('sub-1-0', log.decision_round(), workflow_id, control=None)
+    execution.feed(log.events)
+    assert execution.child_key(workflow_id) == 'sub-1-0'
+    assert execution.history.get('sub-1-0').state == 'running'
+
+
+def test_a_long_child_id_of_a_continued_run_stays_within_256_characters():
+    execution, _ = execution_for(workflow_id='w' * 250, continued_from='run-1')
+    [decision] = translate(Decision([call('sub-0-0')]), execution=execution)
+    workflow_id = attributes(decision)['workflowId']
+    assert len(workflow_id) <= 256
+    assert workflow_id.endswith('.%s.sub-0-0' % run_tag('run-1'))
+
+
 def test_a_child_needs_the_parents_workflow_id():
     execution = ExecutionHistory()
     with pytest.raises(ValueError, match='workflow_id'):
@@ -258,10 +293,226 @@ def test_a_lost_timer_is_started_again():
 def test_a_call_whose_retry_timer_failed_is_no_longer_waiting():
     execution, log = execution_for()
     translate(Decision([call('square-0-1', delay=4)]), execution=execution)
-    log.start_timer_failed('square-0-1.retry', 'OPEN_TIMERS_LIMIT_EXCEEDED', log.decision_round())
+    log.start_timer_failed('square-0-1.retry', 'OPERATION_NOT_PERMITTED', log.decision_round())
     execution.feed(log.events)
     assert execution.history.get('square-0-1').state is FAILED
     assert translate(Decision([]), execution=execution) == []
+    assert execution.waiting == {}
+
+
+# -- starts SWF refused for a rate or a limit: a back-off, then again -----------------------
+
+
+def applied(decisions, log):
+    """What SWF records for ``decisions`` when it accepts them all."""
+    completed = log.decision_round()
+    for decision in decisions:
+        values = attributes(decision)
+        kind = decision['decisionType']
+        if kind == 'ScheduleActivityTask':
+            log.activity_scheduled(values['activityId'], completed,
+                                   position=json.loads(values['control'])['position'])
+        elif kind == 'StartChildWorkflowExecution':
+            control = json.loads(values['control'])
+            log.child_initiated(control['key'], completed, values['workflowId'],
+                                position=control['position'])
+        elif kind == 'StartTimer':
+            log.timer_started(values['timerId'], completed, values['startToFireTimeout'])
+    return completed
+
+
+def refused(decisions, log, cause):
+    """What SWF records when it refuses every start of ``decisions`` for ``cause``."""
+    completed = log.decision_round()
+    for decision in decisions:
+        values = attributes(decision)
+        kind = decision['decisionType']
+        if kind == 'ScheduleActivityTask':
+            log.schedule_activity_failed(values['activityId'], cause, completed)
+        elif kind == 'StartChildWorkflowExecution':
+            log.start_child_failed(values['workflowId'], cause, completed,
+                                   control=values['control'], name='Sub', version='2')
+        else:
+            log.start_timer_failed(values['timerId'], cause, completed)
+
+
+def fire(log, timer_id):
+    """The pending timer ``timer_id`` fires."""
+    started = [event['eventId'] for event in log.events if event['eventType'] == 'TimerStarted'
+               and event['timerStartedEventAttributes']['timerId'] == timer_id]
+    log.timer_fired(timer_id, started[-1])
+
+
+class Both:
+    """A cached decider (one ExecutionHistory, each call decided once) and a replaying
+    one (a fresh ExecutionHistory each time, every call missing from the history decided
+    again) on the same events: each step checks that they send the same.
+    """
+
+    def __init__(self, calls, **start):
+        self.calls = calls
+        self.cached, self.log = execution_for(**start)
+        self.start = start
+        self.first = True
+
+    def decide(self):
+        fresh = ExecutionHistory('order-7')
+        fresh.feed(self.log.events)
+        self.cached.feed(self.log.events)
+        missing = [c for c in self.calls if fresh.history.get(c.key) is None]
+        replayed = translate(Decision(missing), execution=fresh)
+        cached = translate(Decision(self.calls if self.first else []), execution=self.cached)
+        self.first = False
+        assert cached == replayed
+        return cached
+
+
+@pytest.mark.parametrize('kind, cause', [
+    ('square', 'ACTIVITY_CREATION_RATE_EXCEEDED'), ('square', 'OPEN_ACTIVITIES_LIMIT_EXCEEDED'),
+    ('sub', 'CHILD_CREATION_RATE_EXCEEDED'), ('sub', 'OPEN_CHILDREN_LIMIT_EXCEEDED'),
+    ('sub', 'OPEN_WORKFLOWS_LIMIT_EXCEEDED')])
+def test_a_throttled_start_backs_off_then_starts_again_with_the_same_key(kind, cause):
+    key = '%s-0-0' % kind
+    run = Both([call(key, 0), call('square-1-0', 1)])
+    first = run.decide()
+    assert len(first) == 2 and list(run.cached.sent) == [key, 'square-1-0']
+    refused(first[:1], run.log, cause)
+    applied(first[1:], run.log)
+    # the first refusal: a back-off timer of backoff_delay(key, 1) seconds
+    [timer] = run.decide()
+    assert attributes(timer) == {'timerId': key + '.backoff.1',
+                                 'startToFireTimeout': str(backoff_delay(key, 1))}
+    assert list(run.cached.waiting) == [key] and run.cached.sent == {}
+    applied([timer], run.log)
+    assert run.decide() == []  # it waits for its timer: nothing else, no wake-up timer
+    fire(run.log, key + '.backoff.1')
+    [again] = run.decide()
+    assert again == first[0]  # the same start, the same key (and workflowId)
+    refused([again], run.log, cause)
+    [timer] = run.decide()
+    assert attributes(timer) == {'timerId': key + '.backoff.2',
+                                 'startToFireTimeout': str(backoff_delay(key, 2))}
+    applied([timer], run.log)
+    fire(run.log, key + '.backoff.2')
+    assert run.decide() == first[:1]
+    applied(first[:1], run.log)
+    assert run.decide() == []
+    assert run.cached.waiting == {} and run.cached.sent == {} and run.cached.backlog == {}
+    assert run.cached.history.get(key).state == 'running'
+
+
+@pytest.mark.parametrize('cause', ['TIMER_CREATION_RATE_EXCEEDED', 'OPEN_TIMERS_LIMIT_EXCEEDED'])
+def test_a_throttled_retry_timer_backs_off_then_starts_again(cause):
+    run = Both([call('square-0-1', 0, delay=6)])
+    [retry] = run.decide()
+    assert attributes(retry)['timerId'] == 'square-0-1.retry'
+    refused([retry], run.log, cause)
+    [backoff] = run.decide()
+    assert attributes(backoff)['timerId'] == 'square-0-1.backoff.1'
+    # the back-off timer too is refused: the next one
+    refused([backoff], run.log, cause)
+    [backoff] = run.decide()
+    assert attributes(backoff) == {'timerId': 'square-0-1.backoff.2',
+                                   'startToFireTimeout': str(backoff_delay('square-0-1', 2))}
+    applied([backoff], run.log)
+    fire(run.log, 'square-0-1.backoff.2')
+    assert run.decide() == [retry]  # what was refused starts again: the retry timer
+    applied([retry], run.log)
+    assert run.decide() == []
+    fire(run.log, 'square-0-1.retry')
+    [start] = run.decide()
+    assert attributes(start)['activityId'] == 'square-0-1'
+
+
+def test_a_call_refused_for_good_fails_and_waits_for_nothing():
+    run = Both([call('square-0-0', 0), call('sub-0-0', 1)])
+    first = run.decide()
+    refused(first[:1], run.log, 'ACTIVITY_TYPE_DOES_NOT_EXIST')
+    refused(first[1:], run.log, 'OPERATION_NOT_PERMITTED')
+    assert run.decide() == []
+    history = run.cached.history
+    assert history.get('square-0-0').state is FAILED and history.get('sub-0-0').state is FAILED
+    assert run.cached.waiting == {} and run.cached.sent == {}
+
+
+def test_a_call_refused_too_often_fails():
+    run = Both([call('square-0-0', 0)])
+    decisions = run.decide()
+    for number in range(1, MAX_REFUSALS):
+        refused(decisions, run.log, 'ACTIVITY_CREATION_RATE_EXCEEDED')
+        [timer] = run.decide()
+        assert attributes(timer)['timerId'] == 'square-0-0.backoff.%d' % number
+        applied([timer], run.log)
+        fire(run.log, 'square-0-0.backoff.%d' % number)
+        decisions = run.decide()
+        assert attributes(decisions[0])['activityId'] == 'square-0-0'
+    refused(decisions, run.log, 'ACTIVITY_CREATION_RATE_EXCEEDED')
+    assert run.decide() == []
+    outcome = run.cached.history.get('square-0-0')
+    assert outcome.state is FAILED and 'SWF kept refusing it (10 times' in outcome.reason
+    assert run.cached.waiting == {}
+
+
+def test_throttled_calls_go_out_in_call_order_within_the_limit():
+    execution, log = execution_for()
+    decisions = translate(Decision(many(3), more=True), execution=execution, call_limit=3)
+    refused(decisions[:1], log, 'ACTIVITY_CREATION_RATE_EXCEEDED')
+    applied(decisions[1:3], log)
+    execution.feed(log.events)
+    # the refused call waits for its back-off timer: it takes its place in the limit
+    decisions = translate(Decision(many(3, start=3)), execution=execution, call_limit=3)
+    assert scheduled(decisions) == ['square-0-0.backoff.1', 'square-3-0', 'square-4-0',
+                                    WAKE_UP_TIMER_PREFIX + str(log.last_id)]
+    assert list(execution.backlog) == ['square-5-0']
+    applied(decisions, log)
+    fire(log, 'square-0-0.backoff.1')
+    execution.feed(log.events)
+    assert scheduled(translate(Decision([]), execution=execution, call_limit=3)) == [
+        'square-0-0', 'square-5-0']
+
+
+@pytest.mark.parametrize('held', [2, 3])
+def test_an_outcome_waits_while_more_calls_are_held_back_than_the_limit(held):
+    """The cached driver's body may end while calls it made wait for a back-off timer
+    (or in the backlog); a replay, deciding them again, stops at its limit before the
+    end if there are more of them than it allows: the response is the replay's.
+    """
+    execution, log = execution_for()
+    decisions = translate(Decision(many(held)), execution=execution, call_limit=2)
+    refused(decisions[:held], log, 'OPEN_ACTIVITIES_LIMIT_EXCEEDED')
+    execution.feed(log.events)
+    finish = Decision(outcome=Finish('1'))
+    sent = translate(finish, execution=execution, call_limit=2)
+    if held == 2:  # a replay decides both again, and ends: the run closes
+        assert [d['decisionType'] for d in sent] == ['CompleteWorkflowExecution']
+        return
+    assert scheduled(sent) == ['square-0-0.backoff.1', 'square-1-0.backoff.1',
+                               WAKE_UP_TIMER_PREFIX + str(log.last_id)]
+    applied(sent, log)
+    for key in ('square-0-0', 'square-1-0'):
+        fire(log, key + '.backoff.1')
+    execution.feed(log.events)
+    sent = translate(finish, execution=execution, call_limit=2)
+    assert scheduled(sent) == ['square-0-0', 'square-1-0',
+                               WAKE_UP_TIMER_PREFIX + str(log.last_id)]
+    applied(sent, log)
+    execution.feed(log.events)
+    # one is left: a replay decides it, and ends
+    assert [d['decisionType'] for d in translate(finish, execution=execution,
+                                                 call_limit=2)] == [
+        'CompleteWorkflowExecution']
+
+
+def test_a_back_off_timer_id_over_256_characters_fails_the_call():
+    dep = 'd' * 248
+    key = '%s-0-0' % dep
+    execution, log = execution_for()
+    log.schedule_activity_failed(key, 'ACTIVITY_CREATION_RATE_EXCEEDED', log.decision_round())
+    execution.feed(log.events)
+    [decision] = translate(Decision([ScheduleCall(key, dep, 0, 0, 0, '[]')]), {dep: SQUARE},
+                           execution=execution)
+    reason = json.loads(attributes(decision)['details'])['reason']
+    assert reason == 'the back-off timer id of %s is 262 characters; SWF allows 256' % key
     assert execution.waiting == {}
 
 
@@ -746,3 +997,121 @@ def test_round_trip_calls_that_cannot_start_fail_through_markers():
     assert caught[1] == 'input of square-1-0 is %d characters; SWF allows 32768' % size
     markers = [d for d in sim.responses[0] if d['decisionType'] == 'RecordMarker']
     assert len(markers) == 2
+
+
+# -- round trips with a busy SWF (throttled starts) ----------------------------------------
+
+THROTTLE = {'square-0-0': 2, 'square-2-0': ['OPEN_ACTIVITIES_LIMIT_EXCEEDED'],
+            'square-1-1.retry': 1, 'square-1-1.backoff.1': 1, 'add-0-0': 1}
+
+
+def throttled_run(driver, throttle=THROTTLE, n=4):
+    config = sum_squares_config(retry=(0, 2))
+    sim = SimulatedSWF(config.encode_input([n], {}), activities=ACTIVITIES,
+                       time_out={'square-1-0'}, throttle=throttle)
+    execution = run_on_swf(config, SUM_TYPES, sim,
+                           driver=CachedDriver() if driver == 'cached' else replay,
+                           fresh=driver == 'fresh')
+    return sim, execution
+
+
+@pytest.mark.parametrize('driver', ['replay', 'cached', 'fresh'])
+def test_round_trip_throttled_starts_back_off_and_start_again(driver):
+    sim, execution = throttled_run(driver)
+    assert result_of(sim) == 0 + 1 + 4 + 9
+    assert sim.refused == [('square-0-0', 'ACTIVITY_CREATION_RATE_EXCEEDED'),
+                           ('square-2-0', 'OPEN_ACTIVITIES_LIMIT_EXCEEDED'),
+                           ('square-1-1.retry', 'TIMER_CREATION_RATE_EXCEEDED'),
+                           ('square-0-0', 'ACTIVITY_CREATION_RATE_EXCEEDED'),
+                           ('square-1-1.backoff.1', 'TIMER_CREATION_RATE_EXCEEDED'),
+                           ('add-0-0', 'ACTIVITY_CREATION_RATE_EXCEEDED')]
+    assert [scheduled(response) for response in sim.responses[:6]] == [
+        ['square-0-0', 'square-1-0', 'square-2-0', 'square-3-0'],
+        ['square-0-0.backoff.1', 'square-1-1.retry', 'square-2-0.backoff.1'],
+        ['square-0-0', 'square-1-1.backoff.1', 'square-2-0'],
+        ['square-0-0.backoff.2', 'square-1-1.backoff.2', 'add-0-0'],
+        ['square-0-0', 'square-1-1.retry', 'add-0-0.backoff.1'],
+        ['square-1-1', 'add-0-0']]
+    delays = {attributes(d)['timerId']: attributes(d)['startToFireTimeout']
+              for response in sim.responses for d in response
+              if d['decisionType'] == 'StartTimer'}
+    assert delays['square-0-0.backoff.2'] == str(backoff_delay('square-0-0', 2))
+    for response in sim.responses:  # never a wake-up timer: the back-off timers wake up
+        assert not [d for d in response if attributes(d).get('timerId', '').startswith(
+            WAKE_UP_TIMER_PREFIX)]
+    assert execution.refusals('square-0-0') == 2 and execution.refusals('square-1-1') == 2
+    assert execution.waiting == {} and execution.backlog == {}
+    # (the last calls sent are still there: the decision that closed the run looks no more)
+    assert all(execution.history.get(key) is not None for key in execution.sent)
+
+
+def test_round_trip_throttled_starts_send_the_same_with_every_driver():
+    runs = [throttled_run(driver)[0].responses for driver in ('replay', 'cached', 'fresh')]
+    assert runs[0] == runs[1] == runs[2]
+
+
+def test_round_trip_a_start_refused_too_often_fails_the_call():
+    sim, _ = throttled_run('cached', throttle={'square-3-0': MAX_REFUSALS})
+    kind, fail = sim.closed
+    assert kind == 'FailWorkflowExecution'
+    assert fail['reason'] == ('the activity square (version 1) could not be scheduled: '
+                              'ACTIVITY_CREATION_RATE_EXCEEDED; SWF kept refusing it '
+                              '(10 times, backing off in between)')
+    assert len(sim.refused) == MAX_REFUSALS
+
+
+def test_round_trip_throttled_child_workflows():
+    config = WorkflowConfig(WithChildren)
+    config._add_task(TaskSpec('sub', WORKFLOW, None))
+    config._add_task(TaskSpec('square', ACTIVITY, None))
+    types = {'sub': SUB, 'square': SQUARE}
+    runs = []
+    for driver in (replay, CachedDriver()):
+        sim = SimulatedSWF(config.encode_input([3], {}), workflow_id='batch-12',
+                           activities={'square': square}, children={'Sub': lambda i: i + 10},
+                           throttle={'sub-1-0': ['OPEN_CHILDREN_LIMIT_EXCEEDED',
+                                                 'OPEN_WORKFLOWS_LIMIT_EXCEEDED'],
+                                     'batch-12.sub-2-0': 1})
+        execution = run_on_swf(config, types, sim, driver=driver)
+        assert result_of(sim) == (10 + 11 + 12) ** 2
+        assert [name for name, _ in sim.refused] == ['batch-12.sub-1-0', 'batch-12.sub-2-0',
+                                                     'batch-12.sub-1-0']
+        assert execution.child_key('batch-12.sub-1-0') == 'sub-1-0'
+        runs.append(sim.responses)
+    assert runs[0] == runs[1]
+
+
+class Generations:
+    """A child per run, continued as new: the children of every run must differ."""
+
+    def __init__(self, sub):
+        self.sub = sub
+
+    def __call__(self, n, total=0):
+        total = total + wait(self.sub(n))
+        if n > 1:
+            return restart(n - 1, total=total)
+        return total
+
+
+def test_round_trip_children_of_continued_runs_have_distinct_ids():
+    config = WorkflowConfig(Generations)
+    config._add_task(TaskSpec('sub', WORKFLOW, None))
+    types = {'sub': TaskType('workflow', 'Sub', '2', child_policy='abandon')}
+    ids = []
+    input_data, continued_from = config.encode_input([3], {}), None
+    while True:
+        sim = SimulatedSWF(input_data, workflow_id='nightly', children={'Sub': lambda i: i},
+                           continued_from=continued_from)
+        execution = run_on_swf(config, types, sim)
+        [workflow_id] = [attributes(d)['workflowId'] for response in sim.responses
+                         for d in response if d['decisionType'] == 'StartChildWorkflowExecution']
+        assert execution.child_key(workflow_id) == 'sub-0-0'
+        ids.append(workflow_id)
+        if sim.closed[0] != 'ContinueAsNewWorkflowExecution':
+            break
+        # SWF starts the next run with the id of this one as continuedExecutionRunId
+        input_data, continued_from = sim.closed[1]['input'], 'run-%d' % len(ids)
+    assert result_of(sim) == 3 + 2 + 1
+    assert ids == ['nightly.sub-0-0', 'nightly.%s.sub-0-0' % run_tag('run-1'),
+                   'nightly.%s.sub-0-0' % run_tag('run-2')]

@@ -21,14 +21,22 @@ from flowy.execution import replay
 from flowy.history import COMPLETED, FAILED, RUNNING, TIMEDOUT
 from flowy.serialization import dumps, loads
 from flowy.swf.history import (
+    BACKOFF_CAP,
     CALL_FAILED_MARKER,
+    MAX_REFUSALS,
+    THROTTLE_CAUSES,
     ExecutionHistory,
     HistoryError,
     SWFFailure,
     attributes_key,
+    backoff_delay,
+    backoff_timer_id,
+    backoff_timer_key,
+    child_key_of,
     child_workflow_id,
     retry_timer_id,
     retry_timer_key,
+    run_tag,
 )
 
 
@@ -57,8 +65,9 @@ def snapshot(execution):
                 for key, o in history._outcomes.items()}
     return (outcomes, history.finished_since(0), history.positions(),
             sorted(execution._pending_timers), sorted(execution._fired_timers),
-            execution.cancel_requested, execution.event_count, execution.last_event_id,
-            execution.input, execution.task_list)
+            sorted(execution._refusals.items()), execution.cancel_requested,
+            execution.event_count, execution.last_event_id, execution.input,
+            execution.task_list)
 
 
 # -- the helper and the model --------------------------------------------------------------
@@ -109,7 +118,12 @@ def every_kind_of_event():
     log.timer_fired('e-0-1.retry', timer)
     timer = log.timer_started('f-0-1.retry', completed)
     log.timer_canceled('f-0-1.retry', timer, log.decision_round())
-    log.start_timer_failed('g-0-1.retry', 'OPEN_TIMERS_LIMIT_EXCEEDED', completed)
+    log.start_timer_failed('g-0-1.retry', 'OPERATION_NOT_PERMITTED', completed)
+    log.schedule_activity_failed('i-0-0', 'ACTIVITY_CREATION_RATE_EXCEEDED', completed)
+    log.start_child_failed('order-7.sub-8-0', 'CHILD_CREATION_RATE_EXCEEDED', completed,
+                           control=json.dumps({'key': 'sub-8-0', 'position': 18}))
+    timer = log.timer_started('i-0-0.backoff.1', completed)
+    log.timer_fired('i-0-0.backoff.1', timer)
     log.marker_recorded(CALL_FAILED_MARKER, json.dumps(
         {'key': 'h-0-0', 'position': 30, 'reason': 'cannot serialize'}), completed)
     log.record_marker_failed('other', completed)
@@ -143,6 +157,10 @@ def test_a_history_with_every_kind_of_event():
     assert history.finished_since(0) == list(expected)  # the order of the events
     assert history.get('square-0-0').data == '9'
     assert execution.timer_fired('e-0-1') and not execution.timer_pending('e-0-1')
+    # throttled starts are no outcomes: they are counted, and wait for a back-off
+    assert state(execution, 'i-0-0') is None and state(execution, 'sub-8-0') is None
+    assert execution.refusals('i-0-0') == execution.refusals('sub-8-0') == 1
+    assert execution.backoff_fired('i-0-0') and not execution.backoff_fired('sub-8-0')
     assert execution.cancel_requested
     assert execution.event_count == execution.last_event_id == len(every_kind_of_event().events)
     # nothing is left running: every task that started also ended
@@ -275,8 +293,8 @@ def test_activity_cancelled_is_a_failure():
 
 
 @pytest.mark.parametrize('cause', ['ACTIVITY_TYPE_DOES_NOT_EXIST', 'ACTIVITY_TYPE_DEPRECATED',
-                                   'OPEN_ACTIVITIES_LIMIT_EXCEEDED',
-                                   'DEFAULT_TASK_LIST_UNDEFINED'])
+                                   'DEFAULT_TASK_LIST_UNDEFINED', 'OPERATION_NOT_PERMITTED',
+                                   'DEFAULT_SCHEDULE_TO_CLOSE_TIMEOUT_UNDEFINED'])
 def test_schedule_activity_failed(cause):
     log, completed = started_log()
     log.schedule_activity_failed('square-2-0', cause, completed, name='square', version='7')
@@ -375,8 +393,13 @@ def test_start_child_failed_without_initiated_event():
 
 def test_start_child_failed_without_control_uses_the_workflow_id():
     log, completed = started_log()
-    log.start_child_failed('order-7.sub-1-0', 'OPEN_CHILDREN_LIMIT_EXCEEDED', completed)
-    assert state(fed(log), 'sub-1-0') is FAILED
+    log.start_child_failed('order-7.sub-1-0', 'DEFAULT_CHILD_POLICY_UNDEFINED', completed)
+    log.start_child_failed('order-7.0a1b2c3d.sub-2-0', 'WORKFLOW_TYPE_DEPRECATED', completed)
+    log.start_child_failed('order-7.0a1b2c3d.sub-3-0', 'OPEN_CHILDREN_LIMIT_EXCEEDED',
+                           completed)
+    execution = fed(log)
+    assert state(execution, 'sub-1-0') is FAILED and state(execution, 'sub-2-0') is FAILED
+    assert state(execution, 'sub-3-0') is None and execution.refusals('sub-3-0') == 1
 
 
 def test_start_child_failed_after_initiated_when_already_running():
@@ -410,6 +433,61 @@ def test_long_parent_ids_give_child_ids_within_256_characters():
     assert workflow_id != child_workflow_id('q' * 250, 'sub-0-0')
 
 
+# -- child workflow ids across continue-as-new ---------------------------------------------
+
+
+def test_a_continued_run_tags_its_child_ids():
+    assert run_tag(None) is None and run_tag('') is None
+    tag = run_tag('run-1')
+    assert len(tag) == 8 and int(tag, 16) >= 0 and tag == run_tag('run-1')
+    assert tag != run_tag('run-2')
+    assert child_workflow_id('order-7', 'sub-0-0') == 'order-7.sub-0-0'  # a first run
+    assert child_workflow_id('order-7', 'sub-0-0', tag) == 'order-7.%s.sub-0-0' % tag
+    assert child_workflow_id('order-7', 'sub-0-0', None) == 'order-7.sub-0-0'
+
+
+def test_the_run_tag_comes_from_the_start_event():
+    assert fed(started_log()[0]).run_tag is None
+    execution = fed(started_log(continued_from='22ab9c')[0])
+    assert execution.continued_execution_run_id == '22ab9c'
+    assert execution.run_tag == run_tag('22ab9c')
+
+
+@pytest.mark.parametrize('tag', [None, 'c0ffee12'])
+def test_long_parent_ids_of_either_form_stay_within_256_characters(tag):
+    parent = 'p' * 250
+    workflow_id = child_workflow_id(parent, 'sub-0-0', tag)
+    suffix = 'sub-0-0' if tag is None else tag + '.sub-0-0'
+    assert len(workflow_id) <= 256 and workflow_id.endswith('.' + suffix)
+    assert workflow_id == child_workflow_id(parent, 'sub-0-0', tag)
+    assert workflow_id != child_workflow_id('q' * 250, 'sub-0-0', tag)
+    assert child_key_of(workflow_id) == 'sub-0-0'
+
+
+@pytest.mark.parametrize('parent', ['order-7', 'p' * 250])
+@pytest.mark.parametrize('continued', [None, 'run-41'])
+@pytest.mark.parametrize('with_control', [True, False])
+def test_child_keys_are_read_back_from_ids_of_either_form(parent, continued, with_control):
+    log, completed = started_log(continued_from=continued)
+    tag = run_tag(continued)
+    ids = {key: child_workflow_id(parent, key, tag) for key in ('sub-0-0', 'sub-1-0',
+                                                                'sub-2-0')}
+    control = (lambda key: json.dumps({'key': key, 'position': 0})) if with_control else (
+        lambda key: None)
+    first = log.child_initiated('sub-0-0', completed, ids['sub-0-0'],
+                                control=control('sub-0-0'))
+    log.start_child_failed(ids['sub-1-0'], 'WORKFLOW_TYPE_DOES_NOT_EXIST', completed,
+                           control=control('sub-1-0'))
+    log.start_child_failed(ids['sub-2-0'], 'CHILD_CREATION_RATE_EXCEEDED', completed,
+                           control=control('sub-2-0'))
+    log.child_completed(first, result='1')
+    execution = fed(log, workflow_id=parent)
+    assert execution.child_key(ids['sub-0-0']) == 'sub-0-0'
+    assert state(execution, 'sub-0-0') is COMPLETED
+    assert state(execution, 'sub-1-0') is FAILED
+    assert execution.refusals('sub-2-0') == 1 and state(execution, 'sub-2-0') is None
+
+
 # -- timers --------------------------------------------------------------------------------
 
 
@@ -430,8 +508,7 @@ def test_timer_pending_then_fired():
     assert execution.history.get('a-0-1') is None  # a timer is not an outcome
 
 
-@pytest.mark.parametrize('cause', ['OPEN_TIMERS_LIMIT_EXCEEDED', 'TIMER_CREATION_RATE_EXCEEDED',
-                                   'OPERATION_NOT_PERMITTED'])
+@pytest.mark.parametrize('cause', ['OPERATION_NOT_PERMITTED', 'SOMETHING_NEW'])
 def test_start_timer_failed_fails_the_attempt(cause):
     log, completed = started_log()
     log.start_timer_failed(retry_timer_id('a-0-1'), cause, completed)
@@ -470,6 +547,167 @@ def test_other_timers_record_no_outcome():
     log.start_timer_failed('theirs', 'OPERATION_NOT_PERMITTED', completed)
     execution = fed(log)
     assert execution.history.finished == 0 and execution.history.get('mine') is None
+
+
+# -- throttled starts: counted, then a back-off ----------------------------------------------
+
+
+def test_the_throttle_causes():
+    assert THROTTLE_CAUSES == {
+        'ACTIVITY_CREATION_RATE_EXCEEDED', 'OPEN_ACTIVITIES_LIMIT_EXCEEDED',
+        'CHILD_CREATION_RATE_EXCEEDED', 'OPEN_CHILDREN_LIMIT_EXCEEDED',
+        'OPEN_WORKFLOWS_LIMIT_EXCEEDED', 'TIMER_CREATION_RATE_EXCEEDED',
+        'OPEN_TIMERS_LIMIT_EXCEEDED'}
+    shapes = swf_shapes()
+    if shapes is not None:  # every one is a cause SWF's model knows
+        known = set()
+        for shape in ('ScheduleActivityTaskFailedCause', 'StartChildWorkflowExecutionFailedCause',
+                      'StartTimerFailedCause'):
+            known.update(shapes[shape]['enum'])
+        assert THROTTLE_CAUSES <= known
+
+
+def test_back_off_timer_ids():
+    assert backoff_timer_id('square-3-1', 2) == 'square-3-1.backoff.2'
+    assert backoff_timer_key('square-3-1.backoff.2') == ('square-3-1', 2)
+    assert backoff_timer_key('sub-0-0.backoff.10') == ('sub-0-0', 10)
+    for other in ('square-3-1.retry', 'flowy.more.12', 'x.backoff.y', '.backoff.1',
+                  'a-0-0.backoff.', 'a-0-0.backoffs.1', 'mine'):
+        assert backoff_timer_key(other) is None, other
+    assert retry_timer_key('square-3-1.backoff.2') is None
+
+
+def test_back_off_delays_grow_to_a_cap_with_a_jitter_drawn_from_the_key():
+    for key in ('square-0-0', 'sub-12-3', 'x' * 200):
+        delays = [backoff_delay(key, n) for n in range(1, 40)]
+        assert delays == [backoff_delay(key, n) for n in range(1, 40)]  # deterministic
+        for n, delay in enumerate(delays, 1):
+            base = min(2 ** (n - 1), BACKOFF_CAP)
+            assert type(delay) is int and base <= delay <= base + max(1, base // 2)
+    assert backoff_delay('a-0-0', 1) in (1, 2) and backoff_delay('a-0-0', 3) in (4, 5, 6)
+    # calls refused together do not all come back together
+    assert len({backoff_delay('square-%d-0' % i, 8) for i in range(50)}) > 10
+
+
+THROTTLED = [
+    ('activity', 'ACTIVITY_CREATION_RATE_EXCEEDED'),
+    ('activity', 'OPEN_ACTIVITIES_LIMIT_EXCEEDED'),
+    ('child', 'CHILD_CREATION_RATE_EXCEEDED'),
+    ('child', 'OPEN_CHILDREN_LIMIT_EXCEEDED'),
+    ('child', 'OPEN_WORKFLOWS_LIMIT_EXCEEDED'),
+    ('retry timer', 'TIMER_CREATION_RATE_EXCEEDED'),
+    ('retry timer', 'OPEN_TIMERS_LIMIT_EXCEEDED'),
+    ('back-off timer', 'TIMER_CREATION_RATE_EXCEEDED'),
+    ('back-off timer', 'OPEN_TIMERS_LIMIT_EXCEEDED'),
+]
+
+
+def refuse(log, what, key, cause, completed, backoff=1):
+    """SWF refuses the start of ``what`` (of call ``key``) for ``cause``.
+
+    A back-off timer is the one after refusal number ``backoff``.
+    """
+    if what == 'activity':
+        return log.schedule_activity_failed(key, cause, completed)
+    if what == 'child':
+        return log.start_child_failed(child_workflow_id('order-7', key), cause, completed,
+                                      control=json.dumps({'key': key, 'position': 4}))
+    if what == 'retry timer':
+        return log.start_timer_failed(retry_timer_id(key), cause, completed)
+    return log.start_timer_failed(backoff_timer_id(key, backoff), cause, completed)
+
+
+@pytest.mark.parametrize('what, cause', THROTTLED)
+def test_a_throttled_start_is_counted_and_not_an_outcome(what, cause):
+    key = 'sub-2-1' if what == 'child' else 'square-2-1'
+    log, completed = started_log()
+    if what == 'back-off timer':  # the refusal before it
+        log.schedule_activity_failed(key, 'ACTIVITY_CREATION_RATE_EXCEEDED', completed)
+    refuse(log, what, key, cause, log.decision_round())
+    execution = fed(log)
+    count = 2 if what == 'back-off timer' else 1
+    assert execution.history.get(key) is None and execution.history.finished == 0
+    assert execution.refusals(key) == count and execution.refusals('other-0-0') == 0
+    assert not execution.backoff_fired(key) and not execution.backoff_pending(key)
+    # the back-off timer of that refusal runs, then fires: the call may start again
+    timer_id = backoff_timer_id(key, count)
+    timer = log.timer_started(timer_id, log.decision_round())
+    execution.feed(log.events)
+    assert execution.backoff_pending(key) and not execution.backoff_fired(key)
+    log.timer_fired(timer_id, timer)
+    execution.feed(log.events)
+    assert execution.backoff_fired(key) and not execution.backoff_pending(key)
+    assert execution.history.get(key) is None
+
+
+@pytest.mark.parametrize('what, cause', THROTTLED)
+def test_a_call_refused_too_often_fails_saying_swf_kept_refusing_it(what, cause):
+    key = 'sub-0-0' if what == 'child' else 'square-0-0'
+    log, _ = started_log()
+    if what == 'back-off timer':  # the start of the task first, then its back-off timers
+        refuse(log, 'activity', key, 'OPEN_ACTIVITIES_LIMIT_EXCEEDED', log.decision_round())
+    for number in range(fed(log).refusals(key) + 1, MAX_REFUSALS + 1):
+        execution = fed(log)
+        assert execution.history.get(key) is None and execution.refusals(key) == number - 1
+        refuse(log, what, key, cause, log.decision_round(), backoff=number - 1)
+    execution = fed(log)
+    outcome = execution.history.get(key)
+    assert outcome.state is FAILED and execution.refusals(key) == MAX_REFUSALS
+    assert outcome.reason.endswith('; SWF kept refusing it (%d times, backing off in between)'
+                                   % MAX_REFUSALS)
+    assert outcome.cause.cause == cause
+    if what == 'child':
+        assert outcome.position == 4
+
+
+def test_refusals_are_counted_from_the_events_whatever_the_pages():
+    log, completed = started_log()
+    for number in range(1, 4):
+        log.schedule_activity_failed('a-0-0', 'OPEN_ACTIVITIES_LIMIT_EXCEEDED', completed)
+        log.timer_fired(backoff_timer_id('a-0-0', number),
+                        log.timer_started(backoff_timer_id('a-0-0', number), completed))
+    whole = fed(log)
+    again = ExecutionHistory('order-7')
+    for page in pages(log.events, 2):
+        again.feed(page)
+        again.feed(page)
+    assert whole.refusals('a-0-0') == again.refusals('a-0-0') == 3
+    assert snapshot(whole) == snapshot(again)
+    assert whole.backoff_fired('a-0-0')
+
+
+def test_a_throttled_refusal_of_a_repeated_start_is_ignored():
+    log, completed = started_log()
+    scheduled = log.activity_scheduled('a-0-0', completed, position=0)
+    log.schedule_activity_failed('a-0-0', 'ACTIVITY_CREATION_RATE_EXCEEDED',
+                                 log.decision_round())
+    log.timer_started(retry_timer_id('t-0-1'), completed)
+    log.start_timer_failed(retry_timer_id('t-0-1'), 'OPEN_TIMERS_LIMIT_EXCEEDED',
+                           log.decision_round())
+    execution = fed(log)
+    assert execution.refusals('a-0-0') == execution.refusals('t-0-1') == 0
+    log.activity_completed(scheduled, result='1')
+    execution.feed(log.events)
+    assert state(execution, 'a-0-0') is COMPLETED
+
+
+def test_a_back_off_timer_refused_for_good_or_cancelled_fails_the_call():
+    log, completed = started_log()
+    for key in ('a-0-0', 'b-0-0', 'c-0-0'):
+        log.schedule_activity_failed(key, 'ACTIVITY_CREATION_RATE_EXCEEDED', completed)
+    completed = log.decision_round()
+    log.start_timer_failed(backoff_timer_id('a-0-0', 1), 'OPERATION_NOT_PERMITTED', completed)
+    timer = log.timer_started(backoff_timer_id('b-0-0', 1), completed)
+    log.timer_canceled(backoff_timer_id('b-0-0', 1), timer, log.decision_round())
+    timer = log.timer_started(backoff_timer_id('c-0-0', 1), completed)
+    log.start_timer_failed(backoff_timer_id('c-0-0', 1), 'TIMER_ID_ALREADY_IN_USE',
+                           log.decision_round())
+    execution = fed(log)
+    outcome = execution.history.get('a-0-0')
+    assert outcome.state is FAILED and outcome.reason == (
+        'the back-off timer before a-0-0 could not be started: OPERATION_NOT_PERMITTED')
+    assert execution.history.get('b-0-0').reason == 'the back-off timer before b-0-0 was cancelled'
+    assert execution.history.get('c-0-0') is None and execution.backoff_pending('c-0-0')
 
 
 # -- markers, cancellation, other events ---------------------------------------------------
@@ -574,7 +812,7 @@ def histories(draw):
     position = 0
     for _ in range(draw(st.integers(1, 25))):
         action = draw(st.sampled_from(['activity', 'child', 'finish', 'finish', 'timer',
-                                       'marker', 'refused', 'round']))
+                                       'marker', 'refused', 'throttled', 'round']))
         if action == 'activity':
             key = 'a-%d-0' % position
             running.append(('activity', log.activity_scheduled(key, completed,
@@ -608,6 +846,16 @@ def histories(draw):
         elif action == 'refused':
             log.schedule_activity_failed('r-%d-0' % position, 'ACTIVITY_TYPE_DEPRECATED',
                                          completed)
+            position += 1
+        elif action == 'throttled':
+            key = 's-%d-0' % position
+            for number in range(1, draw(st.integers(1, MAX_REFUSALS)) + 1):
+                what = draw(st.sampled_from(['activity', 'child', 'retry timer']))
+                refuse(log, what, key, draw(st.sampled_from(sorted(THROTTLE_CAUSES))),
+                       completed)
+                timer_id = backoff_timer_id(key, number)
+                if draw(st.booleans()):
+                    log.timer_fired(timer_id, log.timer_started(timer_id, completed))
             position += 1
         else:
             completed = log.decision_round()
