@@ -70,7 +70,7 @@ from ..errors import NondeterminismError
 from ..execution import replay
 from .client import error_code
 from .config import WORKFLOW_CATEGORY, SWFWorkflowConfig
-from .decisions import MAX_DATA, MAX_REASON, TaskType, TooManyDecisions, to_swf
+from .decisions import MAX_DATA, TaskType, TooManyDecisions, _fail_workflow, to_swf
 from .history import ExecutionHistory, HistoryError
 from .payload import PayloadError, PayloadMissing, PayloadTooLarge
 from .worker import Worker
@@ -84,20 +84,10 @@ STATS = ('decision_tasks', 'cached', 'replays', 'events', 'pages', 'api_calls', 
 
 
 def fail_decision(reason, details=None):
-    """A ``FailWorkflowExecution`` decision: ``reason`` cut to 256 characters.
-
-    ``details`` (default: the reason) is cut to 32,768 characters; it starts with the
-    whole reason, so a reader of the event finds the uncut text there.
-    """
-    reason = str(reason)
-    details = reason if details is None else '%s\n\n%s' % (reason, details)
-    if len(reason) > MAX_REASON:
-        reason = reason[:MAX_REASON - 3] + '...'
-    if len(details) > MAX_DATA:
-        details = details[:MAX_DATA - 6] + ' [cut]'
-    return {'decisionType': 'FailWorkflowExecution',
-            'failWorkflowExecutionDecisionAttributes': {'reason': reason,
-                                                        'details': details}}
+    """A ``FailWorkflowExecution`` decision: ``reason`` cut to 256 characters, whole in
+    the details beside ``details`` (a hint on what to do), as :mod:`flowy.swf.failures`
+    has it."""
+    return _fail_workflow(reason, details)
 
 
 def cancel_decision(details='cancelled on request'):

@@ -101,6 +101,7 @@ import math
 
 from ..config import ACTIVITY, WORKFLOW
 from ..decision import Decision, Fail, FailCall, Finish, Restart
+from .failures import failure_fields
 from .history import (
     CALL_FAILED_MARKER,
     MAX_ID_LENGTH,
@@ -109,7 +110,7 @@ from .history import (
     child_workflow_id,
     retry_timer_id,
 )
-from .payload import MAX_DATA, MAX_REASON, PayloadError, PayloadTooLarge, cut_reason, encode_field
+from .payload import MAX_DATA, MAX_REASON, PayloadError, PayloadTooLarge, encode_field
 
 __all__ = ['MAX_DECISIONS', 'CALL_LIMIT', 'MAX_DATA', 'MAX_REASON', 'MAX_RESPONSE_BYTES',
            'WAKE_UP_TIMER_PREFIX', 'TaskType', 'TooManyDecisions', 'to_swf']
@@ -278,11 +279,14 @@ def _start_timer(timer_id, delay):
                                              'startToFireTimeout': str(seconds)}}
 
 
-def _fail_workflow(reason):
-    reason = str(reason)
+def _fail_workflow(reason, more=None):
+    """``FailWorkflowExecution``: the reason cut to fit, whole in the details beside ``more``."""
+    reason, details = failure_fields(reason, more)
+    attributes = {'reason': reason}
+    if details is not None:
+        attributes['details'] = details
     return {'decisionType': 'FailWorkflowExecution',
-            'failWorkflowExecutionDecisionAttributes': {'reason': cut_reason(reason),
-                                                        'details': reason[:MAX_DATA]}}
+            'failWorkflowExecutionDecisionAttributes': attributes}
 
 
 def _schedule_activity(call, task_type, data):
@@ -505,7 +509,10 @@ def to_swf(decision, task_types, execution, limit=MAX_DECISIONS, store=None,
         used += slot.size + (2 if decisions else 0)
         decisions.append(slot.decision)
         went.append(slot)
-    if (more or decision.more) and (decisions or not timers):
+    # A marker of a call that failed before it started schedules no decision task on
+    # SWF: the wake-up timer brings the next one, so the body sees the failure at once.
+    marked = any(d['decisionType'] == 'RecordMarker' for d in decisions)
+    if (more or decision.more or marked) and (decisions or not timers):
         # (with nothing to send but calls waiting for their timers, a wake-up timer would
         # only bring the same decision back: the retry timer wakes the decider up)
         wake_up = _start_timer(WAKE_UP_TIMER_PREFIX + str(execution.last_event_id), 0)

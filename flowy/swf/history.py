@@ -86,6 +86,7 @@ import hashlib
 import json
 
 from ..history import History
+from .failures import extra_details, full_reason
 from .payload import PayloadMissing, decode_field, is_reference
 
 __all__ = ['ExecutionHistory', 'HistoryError', 'SWFFailure', 'CALL_FAILED_MARKER',
@@ -230,14 +231,8 @@ def _position(control):
 
 
 def _reason(attributes, default):
-    """The reason an event gives, in full when ``details`` holds the uncut text."""
-    reason = attributes.get('reason')
-    if not reason:
-        return default
-    details = attributes.get('details')
-    if (type(details) is str and len(details) > len(reason) and details.startswith(reason)):
-        return details
-    return reason
+    """The whole reason an event gives (flowy sends it in the details; see failures)."""
+    return full_reason(attributes.get('reason'), attributes.get('details'), default)
 
 
 def _type_name(attributes, field):
@@ -484,7 +479,7 @@ class ExecutionHistory:
         key = self._activity_key(event_id, event_type, attributes)
         if key is not None:
             self._fail(key, _reason(attributes, 'the activity failed'), event_type,
-                       details=attributes.get('details'))
+                       details=extra_details(attributes.get('details')))
 
     def _on_activity_timed_out(self, event_id, event_type, attributes):
         key = self._activity_key(event_id, event_type, attributes)
@@ -495,7 +490,7 @@ class ExecutionHistory:
         key = self._activity_key(event_id, event_type, attributes)
         if key is not None:
             self._fail(key, 'the activity was cancelled', event_type,
-                       details=attributes.get('details'))
+                       details=extra_details(attributes.get('details')))
 
     def _on_schedule_activity_failed(self, event_id, event_type, attributes):
         key = attributes['activityId']
@@ -526,7 +521,7 @@ class ExecutionHistory:
         key = self._child_key(event_id, event_type, attributes)
         if key is not None:
             self._fail(key, _reason(attributes, 'the child workflow failed'), event_type,
-                       details=attributes.get('details'))
+                       details=extra_details(attributes.get('details')))
 
     def _on_child_timed_out(self, event_id, event_type, attributes):
         key = self._child_key(event_id, event_type, attributes)
@@ -537,7 +532,7 @@ class ExecutionHistory:
         key = self._child_key(event_id, event_type, attributes)
         if key is not None:
             self._fail(key, 'the child workflow was cancelled', event_type,
-                       details=attributes.get('details'))
+                       details=extra_details(attributes.get('details')))
 
     def _on_child_terminated(self, event_id, event_type, attributes):
         key = self._child_key(event_id, event_type, attributes)

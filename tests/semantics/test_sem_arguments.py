@@ -8,7 +8,6 @@ import uuid
 import pytest
 import sem_activities as acts
 from sem_harness import Act, Error
-from sem_swf import Stuck
 
 
 class Defaults:
@@ -149,12 +148,6 @@ class NotSerializable:
         return self.echo(object())
 
 
-@pytest.mark.engine_xfail('swf', raises=Stuck, reason=(
-    'flowy.swf.decisions.to_swf answers a call that failed before it started (FailCall) '
-    'with a flowy.call_failed RecordMarker and nothing else; a marker does not schedule a '
-    'decision task on SWF, so with no other task open the run waits for nothing until its '
-    'execution timeout. It should also start the wake-up timer (StartTimer 0), as it does '
-    'for Decision.more, so that the driver decides again at once'))
 def test_an_argument_that_cannot_be_sent_fails_that_call(engine):
     if not engine.flowy:
         pytest.skip('plain Python passes the object as it is')

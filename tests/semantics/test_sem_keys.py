@@ -157,15 +157,6 @@ DETERMINISM_END = 'do not branch on clocks, random numbers or outside state'
 LONG_NAMES = ('square_with_a_rather_long_dependency_name', 'inc_with_a_rather_long_dependency_name')
 
 
-@pytest.mark.engine_xfail('swf_replay', raises=AssertionError, reason=(
-    'flowy.swf.decider.fail_decision sends details = the reason + "\n\n" + how to fix it, '
-    'and a reason over 256 characters cut to 253 + "..."; the readers '
-    '(flowy.swf.status._full_reason, used by wait_for_result, and '
-    'flowy.swf.history._reason, used for a child\'s failure in its parent) take details '
-    'that start with the reason as the whole reason. So a short reason arrives with the '
-    'hint appended, and a long one (the "..." is not a prefix of the details) cut; '
-    'flowy.swf.decisions._fail_workflow, for the body\'s failures, sends details = the '
-    'whole reason and cuts without "...", which reads back exactly'))
 @pytest.mark.parametrize('names', [('square', 'inc'), LONG_NAMES], ids=['short', 'long'])
 def test_a_nondeterministic_body_fails_with_a_clear_error(engine, names):
     square, inc = names

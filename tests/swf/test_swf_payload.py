@@ -457,8 +457,8 @@ def test_a_store_that_fails_makes_to_swf_raise():
 
 def test_without_a_store_a_value_like_a_reference_fails_the_call():
     execution, _ = execution_for()
-    [marker] = to_swf(Decision([call(input=REFERENCE_PREFIX + 'x')]), TYPES, execution)
-    assert marker['decisionType'] == 'RecordMarker'
+    marker, wake_up = to_swf(Decision([call(input=REFERENCE_PREFIX + 'x')]), TYPES, execution)
+    assert (marker['decisionType'], wake_up['decisionType']) == ('RecordMarker', 'StartTimer')
     assert 'starts with' in json.loads(attributes(marker)['details'])['reason']
 
 
