@@ -26,7 +26,7 @@ def live_params():
             yield pytest.param(case, driver, id='%s-%s' % (case.name, driver))
 
 
-@pytest.mark.parametrize('case, live_driver', live_params())
+@pytest.mark.parametrize('case, live_driver', list(live_params()))
 def test_a_live_run_replays_offline_to_the_same_decisions(swf_client, case, live_driver):
     import moto_ext
 
