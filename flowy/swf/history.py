@@ -438,6 +438,27 @@ class ExecutionHistory:
         reason = '%s timeout' % attributes.get('timeoutType', 'unknown')
         self._finished(lambda: self.history.timed_out(key, reason))
 
+    # -- what an event says about the call it refers to (see _OUTCOMES) -----------------
+
+    def _completed(self, key, event_type, attributes):
+        self._complete(key, attributes)
+
+    def _failed(self, key, event_type, attributes):
+        what = 'activity' if event_type.startswith('Activity') else 'child workflow'
+        self._fail(key, _reason(attributes, 'the %s failed' % what), event_type,
+                   details=extra_details(attributes.get('details')))
+
+    def _timed_out(self, key, event_type, attributes):
+        self._time_out(key, attributes)
+
+    def _canceled(self, key, event_type, attributes):
+        what = 'activity' if event_type.startswith('Activity') else 'child workflow'
+        self._fail(key, 'the %s was cancelled' % what, event_type,
+                   details=extra_details(attributes.get('details')))
+
+    def _terminated(self, key, event_type, attributes):
+        self._fail(key, 'the child workflow was terminated', event_type)
+
     # -- handlers, one per event type (see _HANDLERS) -----------------------------------
 
     def _on_started(self, event_id, event_type, attributes):
@@ -470,28 +491,6 @@ class ExecutionHistory:
         key = attributes['activityId']
         self._schedule(event_id, key, _position(_control(attributes)), self._activities)
 
-    def _on_activity_completed(self, event_id, event_type, attributes):
-        key = self._activity_key(event_id, event_type, attributes)
-        if key is not None:
-            self._complete(key, attributes)
-
-    def _on_activity_failed(self, event_id, event_type, attributes):
-        key = self._activity_key(event_id, event_type, attributes)
-        if key is not None:
-            self._fail(key, _reason(attributes, 'the activity failed'), event_type,
-                       details=extra_details(attributes.get('details')))
-
-    def _on_activity_timed_out(self, event_id, event_type, attributes):
-        key = self._activity_key(event_id, event_type, attributes)
-        if key is not None:
-            self._time_out(key, attributes)
-
-    def _on_activity_canceled(self, event_id, event_type, attributes):
-        key = self._activity_key(event_id, event_type, attributes)
-        if key is not None:
-            self._fail(key, 'the activity was cancelled', event_type,
-                       details=extra_details(attributes.get('details')))
-
     def _on_schedule_activity_failed(self, event_id, event_type, attributes):
         key = attributes['activityId']
         if self.history.get(key) is not None:
@@ -511,33 +510,6 @@ class ExecutionHistory:
             key = child_key_of(workflow_id)
         if self._schedule(event_id, key, _position(control), self._children):
             self._child_ids[workflow_id] = key
-
-    def _on_child_completed(self, event_id, event_type, attributes):
-        key = self._child_key(event_id, event_type, attributes)
-        if key is not None:
-            self._complete(key, attributes)
-
-    def _on_child_failed(self, event_id, event_type, attributes):
-        key = self._child_key(event_id, event_type, attributes)
-        if key is not None:
-            self._fail(key, _reason(attributes, 'the child workflow failed'), event_type,
-                       details=extra_details(attributes.get('details')))
-
-    def _on_child_timed_out(self, event_id, event_type, attributes):
-        key = self._child_key(event_id, event_type, attributes)
-        if key is not None:
-            self._time_out(key, attributes)
-
-    def _on_child_canceled(self, event_id, event_type, attributes):
-        key = self._child_key(event_id, event_type, attributes)
-        if key is not None:
-            self._fail(key, 'the child workflow was cancelled', event_type,
-                       details=extra_details(attributes.get('details')))
-
-    def _on_child_terminated(self, event_id, event_type, attributes):
-        key = self._child_key(event_id, event_type, attributes)
-        if key is not None:
-            self._fail(key, 'the child workflow was terminated', event_type)
 
     def _on_start_child_failed(self, event_id, event_type, attributes):
         cause = attributes.get('cause')
@@ -619,21 +591,33 @@ def _timer_of(timer_id):
     return None, None
 
 
+def _outcome(find_key, record):
+    """A handler for an event about a started call: find its key, record the outcome."""
+    def handle(self, event_id, event_type, attributes):
+        key = find_key(self, event_id, event_type, attributes)
+        if key is not None:
+            record(self, key, event_type, attributes)
+    return handle
+
+
+_activity = ExecutionHistory._activity_key
+_child = ExecutionHistory._child_key
+
 _HANDLERS = {
     'WorkflowExecutionStarted': ExecutionHistory._on_started,
     'WorkflowExecutionCancelRequested': ExecutionHistory._on_cancel_requested,
     'ActivityTaskScheduled': ExecutionHistory._on_activity_scheduled,
-    'ActivityTaskCompleted': ExecutionHistory._on_activity_completed,
-    'ActivityTaskFailed': ExecutionHistory._on_activity_failed,
-    'ActivityTaskTimedOut': ExecutionHistory._on_activity_timed_out,
-    'ActivityTaskCanceled': ExecutionHistory._on_activity_canceled,
+    'ActivityTaskCompleted': _outcome(_activity, ExecutionHistory._completed),
+    'ActivityTaskFailed': _outcome(_activity, ExecutionHistory._failed),
+    'ActivityTaskTimedOut': _outcome(_activity, ExecutionHistory._timed_out),
+    'ActivityTaskCanceled': _outcome(_activity, ExecutionHistory._canceled),
     'ScheduleActivityTaskFailed': ExecutionHistory._on_schedule_activity_failed,
     'StartChildWorkflowExecutionInitiated': ExecutionHistory._on_child_initiated,
-    'ChildWorkflowExecutionCompleted': ExecutionHistory._on_child_completed,
-    'ChildWorkflowExecutionFailed': ExecutionHistory._on_child_failed,
-    'ChildWorkflowExecutionTimedOut': ExecutionHistory._on_child_timed_out,
-    'ChildWorkflowExecutionCanceled': ExecutionHistory._on_child_canceled,
-    'ChildWorkflowExecutionTerminated': ExecutionHistory._on_child_terminated,
+    'ChildWorkflowExecutionCompleted': _outcome(_child, ExecutionHistory._completed),
+    'ChildWorkflowExecutionFailed': _outcome(_child, ExecutionHistory._failed),
+    'ChildWorkflowExecutionTimedOut': _outcome(_child, ExecutionHistory._timed_out),
+    'ChildWorkflowExecutionCanceled': _outcome(_child, ExecutionHistory._canceled),
+    'ChildWorkflowExecutionTerminated': _outcome(_child, ExecutionHistory._terminated),
     'StartChildWorkflowExecutionFailed': ExecutionHistory._on_start_child_failed,
     'TimerStarted': ExecutionHistory._on_timer_started,
     'TimerFired': ExecutionHistory._on_timer_fired,
