@@ -438,7 +438,7 @@ class ExecutionHistory:
         reason = '%s timeout' % attributes.get('timeoutType', 'unknown')
         self._finished(lambda: self.history.timed_out(key, reason))
 
-    # -- what an event says about the call it refers to (see _OUTCOMES) -----------------
+    # -- what an event says about the call it refers to (see _outcome) ------------------
 
     def _completed(self, key, event_type, attributes):
         self._complete(key, attributes)
