@@ -403,7 +403,7 @@ class SWFWorkflowWorker(Worker):
         run = self._runs.get(run_key) if self.caching else None
         if run is not None and previous and run.answered == previous:
             execution = run.execution
-            news = self._new_events(pages, execution.last_event_id, started)
+            news = self._new_events(pages, execution.last_event_id, started, task.reverse)
             if news is not None:
                 try:
                     new = execution.feed(news)
@@ -439,10 +439,11 @@ class SWFWorkflowWorker(Worker):
         self.stats['replays'] += 1
         return execution, new, False
 
-    def _new_events(self, pages, last, started):
+    def _new_events(self, pages, last, started, newest_first=False):
         """The events after ``last``, in order, reading no more pages than needed.
 
         None when they do not follow on from ``last`` (then read the whole history).
+        Pages ``newest_first`` are read only down to the first event already fed.
         """
         news = {}
         events = pages.fetched[0]
@@ -454,6 +455,8 @@ class SWFWorkflowWorker(Worker):
                     news[event_id] = event
                 else:
                     reached = True
+                    if newest_first:
+                        break  # the rest of the page is older still
             if reached:
                 break
             events = pages.next_page()
