@@ -202,14 +202,12 @@ class MeteredBoto3:
         return {'calls': dict(self.calls), 'empty': dict(self.empty), 'cpu_s': self.cpu}
 
 
-def boto3_client(endpoint):
-    import boto3
-    from botocore.config import Config
-
-    # SWFClient's own defaults (70 s read timeout, standard retries), on the endpoint.
-    return boto3.client('swf', region_name=REGION, endpoint_url=endpoint,
-                        config=Config(connect_timeout=10, read_timeout=70,
-                                      retries={'mode': 'standard'}))
+def boto3_client(endpoint, parse_timestamps=True):
+    """A boto3 client made as SWFClient makes its own (70 s read timeout, standard
+    retries), on the endpoint; the decider's leaves timestamps as sent, as the one
+    SWFWorkflowWorker.run_forever makes does."""
+    return SWFClient(kwargs={'region_name': REGION, 'endpoint_url': endpoint},
+                     parse_timestamps=parse_timestamps).client
 
 
 # -- the helper processes --------------------------------------------------------------
@@ -383,7 +381,7 @@ def run_workflow(service, name, n, page_size, pick=None):
     service.reset()
     deciders = {'cached': new_decider('cached', page_size), 'replay': new_decider('replay', None)}
     deciders['cached'].register_remote(service.client, DOMAIN)
-    metered = MeteredBoto3(boto3_client(service.endpoint))
+    metered = MeteredBoto3(boto3_client(service.endpoint, parse_timestamps=False))
     client = SWFClient(client=metered)
     worker = Child('serve-activities', service.endpoint)
     try:

@@ -316,7 +316,7 @@ def _verbosity(args):
     return getattr(args, 'verbose', 0) or 0
 
 
-def _client(args, connect=True):
+def _client(args, connect=True, **options):
     """An SWFClient for the command line's endpoint and region.
 
     ``connect``: make the boto3 client now, in this thread (boto3 does not make clients
@@ -329,7 +329,7 @@ def _client(args, connect=True):
         kwargs['endpoint_url'] = args.endpoint_url
     if getattr(args, 'region', None):
         kwargs['region_name'] = args.region
-    client = SWFClient(kwargs=kwargs)
+    client = SWFClient(kwargs=kwargs, **options)
     if connect:
         client.client  # noqa: B018 - a property that makes the boto3 client
     return client
@@ -459,7 +459,7 @@ def _worker(args, worker):
         raise UsageError('no %s found in %s: decorate them with an %s' % (
             'workflows' if worker.kind == 'workflow' else 'activities',
             ', '.join(args.modules), worker.config_class.__name__))
-    client = _client(args)
+    client = _client(args, **worker.client_options)
     worker.run_forever(args.domain, args.task_list, swf_client=client, setup_log=False,
                        register_remote=args.register, identity=args.identity)
     return 0

@@ -25,6 +25,10 @@ def error_code(exc):
     return (response.get('Error') or {}).get('Code')
 
 
+def _as_sent(value):
+    return value
+
+
 def _task_list(name):
     return None if name is None else {'name': name}
 
@@ -39,13 +43,16 @@ class SWFClient:
     ``client``: a boto3 SWF client to use as it is (for a custom endpoint, a session or
     a stub).  Otherwise one is created with ``boto3.client('swf', config=config,
     **kwargs)``; the default ``config`` waits 70 s for a response, longer than SWF's
-    60 s long polls.
+    60 s long polls.  ``parse_timestamps=False`` leaves timestamps as the numbers SWF
+    sends instead of ``datetime`` objects: a decider, which reads many history events
+    and none of their times, parses them in about half the time.
     """
 
-    def __init__(self, client=None, config=None, kwargs=None):
+    def __init__(self, client=None, config=None, kwargs=None, parse_timestamps=True):
         self._client = client
         self._config = config
         self._kwargs = dict(kwargs or {})
+        self._parse_timestamps = parse_timestamps
 
     @property
     def client(self):
@@ -58,7 +65,16 @@ class SWFClient:
             if config is None:
                 config = Config(connect_timeout=10, read_timeout=POLL_READ_TIMEOUT,
                                 retries={'mode': 'standard'})
-            self._client = boto3.client('swf', config=config, **self._kwargs)
+            session = None
+            if not self._parse_timestamps:
+                import botocore.session
+
+                raw = botocore.session.get_session()
+                raw.get_component('response_parser_factory').set_parser_defaults(
+                    timestamp_parser=_as_sent)
+                session = boto3.session.Session(botocore_session=raw)
+            make = boto3.client if session is None else session.client
+            self._client = make('swf', config=config, **self._kwargs)
         return self._client
 
     def __repr__(self):

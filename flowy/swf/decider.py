@@ -216,6 +216,8 @@ class SWFWorkflowWorker(Worker):
     category = WORKFLOW_CATEGORY
     config_class = SWFWorkflowConfig
     kind = 'workflow'
+    # the decider reads many history events and none of their times
+    client_options = {'parse_timestamps': False}
     page_attempts = 3  # tries per history page before the task is left to time out
     page_retry_pause = 0.5  # seconds before the second try; doubled for the next
 

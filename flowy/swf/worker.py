@@ -32,10 +32,11 @@ def default_identity():
     return ('%s-%d' % (socket.getfqdn(), os.getpid()))[-MAX_IDENTITY:]
 
 
-def as_client(swf_client):
-    """An :class:`SWFClient` for ``swf_client``: None, a boto3 client, or a stand-in."""
+def as_client(swf_client, **options):
+    """An :class:`SWFClient` for ``swf_client``: None (a new one, made with ``options``),
+    a boto3 client, or a stand-in."""
     if swf_client is None:
-        return SWFClient()
+        return SWFClient(**options)
     if isinstance(swf_client, SWFClient):
         return swf_client
     if hasattr(getattr(swf_client, 'meta', None), 'service_model'):  # a boto3 client
@@ -89,6 +90,7 @@ class Worker:
     kind = 'task'
     poll_retry_first = 1.0  # seconds before polling again after a failed poll
     poll_retry_max = 60.0
+    client_options = {}  # how run_forever makes its SWFClient when given none
 
     def __init__(self):
         self.registry = {}
@@ -160,7 +162,7 @@ class Worker:
         try:
             if setup_log:
                 setup_default_logging()
-            client = as_client(swf_client)
+            client = as_client(swf_client, **self.client_options)
             identity = (identity or default_identity())[-MAX_IDENTITY:]
             if register_remote:
                 self.register_remote(client, domain)

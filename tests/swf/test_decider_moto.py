@@ -5,6 +5,7 @@ boto3 client; each test starts executions and reads the outcome from their histo
 Every wait is bounded.
 """
 
+import datetime
 import threading
 import time
 
@@ -316,3 +317,17 @@ def test_a_close_decision_refused_as_unhandled_is_decided_again(swf_client):
     assert 'WorkflowExecutionSignaled' in kinds[:failed]
     assert kinds[-1] == 'WorkflowExecutionCompleted'
     assert workers.decider.stats['failed'] == 0
+
+
+def test_a_decider_client_that_leaves_timestamps_as_sent(swf_client):
+    # what run_forever makes for a decider given no client: boto3 parses the many history
+    # events it reads in about half the time
+    assert SWFWorkflowWorker.client_options == {'parse_timestamps': False}
+    raw = SWFClient(kwargs={'region_name': 'us-east-1'}, parse_timestamps=False)
+    with Workers(swf_client, decider_client=raw) as workers:
+        run = workers.start('SumSquares', 5)
+        assert workers.result(*run) == 30
+    events = raw.get_workflow_execution_history(DOMAIN, *run)['events']
+    assert isinstance(events[0]['eventTimestamp'], (int, float))
+    parsed = SWFClient(client=swf_client).get_workflow_execution_history(DOMAIN, *run)
+    assert isinstance(parsed['events'][0]['eventTimestamp'], datetime.datetime)
