@@ -275,6 +275,31 @@ class SWFWorkflowWorker(Worker):
         for run in runs:
             self._forget_history(run.execution)
 
+    def check_history(self, events, workflow_id='history-check'):
+        """Replay a recorded history against the workflows this decider runs now.
+
+        ``events``: a run's whole history, as ``get_workflow_execution_history`` gives it
+        (:func:`flowy.swf.status.history_events` reads every page).  Raises
+        :class:`flowy.NondeterminismError` when the code no longer makes the calls the
+        history recorded (the change would fail running executions of this version),
+        and ``LookupError`` when no registered workflow has the run's type and version.
+        Returns the :class:`flowy.decision.Decision` the code makes at the end of the
+        history.  Check a change against histories of real runs before deploying it.
+        """
+        execution = ExecutionHistory(workflow_id, store=self.payload_store)
+        execution.feed(events)
+        key = (execution.workflow_name, execution.workflow_version)
+        workflow = self.registry.get(key)
+        if workflow is None:
+            raise LookupError('this decider runs no workflow %s version %s (it runs: %s)'
+                              % (key + (', '.join('%s %s' % known for known in
+                                                  sorted(self.registry)) or 'none',)))
+        decision = replay(workflow, execution.input, execution.history)
+        error = getattr(decision.outcome, 'error', None)
+        if isinstance(error, NondeterminismError):
+            raise NondeterminismError('%s %s: %s' % (key + (error,))) from error
+        return decision
+
     # -- polling --------------------------------------------------------------------------
 
     def poll(self, client, domain, task_list, identity):

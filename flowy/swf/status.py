@@ -26,10 +26,10 @@ from .failures import extra_details, full_reason
 from .payload import decode_field
 
 __all__ = ['ExecutionStatus', 'UnknownExecution', 'describe_execution', 'wait_for_result',
-           'latest_run_id']
+           'history_events', 'latest_run_id']
 
 _EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
-_MAX_PAGES = 1000  # listing the runs of one workflow id
+_MAX_PAGES = 1000  # pages read in one listing of runs, or one history
 _MAX_HOPS = 10000  # continue-as-new runs followed in one look-up
 
 _CLOSE_EVENTS = {
@@ -211,6 +211,21 @@ def _describe_run(client, domain, workflow_id, run_id):
             raise UnknownExecution('SWF knows no execution %s (run %s) in the domain %s'
                                    % (workflow_id, run_id, domain)) from exc
         raise
+
+
+def history_events(swf_client, domain, workflow_id, run_id):
+    """Every event of one run's history, oldest first, read page by page."""
+    client = _client(swf_client)
+    events, token = [], None
+    for _ in range(_MAX_PAGES):
+        response = client.get_workflow_execution_history(domain, workflow_id, run_id,
+                                                         next_page_token=token)
+        events.extend(response.get('events', ()))
+        token = response.get('nextPageToken')
+        if not token:
+            return events
+    raise RuntimeError('the history of %s/%s has more than %d pages' % (
+        workflow_id, run_id, _MAX_PAGES))
 
 
 def _close_event(client, domain, workflow_id, run_id):

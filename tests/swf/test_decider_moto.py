@@ -331,3 +331,23 @@ def test_a_decider_client_that_leaves_timestamps_as_sent(swf_client):
     assert isinstance(events[0]['eventTimestamp'], (int, float))
     parsed = SWFClient(client=swf_client).get_workflow_execution_history(DOMAIN, *run)
     assert isinstance(parsed['events'][0]['eventTimestamp'], datetime.datetime)
+
+
+def test_a_fetched_history_passes_the_check_of_the_code_that_made_it(swf_client):
+    import moto_ext
+
+    from flowy.decision import Finish
+    from flowy.swf.status import history_events
+
+    with Workers(swf_client) as workers:
+        run = workers.start('SumSquares', 6)
+        assert workers.result(*run) == 55
+    moto_ext.set_page_size(7)  # several pages
+    try:
+        events = history_events(swf_client, DOMAIN, *run)
+    finally:
+        moto_ext.set_page_size(None)
+    assert [event['eventId'] for event in events] == list(range(1, len(events) + 1))
+    assert events[-1]['eventType'] == 'WorkflowExecutionCompleted'
+    decision = workers.decider.check_history(events)
+    assert type(decision.outcome) is Finish and loads(decision.outcome.result) == 55

@@ -35,6 +35,8 @@ from golden_workflows import (
 )
 from swf_events import check_decision, check_event
 
+import flowy
+
 GOLDEN = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'golden')
 PATHS = sorted(glob.glob(os.path.join(GOLDEN, '*.json')))
 NAMES = [os.path.basename(path)[:-len('.json')] for path in PATHS]
@@ -217,3 +219,27 @@ def test_the_original_body_replays_the_nondeterministic_history_clean(drifted, d
     assert answers == recorded_decisions(drifted)
     assert not any(d['decisionType'] == 'FailWorkflowExecution'
                    for _, decisions in answers for d in decisions)
+
+
+# -- SWFWorkflowWorker.check_history: the check users run before deploying a change ----------
+
+@pytest.mark.parametrize('name', NAMES)
+def test_the_code_that_recorded_a_history_passes_the_check(name):
+    record = load_golden(os.path.join(GOLDEN, name + '.json'))
+    decision = make_decider('replay').check_history(record['events'])
+    assert decision is not None
+
+
+def test_a_changed_body_fails_the_check_naming_the_call(drifted):
+    with pytest.raises(flowy.NondeterminismError) as raised:
+        make_decider('replay', changed=True).check_history(drifted['events'])
+    message = str(raised.value)
+    assert message.startswith('Drift 1: ')
+    assert 'task call #0 is double-0, but the history recorded square-0 there' in message
+
+
+def test_a_history_of_an_unknown_type_is_a_lookup_error(drifted):
+    from flowy.swf.decider import SWFWorkflowWorker
+
+    with pytest.raises(LookupError, match='runs no workflow Drift version 1'):
+        SWFWorkflowWorker().check_history(drifted['events'])
