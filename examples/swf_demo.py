@@ -30,6 +30,7 @@ from flowy import (
     SWFWorkflowWorker,
     parallel_reduce,
 )
+from flowy.swf.client import error_code
 from flowy.swf.status import wait_for_result
 
 DOMAIN = 'flowy-demo'
@@ -71,7 +72,7 @@ def ensure_domain(client, name):
     try:
         client.register_domain(name, retention_days=1)
     except Exception as exc:  # a domain registered by an earlier run is fine
-        if 'DomainAlreadyExists' not in str(exc):
+        if error_code(exc) != 'DomainAlreadyExistsFault':
             raise
 
 

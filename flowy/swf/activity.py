@@ -41,8 +41,8 @@ import traceback
 from ..heartbeat import _reporting
 from .client import error_code
 from .config import ACTIVITY_CATEGORY, SWFActivityConfig
-from .failures import failure_fields
-from .payload import MAX_DATA, PayloadError, cut_reason, decode_field, encode_field
+from .failures import failure_fields, keep_end
+from .payload import PayloadError, cut_reason, decode_field, encode_field
 from .worker import Worker
 
 __all__ = ['SWFActivityWorker', 'MAX_HEARTBEAT_DETAILS']
@@ -271,15 +271,5 @@ def _details(exc):
         text = ''.join(traceback.format_exception(exc))
     except Exception:
         text = '%s: %s' % (type(exc).__name__, _message(exc))
-    return _cut(text, keep_end=True)
-
-
-def _cut(text, limit=MAX_DATA, keep_end=False):
-    """``text`` in at most ``limit`` characters; a long traceback keeps its end."""
-    if len(text) <= limit:
-        return text
-    if keep_end:
-        note = '[the start of this text was cut]\n'
-        return note + text[len(text) - (limit - len(note)):]
-    return text[:limit]
+    return keep_end(text)
 

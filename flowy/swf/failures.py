@@ -16,7 +16,7 @@ import json
 
 from .payload import MAX_DATA, MAX_REASON, cut_reason
 
-__all__ = ['failure_fields', 'full_reason', 'extra_details']
+__all__ = ['failure_fields', 'full_reason', 'extra_details', 'keep_end']
 
 _REASON = 'flowy_reason'
 _MORE = 'more'
@@ -43,14 +43,22 @@ def failure_fields(reason, more=None):
         return reason, None  # nothing the reason does not say
     details = _encode(reason, more)
     while len(details) > MAX_DATA and more:
-        overflow = len(details) - MAX_DATA + len(_CUT_NOTE)
-        more = _CUT_NOTE + more[overflow:] if overflow < len(more) else None
+        room = len(more) - (len(details) - MAX_DATA)
+        more = keep_end(more, room) if room > len(_CUT_NOTE) else None
         details = _encode(reason, more)
     kept = len(reason)
     while len(details) > MAX_DATA:  # escaping can make the text longer than the reason
         kept = max(0, min(kept - 1, kept * (MAX_DATA - 64) // len(details)))
         details = _encode(reason[:kept] + ' [cut]', None)
     return cut_reason(reason, MAX_REASON), details
+
+
+def keep_end(text, limit=MAX_DATA):
+    """``text`` in at most ``limit`` characters, its start cut (a traceback's end says
+    most) and marked so."""
+    if len(text) <= limit:
+        return text
+    return _CUT_NOTE + text[len(text) - (limit - len(_CUT_NOTE)):]
 
 
 def _parsed(details):

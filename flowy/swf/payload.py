@@ -81,9 +81,8 @@ def is_reference(text):
 def cut_reason(reason, limit=MAX_REASON):
     """``reason`` as a string of at most ``limit`` characters (SWF's failure reasons).
 
-    The text is cut, not summarized: send the whole reason (cut to :data:`MAX_DATA`) as
-    the ``details`` too, and a reader can tell the details hold the uncut reason because
-    they start with it (:class:`flowy.swf.history.ExecutionHistory` does).
+    The text is cut, not summarized: :func:`flowy.swf.failures.failure_fields` sends
+    the whole reason in the details beside it.
     """
     return str(reason)[:limit]
 

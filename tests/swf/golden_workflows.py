@@ -39,6 +39,7 @@ from flowy.swf.activity import SWFActivityWorker
 from flowy.swf.client import SWFClient
 from flowy.swf.config import SWFActivityConfig, SWFWorkflowConfig
 from flowy.swf.decider import SWFWorkflowWorker
+from flowy.swf.status import history_events
 
 DOMAIN = 'golden'
 DECISIONS = 'golden-decisions'
@@ -578,11 +579,4 @@ class Live:
 
 def fetch_history(swf, workflow_id, run_id):
     """Every event of a run, through every page of get_workflow_execution_history."""
-    events, token = [], None
-    while True:
-        page = swf.get_workflow_execution_history(DOMAIN, workflow_id, run_id,
-                                                  next_page_token=token)
-        events += page['events']
-        token = page.get('nextPageToken')
-        if not token:
-            return events
+    return history_events(swf, DOMAIN, workflow_id, run_id)

@@ -17,6 +17,7 @@ from flowy.swf.activity import SWFActivityWorker
 from flowy.swf.client import SWFClient, error_code
 from flowy.swf.config import SWFActivityConfig, SWFWorkflowConfig
 from flowy.swf.decider import SWFWorkflowWorker
+from flowy.swf.status import history_events
 
 DOMAIN = 'flowy-tests'
 DECISIONS = 'decisions'
@@ -142,14 +143,7 @@ class Workers:
         return workflow_id, response['runId']
 
     def history(self, workflow_id, run_id):
-        events, token = [], None
-        while True:
-            page = self.client.get_workflow_execution_history(DOMAIN, workflow_id, run_id,
-                                                              next_page_token=token)
-            events += page['events']
-            token = page.get('nextPageToken')
-            if not token:
-                return events
+        return history_events(self.client, DOMAIN, workflow_id, run_id)
 
     def outcome(self, workflow_id, run_id, timeout=TIMEOUT):
         """The closing event of the run, once it closed (waits at most ``timeout``)."""
@@ -337,7 +331,6 @@ def test_a_fetched_history_passes_the_check_of_the_code_that_made_it(swf_client)
     import moto_ext
 
     from flowy.decision import Finish
-    from flowy.swf.status import history_events
 
     with Workers(swf_client) as workers:
         run = workers.start('SumSquares', 6)
