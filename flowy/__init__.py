@@ -11,10 +11,9 @@ light; boto3 itself is imported only when a client is made).
 import importlib
 
 from .errors import FlowyError, NondeterminismError, TaskError, TaskTimedout
-from .execution import restart
 from .heartbeat import heartbeat
 from .local import LocalWorkflow
-from .operations import finish_order, first, parallel_reduce, wait
+from .operations import finish_order, first, parallel_reduce, restart, wait
 
 __all__ = [
     'LocalWorkflow',

@@ -1,4 +1,5 @@
-"""Operations over task results: ``wait``, ``first``, ``finish_order``, ``parallel_reduce``.
+"""Operations over task results: ``wait``, ``first``, ``finish_order``, ``parallel_reduce``,
+and ``restart``, which a body returns to start over.
 
 Each is written once, over :class:`~flowy.result.TaskResult`, and works on plain values
 too, so a workflow runs unchanged as ordinary Python.  Their answers depend only on the
@@ -11,10 +12,10 @@ import itertools
 from functools import partial
 
 from .errors import TaskError
-from .execution import TaskProxy
+from .proxy import TaskProxy
 from .result import ERROR, PENDING, ResultProxy, TaskResult, result_of
 
-__all__ = ['wait', 'first', 'finish_order', 'parallel_reduce']
+__all__ = ['wait', 'first', 'finish_order', 'parallel_reduce', 'restart', 'RestartRequest']
 
 
 # Operations that react to their inputs are numbered in the order they are created.
@@ -321,3 +322,25 @@ def _apply_plain(function, x, y):
 
 def _result_order(result):
     return result.order
+
+
+class RestartRequest:
+    """Returned by :func:`restart`; ends this run and starts a fresh one with new input."""
+
+    __slots__ = ('args', 'kwargs')
+
+    def __init__(self, args, kwargs):
+        self.args = args
+        self.kwargs = kwargs
+
+    def __repr__(self):
+        return 'restart(*%r, **%r)' % (self.args, self.kwargs)
+
+
+def restart(*args, **kwargs):
+    """Return this from a workflow body to start over with a fresh history and new input.
+
+    The arguments may hold task results; the restart waits for them, and fails the
+    workflow if one of them failed.  On SWF this is a continue-as-new.
+    """
+    return RestartRequest(args, kwargs)

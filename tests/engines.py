@@ -11,7 +11,7 @@ import random
 from flowy.config import WORKFLOW
 from flowy.decision import FailCall, Finish, Restart
 from flowy.errors import TaskError
-from flowy.execution import replay
+from flowy.drivers.replay import replay
 from flowy.history import History
 from flowy.local.engine import run_activity
 

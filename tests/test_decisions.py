@@ -2,7 +2,7 @@
 
 Each test builds a :class:`flowy.history.History` by hand (which calls were scheduled at
 which body position, then the outcomes in the order they finished), runs
-:func:`flowy.execution.replay` once and compares the whole :class:`~flowy.decision.Decision`.
+:func:`flowy.drivers.replay.replay` once and compares the whole :class:`~flowy.decision.Decision`.
 This is the re-expression of the original flowy's decision checklist (its
 ``test_swf.py``/``swf_cases.py``), plus checks that a non-deterministic body is caught.
 """
@@ -22,7 +22,7 @@ from flowy import (
 from flowy.config import ACTIVITY, TaskSpec, WorkflowConfig
 from flowy.decision import Decision, Fail, FailCall, Finish, Restart, ScheduleCall
 from flowy.errors import FlowyError, NondeterminismError
-from flowy.execution import replay
+from flowy.drivers.replay import replay
 from flowy.history import History
 from flowy.result import PENDING, TaskResult, result_of
 from flowy.serialization import dumps

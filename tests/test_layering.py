@@ -79,7 +79,7 @@ def forbidden(name):
 
 def test_there_is_a_core_to_check():
     modules = {module for module, _ in core_modules()}
-    assert {'flowy.execution', 'flowy.result', 'flowy.operations', 'flowy.history',
+    assert {'flowy.drivers.replay', 'flowy.result', 'flowy.operations', 'flowy.history',
             'flowy.decision', 'flowy.config', 'flowy.errors'} <= modules
     assert not any(module.startswith(('flowy.local', 'flowy.swf')) for module in modules)
 

@@ -29,7 +29,7 @@ from flowy import (
 )
 from flowy.config import ACTIVITY, TaskSpec, WorkflowConfig
 from flowy.decision import Finish
-from flowy.execution import replay
+from flowy.drivers.replay import replay
 from flowy.history import History
 from flowy.result import PENDING, TaskResult, result_of
 from flowy.serialization import dumps

@@ -9,10 +9,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from flowy import TaskError, TaskTimedout, wait
-from flowy.cached import CachedDriver
+from flowy.drivers.cached import CachedDriver
 from flowy.config import ACTIVITY, TaskSpec, WorkflowConfig
 from flowy.decision import Fail, Finish
-from flowy.execution import replay
+from flowy.drivers.replay import replay
 from flowy.history import History
 from flowy.serialization import dumps
 

@@ -27,11 +27,11 @@ from concurrent.futures import (
 )
 from functools import partial
 
-from ..cached import CachedDriver
+from ..drivers.cached import CachedDriver
 from ..config import ACTIVITY, WORKFLOW, TaskSpec, WorkflowConfig, check_transport
 from ..decision import FailCall, Finish, Restart
 from ..errors import TaskError
-from ..execution import replay
+from ..drivers.replay import replay
 from ..heartbeat import _reporting
 from ..history import History
 

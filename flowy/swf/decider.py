@@ -2,8 +2,8 @@
 
 :class:`SWFWorkflowWorker` polls one task list of one domain.  For each decision task
 it reads the execution's history (every page, through ``nextPageToken``), lets a driver
-decide (:mod:`flowy.cached` by default, or the stateless replay of
-:mod:`flowy.execution`), turns the decision into SWF decisions
+decide (:mod:`flowy.drivers.cached` by default, or the stateless replay of
+:mod:`flowy.drivers.replay`), turns the decision into SWF decisions
 (:func:`flowy.swf.decisions.to_swf`) and answers with
 ``RespondDecisionTaskCompleted``.
 
@@ -64,10 +64,10 @@ import time
 import traceback
 from collections import OrderedDict
 
-from ..cached import CachedDriver
+from ..drivers.cached import CachedDriver
 from ..decision import Fail
 from ..errors import NondeterminismError
-from ..execution import replay
+from ..drivers.replay import replay
 from .client import error_code
 from .config import WORKFLOW_CATEGORY, SWFWorkflowConfig
 from .decisions import MAX_DATA, TaskType, TooManyDecisions, _fail_workflow, to_swf

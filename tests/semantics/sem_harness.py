@@ -25,10 +25,11 @@ from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from engines import SimulatedEngine
 
 from flowy import LocalWorkflow, TaskError
-from flowy.cached import CachedDriver
+from flowy.drivers.cached import CachedDriver
 from flowy.config import WORKFLOW
 from flowy.decision import Restart
-from flowy.execution import RestartRequest, replay
+from flowy.drivers.replay import replay
+from flowy.operations import RestartRequest
 
 __all__ = ['SAME', 'SELF', 'Error', 'Act', 'Flow', 'Outcome', 'ENGINE_CLASSES',
            'make_engine', 'assert_same', 'LifoEngine', 'ORDERS']

@@ -204,7 +204,7 @@ def test_the_cached_driver_takes_arguments_when_the_call_is_made():
     from engines import SimulatedEngine
     from sem_harness import make_engine
 
-    from flowy.cached import CachedDriver
+    from flowy.drivers.cached import CachedDriver
 
     w = make_engine('replay').workflow(CallTimeArguments, square=acts.square,
                                        type_tree=acts.type_tree)

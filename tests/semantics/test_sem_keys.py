@@ -8,10 +8,10 @@ from engines import SimulatedEngine
 from sem_harness import ORDERS, Error, make_engine
 
 from flowy import TaskError, TaskTimedout, parallel_reduce, wait
-from flowy.cached import CachedDriver
+from flowy.drivers.cached import CachedDriver
 from flowy.config import ACTIVITY, TaskSpec
 from flowy.decision import Fail, Finish
-from flowy.execution import replay
+from flowy.drivers.replay import replay
 from flowy.history import History
 
 

@@ -18,7 +18,7 @@ import functools
 import json
 from datetime import datetime, timedelta, timezone
 
-from flowy.execution import replay
+from flowy.drivers.replay import replay
 from flowy.serialization import dumps, loads
 from flowy.swf.decisions import CALL_LIMIT, MAX_DECISIONS, MAX_RESPONSE_BYTES, to_swf
 from flowy.swf.history import ExecutionHistory

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from swf_events import SimulatedSWF, check_decision, pages
 
 from flowy import TaskError, first, parallel_reduce, wait
-from flowy.cached import CachedDriver
+from flowy.drivers.cached import CachedDriver
 from flowy.serialization import loads
 from flowy.swf.config import SWFWorkflowConfig
 from flowy.swf.decider import STATS, SWFWorkflowWorker, cancel_decision, fail_decision

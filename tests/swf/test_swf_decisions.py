@@ -18,10 +18,10 @@ from swf_events import (
 )
 
 from flowy import TaskError, parallel_reduce, restart, wait
-from flowy.cached import CachedDriver
+from flowy.drivers.cached import CachedDriver
 from flowy.config import ACTIVITY, WORKFLOW, TaskSpec, WorkflowConfig
 from flowy.decision import Decision, Fail, FailCall, Finish, Restart, ScheduleCall
-from flowy.execution import replay
+from flowy.drivers.replay import replay
 from flowy.history import FAILED
 from flowy.swf.decisions import (
     CALL_LIMIT,

@@ -6,55 +6,19 @@ known yet.  Everything the body called before that point and that is ready to st
 into the :class:`~flowy.decision.Decision`, in call order.
 """
 
-from .decision import Decision, Fail, FailCall, Finish, Restart, ScheduleCall
-from .errors import NondeterminismError, TaskError, TaskTimedout
-from .history import COMPLETED, FAILED, TIMEDOUT, call_id
-from .result import ERROR, PENDING, VALUE, ResultProxy, SuspendTask, TaskResult
+from ..decision import Decision, Fail, FailCall, Finish, Restart, ScheduleCall
+from ..errors import NondeterminismError, TaskError, TaskTimedout
+from ..history import COMPLETED, FAILED, TIMEDOUT, call_id
+from ..operations import RestartRequest
+from ..proxy import TaskProxy
+from ..result import ERROR, PENDING, VALUE, ResultProxy, SuspendTask, TaskResult
 
-__all__ = ['Execution', 'TaskProxy', 'replay', 'restart', 'RestartRequest']
+__all__ = ['Execution', 'replay']
 
 _PLAIN = frozenset([int, str, float, bool, type(None), bytes])
 
 _DETERMINISM_HINT = ('a workflow must make the same task calls in the same order every '
                      'time it runs: do not branch on clocks, random numbers or outside state')
-
-
-class RestartRequest:
-    """Returned by :func:`restart`; ends this run and starts a fresh one with new input."""
-
-    __slots__ = ('args', 'kwargs')
-
-    def __init__(self, args, kwargs):
-        self.args = args
-        self.kwargs = kwargs
-
-    def __repr__(self):
-        return 'restart(*%r, **%r)' % (self.args, self.kwargs)
-
-
-def restart(*args, **kwargs):
-    """Return this from a workflow body to start over with a fresh history and new input.
-
-    The arguments may hold task results; the restart waits for them, and fails the
-    workflow if one of them failed.  On SWF this is a continue-as-new.
-    """
-    return RestartRequest(args, kwargs)
-
-
-class TaskProxy:
-    """The callable a workflow factory receives for one dependency."""
-
-    __slots__ = ('_execution', '_spec')
-
-    def __init__(self, execution, spec):
-        self._execution = execution
-        self._spec = spec
-
-    def __call__(self, *args, **kwargs):
-        return self._execution.call(self._spec, args, kwargs)
-
-    def __repr__(self):
-        return '<task %s>' % self._spec.dep
 
 
 class _Scan:

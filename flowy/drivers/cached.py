@@ -18,10 +18,11 @@ import itertools
 import threading
 from collections import OrderedDict
 
-from .decision import Fail
-from .execution import Execution, TaskProxy, _failed, _reason, _timed_out, snapshot
-from .history import COMPLETED, FAILED
-from .result import ERROR, PENDING, SuspendTask
+from ..decision import Fail
+from ..proxy import TaskProxy
+from .replay import Execution, _failed, _reason, _timed_out, snapshot
+from ..history import COMPLETED, FAILED
+from ..result import ERROR, PENDING, SuspendTask
 
 __all__ = ['CachedDriver']
 
