@@ -10,8 +10,8 @@ import random
 
 from flowy.config import WORKFLOW
 from flowy.decision import FailCall, Finish, Restart
-from flowy.errors import TaskError
 from flowy.drivers.replay import replay
+from flowy.errors import TaskError
 from flowy.history import History
 from flowy.local.engine import run_activity
 

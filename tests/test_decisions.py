@@ -21,8 +21,8 @@ from flowy import (
 )
 from flowy.config import ACTIVITY, TaskSpec, WorkflowConfig
 from flowy.decision import Decision, Fail, FailCall, Finish, Restart, ScheduleCall
-from flowy.errors import FlowyError, NondeterminismError
 from flowy.drivers.replay import replay
+from flowy.errors import FlowyError, NondeterminismError
 from flowy.history import History
 from flowy.result import PENDING, TaskResult, result_of
 from flowy.serialization import dumps

@@ -14,8 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import flowy
-from flowy.drivers.cached import CachedDriver
 from flowy.decision import Fail, Finish
+from flowy.drivers.cached import CachedDriver
 from flowy.drivers.replay import replay
 from flowy.history import History
 from flowy.local import Tracer

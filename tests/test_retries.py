@@ -9,9 +9,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from flowy import TaskError, TaskTimedout, wait
-from flowy.drivers.cached import CachedDriver
 from flowy.config import ACTIVITY, TaskSpec, WorkflowConfig
 from flowy.decision import Fail, Finish
+from flowy.drivers.cached import CachedDriver
 from flowy.drivers.replay import replay
 from flowy.history import History
 from flowy.serialization import dumps

@@ -19,10 +19,10 @@ import threading
 from collections import OrderedDict
 
 from ..decision import Fail
-from ..proxy import TaskProxy
-from .replay import Execution, _failed, _reason, _timed_out, snapshot
 from ..history import COMPLETED, FAILED
+from ..proxy import TaskProxy
 from ..result import ERROR, PENDING, SuspendTask
+from .replay import Execution, _failed, _reason, _timed_out, snapshot
 
 __all__ = ['CachedDriver']
 

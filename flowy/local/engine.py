@@ -27,11 +27,11 @@ from concurrent.futures import (
 )
 from functools import partial
 
-from ..drivers.cached import CachedDriver
 from ..config import ACTIVITY, WORKFLOW, TaskSpec, WorkflowConfig, check_transport
 from ..decision import FailCall, Finish, Restart
-from ..errors import TaskError
+from ..drivers.cached import CachedDriver
 from ..drivers.replay import replay
+from ..errors import TaskError
 from ..heartbeat import _reporting
 from ..history import History
 

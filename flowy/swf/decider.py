@@ -64,10 +64,10 @@ import time
 import traceback
 from collections import OrderedDict
 
-from ..drivers.cached import CachedDriver
 from ..decision import Fail
-from ..errors import NondeterminismError
+from ..drivers.cached import CachedDriver
 from ..drivers.replay import replay
+from ..errors import NondeterminismError
 from .client import error_code
 from .config import WORKFLOW_CATEGORY, SWFWorkflowConfig
 from .decisions import MAX_DATA, TaskType, TooManyDecisions, _fail_workflow, to_swf

@@ -25,9 +25,9 @@ from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from engines import SimulatedEngine
 
 from flowy import LocalWorkflow, TaskError
-from flowy.drivers.cached import CachedDriver
 from flowy.config import WORKFLOW
 from flowy.decision import Restart
+from flowy.drivers.cached import CachedDriver
 from flowy.drivers.replay import replay
 from flowy.operations import RestartRequest
 

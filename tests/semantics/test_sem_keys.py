@@ -8,9 +8,9 @@ from engines import SimulatedEngine
 from sem_harness import ORDERS, Error, make_engine
 
 from flowy import TaskError, TaskTimedout, parallel_reduce, wait
-from flowy.drivers.cached import CachedDriver
 from flowy.config import ACTIVITY, TaskSpec
 from flowy.decision import Fail, Finish
+from flowy.drivers.cached import CachedDriver
 from flowy.drivers.replay import replay
 from flowy.history import History
 

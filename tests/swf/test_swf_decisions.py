@@ -18,9 +18,9 @@ from swf_events import (
 )
 
 from flowy import TaskError, parallel_reduce, restart, wait
-from flowy.drivers.cached import CachedDriver
 from flowy.config import ACTIVITY, WORKFLOW, TaskSpec, WorkflowConfig
 from flowy.decision import Decision, Fail, FailCall, Finish, Restart, ScheduleCall
+from flowy.drivers.cached import CachedDriver
 from flowy.drivers.replay import replay
 from flowy.history import FAILED
 from flowy.swf.decisions import (

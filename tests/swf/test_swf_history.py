@@ -16,8 +16,8 @@ from swf_events import EventLog, attributes_name, check_event, pages, swf_shapes
 
 from flowy.config import ACTIVITY, TaskSpec, WorkflowConfig
 from flowy.decision import Decision, ScheduleCall
-from flowy.errors import TaskError, TaskTimedout
 from flowy.drivers.replay import replay
+from flowy.errors import TaskError, TaskTimedout
 from flowy.history import COMPLETED, FAILED, RUNNING, TIMEDOUT
 from flowy.serialization import dumps, loads
 from flowy.swf.history import (

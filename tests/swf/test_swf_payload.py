@@ -15,9 +15,9 @@ from hypothesis import strategies as st
 from swf_events import EventLog, SimulatedSWF, result_of, run_on_swf
 
 from flowy import wait
-from flowy.drivers.cached import CachedDriver
 from flowy.config import ACTIVITY, WORKFLOW, TaskSpec, WorkflowConfig
 from flowy.decision import Decision, Finish, Restart, ScheduleCall
+from flowy.drivers.cached import CachedDriver
 from flowy.drivers.replay import replay
 from flowy.history import COMPLETED, FAILED
 from flowy.swf.decisions import (
