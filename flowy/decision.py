@@ -97,15 +97,18 @@ class Decision:
     An outcome of None means the body is waiting for results still to come.  When an
     outcome is set, the calls are dropped: a finished run starts nothing new.  ``more``
     says the body stopped only because the decision reached its limit of calls: decide
-    again as soon as these are started.
+    again as soon as these are started.  ``waiting_for`` names what the body is parked
+    on (a call key, or a description of a combined result) when it has no outcome; it
+    is for messages only and takes no part in comparisons.
     """
 
-    __slots__ = ('calls', 'outcome', 'more')
+    __slots__ = ('calls', 'outcome', 'more', 'waiting_for')
 
-    def __init__(self, calls=(), outcome=None, more=False):
+    def __init__(self, calls=(), outcome=None, more=False, waiting_for=None):
         self.calls = list(calls) if outcome is None else []
         self.outcome = outcome
         self.more = more and outcome is None
+        self.waiting_for = waiting_for if outcome is None else None
 
     @property
     def done(self):

@@ -52,6 +52,33 @@ class NondeterminismError(FlowyError):
     """
 
 
+def exception_text(exc):
+    """What ``exc`` says: its message, or the name of its type when it has none.
+
+    Never raises: an exception from foreign code may have a ``__str__`` that fails, and
+    describing a failure must not become a failure of its own.
+    """
+    try:
+        text = str(exc)
+    except Exception:
+        text = ''
+    return text if text else _type_name(exc)
+
+
+def exception_line(exc):
+    """``ValueError: bad input`` for ``exc``: its type's name, then its message if any."""
+    name = _type_name(exc)
+    try:
+        text = str(exc)
+    except Exception:
+        text = ''
+    return '%s: %s' % (name, text) if text else name
+
+
+def _type_name(exc):
+    return type(exc).__name__
+
+
 def _fix_module_names():
     # Tracebacks and reprs show the public location (flowy.TaskError), not this module.
     for name in __all__:

@@ -207,6 +207,7 @@ class _Instance:
                     self.blocked_on is None or self.blocked_on.state is not PENDING):
                 self._resume()
         execution.more = bool(held) or (not self.finished and self.blocked_on is None)
+        execution.waiting_on = None if self.finished else self.blocked_on
         try:
             return self._outcome(held)
         finally:

@@ -129,6 +129,7 @@ class Execution:
         self._calls_at = history._calls_at
         self.calls = []
         self.suspended = False
+        self.waiting_on = None
         self.limit = limit
         self.limiting = True
         self.more = False
@@ -141,6 +142,8 @@ class Execution:
 
     def wait_for(self, result):
         self.suspended = True
+        if self.waiting_on is None:
+            self.waiting_on = result
         raise SuspendTask()
 
     def reserve(self, spec, count):
@@ -298,7 +301,7 @@ class Execution:
         if self.nondeterminism is not None:
             return Decision(outcome=Fail('non-deterministic workflow: %s' % self.nondeterminism,
                                          self.nondeterminism))
-        return Decision(self.calls, outcome, self.more)
+        return Decision(self.calls, outcome, self.more, _waited_for(self.waiting_on))
 
     def returned(self, value):
         """The decision once the body returned ``value`` (or a restart request)."""
@@ -329,6 +332,14 @@ class Execution:
             return self.decide(None)  # decide() reports it
         self.check_all_replayed()
         return self.decide(Fail(_reason(exc), exc))
+
+
+def _waited_for(result):
+    if result is None:
+        return None
+    if result.key is not None:
+        return result.key
+    return 'a result combined by first(), finish_order() or parallel_reduce()'
 
 
 def _failed(key, outcome):
