@@ -11,11 +11,12 @@ import heapq
 import itertools
 from functools import partial
 
-from .errors import TaskError
+from .errors import TaskError, exception_text
 from .proxy import TaskProxy
-from .result import ERROR, PENDING, ResultProxy, TaskResult, result_of
+from .result import ERROR, PENDING, ResultProxy, TaskResult, check_own, result_of
 
-__all__ = ['wait', 'first', 'finish_order', 'parallel_reduce', 'restart', 'RestartRequest']
+__all__ = ['wait', 'first', 'finish_order', 'parallel_reduce', 'restart', 'RestartRequest',
+           'TaskInReducer']
 
 
 # Operations that react to their inputs are numbered in the order they are created.
@@ -59,6 +60,7 @@ def first(*results):
         if result is None:
             return item
         if result.state is PENDING:
+            check_own(result)
             pending.append(result)
         elif best is None or result.order < best_order:
             best, best_order = item, result.order
@@ -80,6 +82,7 @@ def finish_order(*results):
         if result is None:
             plain.append(item)
         elif result.state is PENDING:
+            check_own(result)
             pending.append(result)
         else:
             done.append((result.order, item))
@@ -102,25 +105,25 @@ class _FinishSequence:
     argument order, as a replay of the body would, once the step is over.
     """
 
-    __slots__ = ('_arrived', '_slots', '_waiter', '_news', '_created')
+    __slots__ = ('_arrived', '_slots', '_resolver', '_news', '_created')
 
     def __init__(self, pending):
         self._created = next(_CREATED)
         self._arrived = 0
         self._slots = []
         self._news = []
-        self._waiter = pending[0]._waiter
+        self._resolver = pending[0].resolver
         for index, result in enumerate(pending):
             result.on_finish(partial(self._arrive, index, result))
 
     def slot(self, k):
         while len(self._slots) <= k:
-            self._slots.append(TaskResult(None, self._waiter))
+            self._slots.append(TaskResult(None, self._resolver))
         return self._slots[k]
 
     def _arrive(self, index, result):
         if not self._news:
-            self._waiter.after_step(self._take_news, self._created)
+            self._resolver.after_step(self._take_news, self._created)
         self._news.append((result.order, index, result))
 
     def _take_news(self):
@@ -174,17 +177,18 @@ class _Reduction:
         self.created = next(_CREATED)
         self.may_tie = False
         self.combining = False
-        self.waiter = None
+        self.resolver = None
         self.execution = None
         if type(function) is TaskProxy:
-            self.execution = function._execution
-            self.spec = function._spec
+            self.execution = function.resolver
+            self.spec = function.spec
             self.number, self.position = self.execution.reserve(self.spec, self.total)
         ready = []
         for index, item in enumerate(items):
             if type(item) is ResultProxy:
                 result = item.__factory__
                 if result.state is PENDING:
+                    check_own(result)
                     self._wait(item, result, index)
                     continue
                 ready.append((result.order, index, item))
@@ -195,11 +199,11 @@ class _Reduction:
         self.tiebreak = itertools.count(len(items))
         self._combine()
         if self.result is None:
-            self.final = TaskResult(None, self.waiter)
+            self.final = TaskResult(None, self.resolver)
             self.result = self.final.proxy
 
     def _wait(self, item, result, tiebreak):
-        self.waiter = result._waiter
+        self.resolver = result.resolver
         if result.key is None:
             self.may_tie = True  # it may finish with the order of another input
         result.on_finish(partial(self._arrive, item, result, tiebreak))
@@ -219,7 +223,7 @@ class _Reduction:
         # Inputs finishing in the same step join the heap together, with the tie-break
         # a replay would give them, before any of them is paired.
         if not self.news:
-            self.waiter.after_step(self._take_news, self.created)
+            self.resolver.after_step(self._take_news, self.created)
         self.news.append((result.order, tiebreak, item))
 
     def _take_news(self):
@@ -300,7 +304,7 @@ def _apply_plain(function, x, y):
     errors = [r for r in (rx, ry) if r is not None and r.state is ERROR]
     if errors:
         return min(errors, key=_result_order).proxy
-    execution = (rx if rx is not None else ry)._waiter
+    execution = (rx if rx is not None else ry).resolver
     order = max(r.order for r in (rx, ry) if r is not None)
     try:
         value_x = x if rx is None else rx.get()
@@ -311,13 +315,26 @@ def _apply_plain(function, x, y):
         execution.reducing(function)
     try:
         return function(value_x, value_y)
+    except TaskInReducer as exc:
+        # A usage mistake: the resolver fails the run with it.  A replay raises it to
+        # the body's call of parallel_reduce; a reactive resolver pairs inputs after
+        # that call returned, so there the reduction fails quietly with it.
+        if not execution.reactive:
+            raise
+        error = TaskError(str(exc))
+        error.__cause__ = exc
+        return TaskResult.failed(error, order).proxy
     except Exception as exc:
-        error = TaskError('the reducer %r raised: %s' % (function, exc))
+        error = TaskError('the reducer %r raised: %s' % (function, exception_text(exc)))
         error.__cause__ = exc
         return TaskResult.failed(error, order).proxy
     finally:
         if execution is not None:
             execution.reducing(None)
+
+
+class TaskInReducer(TypeError):
+    """A plain reducer given to :func:`parallel_reduce` called a task: a usage mistake."""
 
 
 def _result_order(result):

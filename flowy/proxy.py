@@ -4,16 +4,21 @@ __all__ = ['TaskProxy']
 
 
 class TaskProxy:
-    """The callable a workflow factory receives for one dependency."""
+    """The callable a workflow factory receives for one dependency.
 
-    __slots__ = ('_execution', '_spec')
+    Calling it makes a call of the task through ``resolver`` (the driver activation
+    running the body, see :class:`~flowy.result.Resolver`) and returns a lazy result.
+    ``spec`` is the :class:`~flowy.config.TaskSpec` of the dependency.
+    """
 
-    def __init__(self, execution, spec):
-        self._execution = execution
-        self._spec = spec
+    __slots__ = ('resolver', 'spec')
+
+    def __init__(self, resolver, spec):
+        self.resolver = resolver
+        self.spec = spec
 
     def __call__(self, *args, **kwargs):
-        return self._execution.call(self._spec, args, kwargs)
+        return self.resolver.call(self.spec, args, kwargs)
 
     def __repr__(self):
-        return '<task %s>' % self._spec.dep
+        return '<task %s>' % self.spec.dep

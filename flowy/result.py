@@ -7,12 +7,15 @@ decided by.  Drivers and engines create and resolve them; workflow code only eve
 the :class:`ResultProxy` wrapped around one, which behaves like the value itself.
 """
 
+import contextvars
+from typing import Protocol
+
 from lazy_object_proxy.cext import Proxy
 
 from .errors import TaskError
 
-__all__ = ['PENDING', 'VALUE', 'ERROR', 'SuspendTask', 'TaskResult', 'ResultProxy',
-           'is_result', 'result_of']
+__all__ = ['PENDING', 'VALUE', 'ERROR', 'SuspendTask', 'Resolver', 'TaskResult',
+           'ResultProxy', 'is_result', 'result_of', 'activating']
 
 PENDING = 'pending'
 VALUE = 'value'
@@ -30,6 +33,75 @@ class SuspendTask(BaseException):
     """
 
 
+class Resolver(Protocol):
+    """The contract between pending results and the driver activation that resolves them.
+
+    Every :class:`TaskResult` made inside a workflow body, and every task proxy the body
+    holds, points at the resolver of the activation that made it (the replay driver's
+    ``Execution``, or the cached driver's live one).  Results and the operations in
+    :mod:`flowy.operations` reach the driver through these members only.
+    """
+
+    #: True if pending results are resolved while the body stays alive (the cached
+    #: driver): only then are finish callbacks (:meth:`TaskResult.on_finish`) kept.
+    reactive: bool
+
+    def wait_for(self, result):
+        """The body uses ``result``, still pending: return its value once it is known.
+
+        A replay cannot wait: it raises :class:`SuspendTask`, and the activation ends.
+        """
+
+    def after_step(self, callback, created):
+        """Reactive only: call ``callback()`` once the outcome being applied settles.
+
+        Operations made earlier (smaller ``created``) are called back first.
+        """
+
+    def reserve(self, spec, count):
+        """Reserve ``count`` call numbers of ``spec`` and task-call positions; return the
+        first (number, position).  ``parallel_reduce`` calls a task reducer with them."""
+
+    def call_at(self, spec, number, position, args, kwargs):
+        """Make call ``number`` of ``spec`` at ``position``; return its TaskResult."""
+
+    def reducing(self, reducer):
+        """While a plain ``reducer`` runs (None after it), calling a task is a mistake."""
+
+
+# The resolver of the body running in this thread or context, set by the drivers
+# around a body so that a pending result of another run is refused, not waited on.
+_active = contextvars.ContextVar('flowy_active_resolver', default=None)
+
+
+class activating:
+    """``with activating(resolver):`` code in the block runs as ``resolver``'s body."""
+
+    __slots__ = ('resolver', '_token')
+
+    def __init__(self, resolver):
+        self.resolver = resolver
+        self._token = None
+
+    def __enter__(self):
+        self._token = _active.set(self.resolver)
+        return self
+
+    def __exit__(self, *exc_info):
+        _active.reset(self._token)
+        return False
+
+
+def check_own(result):
+    """Raise TypeError if the pending ``result`` belongs to another run than the body's."""
+    active = _active.get()
+    if active is not None and result.resolver is not active:
+        raise TypeError(
+            'the result of %s belongs to another workflow run, which is the only one that '
+            'can finish it: a result can only be used by the run whose body made the call '
+            '(pass plain values between runs instead)' % (result.key or 'an operation'))
+
+
 class TaskResult:
     """The outcome of one task call (or of an operation over several), as it is known now.
 
@@ -39,9 +111,9 @@ class TaskResult:
     """
 
     __slots__ = ('key', 'state', 'order', 'error', '_value', '_data', '_loads',
-                 '_waiter', '_listeners')
+                 'resolver', '_listeners')
 
-    def __init__(self, key=None, waiter=None):
+    def __init__(self, key=None, resolver=None):
         self.key = key
         self.state = PENDING
         self.order = None
@@ -49,7 +121,7 @@ class TaskResult:
         self._value = _UNDECODED
         self._data = None
         self._loads = None
-        self._waiter = waiter
+        self.resolver = resolver
         self._listeners = None
 
     # -- construction helpers -------------------------------------------------------
@@ -82,9 +154,11 @@ class TaskResult:
             return self._decode() if value is _UNDECODED else value
         if self.state is ERROR:
             raise self.error._clone()
-        if self._waiter is None:
+        resolver = self.resolver
+        if resolver is None:
             raise SuspendTask()
-        return self._waiter.wait_for(self)
+        check_own(self)
+        return resolver.wait_for(self)
 
     # The proxy calls its factory to get the value: the result itself is that factory.
     __call__ = get
@@ -140,8 +214,8 @@ class TaskResult:
         ever resolves a pending result; under replay the history is fixed for the whole
         activation, so nothing is registered at all.
         """
-        waiter = self._waiter
-        if waiter is not None and waiter.reactive:
+        resolver = self.resolver
+        if resolver is not None and resolver.reactive:
             if self._listeners is None:
                 self._listeners = []
             self._listeners.append(callback)

@@ -21,8 +21,9 @@ from collections import OrderedDict
 from ..decision import Fail
 from ..history import COMPLETED, FAILED
 from ..proxy import TaskProxy
-from ..result import ERROR, PENDING, SuspendTask
-from .replay import Execution, _failed, _reason, _timed_out, snapshot
+from ..result import ERROR, PENDING, SuspendTask, activating
+from .calls import PendingValue, failed_error, reason_of, snapshot, timed_out_error
+from .replay import Execution
 
 __all__ = ['CachedDriver']
 
@@ -58,6 +59,8 @@ class _ReactiveExecution(Execution):
             heapq.heappop(pending)[2]()
 
     def wait_for(self, result):
+        if self.encoding:
+            raise PendingValue(result)
         return self._instance.park(result)
 
     def over_limit(self):
@@ -65,13 +68,14 @@ class _ReactiveExecution(Execution):
         # sorting, in decide()): it waits for the next decision, as replay stops.
         self._instance.park(None)
 
-    def started(self, key, result, spec, number, attempt, position, args, kwargs):
-        if attempt + 1 < len(spec.retry):  # it may start again: keep its arguments
-            args, kwargs = snapshot((args, kwargs))
-        self._live[key] = (result, spec, number, attempt, position, args, kwargs)
+    def started(self, call):
+        if not call.last_attempt:  # it may start again: keep its arguments as they are
+            call.args, call.kwargs = snapshot((call.args, call.kwargs))
+        self._live[call.key] = call
 
-    def defer(self, result, spec, key, number, attempt, position, args, kwargs, pending):
-        args, kwargs = snapshot((args, kwargs))
+    def defer(self, call, pending):
+        call.args, call.kwargs = snapshot((call.args, call.kwargs))
+        result = call.result
         waiting = [len(pending)]
 
         def arrived(argument):
@@ -82,7 +86,7 @@ class _ReactiveExecution(Execution):
                 return
             waiting[0] -= 1
             if waiting[0] == 0:
-                self._start(result, spec, key, number, attempt, position, args, kwargs)
+                self._start(call)
 
         for argument in pending:
             argument.on_finish(lambda argument=argument: arrived(argument))
@@ -92,25 +96,25 @@ class _ReactiveExecution(Execution):
         """Resolve the results of ``keys`` (outcomes in finish order) and let them react."""
         outcomes = self._outcomes
         for key in keys:
-            live = self._live.pop(key, None)
-            if live is None:
+            call = self._live.pop(key, None)
+            if call is None:
                 continue
-            result, spec, number, attempt, position, args, kwargs = live
-            outcome = outcomes[key]
-            if outcome.state is COMPLETED:
-                result.set_encoded(outcome.data, spec.transport.loads, outcome.order)
-            elif attempt + 1 == len(spec.retry) or (outcome.state is FAILED
-                                                     and not spec.retry_failures):
-                if outcome.state is FAILED:
-                    result.set_error(_failed(key, outcome), outcome.order)
-                else:
-                    result.set_error(_timed_out(key, attempt + 1, outcome), outcome.order)
-            else:
-                retry_key = '%s-%d-%d' % (spec.dep, number, attempt + 1)
-                self._start(result, spec, retry_key, number, attempt + 1, position, args,
-                            kwargs)
+            self._resolve(call, outcomes[key])
             if self._after_step:
                 self._finish_step()
+
+    def _resolve(self, call, outcome):
+        result, spec = call.result, call.spec
+        if outcome.state is COMPLETED:
+            result.set_encoded(outcome.data, spec.transport.loads, outcome.order)
+        elif call.last_attempt or (outcome.state is FAILED and not spec.retry_failures):
+            if outcome.state is FAILED:
+                result.set_error(failed_error(call.key, outcome), outcome.order)
+            else:
+                result.set_error(timed_out_error(call.key, call.attempt + 1, outcome),
+                                 outcome.order)
+        else:
+            self._start(call.next_attempt())
 
     def take_calls(self):
         return sorted(self.calls, key=_position)
@@ -149,10 +153,12 @@ class _Instance:
             try:
                 args, kwargs = self.config.decode_input(self.input_data)
             except Exception as exc:
-                raise _InputError('cannot decode the workflow input: %s' % _reason(exc)) from exc
-            body = self.config.factory(**proxies)
-            self.value = body(*args, **kwargs)
-        except BaseException as exc:
+                raise _InputError('cannot decode the workflow input: %s'
+                                  % reason_of(exc)) from exc
+            with activating(execution):
+                body = self.config.factory(**proxies)
+                self.value = body(*args, **kwargs)
+        except BaseException as exc:  # decided by the driver thread, see _outcome()
             self.error = exc
         self.finished = True
         self._to_driver.release()
@@ -218,6 +224,8 @@ class _Instance:
         if not self.finished or held:
             return execution.decide(None)
         if self.error is not None:
+            if isinstance(self.error, KeyboardInterrupt):
+                raise KeyboardInterrupt from self.error  # as replay lets it through
             if type(self.error) is _InputError:
                 return execution.decide(Fail(str(self.error), self.error.__cause__))
             return execution.raised(self.error)
@@ -268,7 +276,11 @@ class CachedDriver:
                 self._evict()
             else:
                 self._instances.move_to_end(key)
-        decision = instance.decide(limit)
+        try:
+            decision = instance.decide(limit)
+        except BaseException:
+            self.forget(history)
+            raise
         if decision.outcome is not None:
             self.forget(history)
         return decision

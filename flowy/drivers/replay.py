@@ -4,113 +4,32 @@ The replay driver is the reference semantics: build the workflow from its factor
 the body from the top against the whole history, and stop at the first value that is not
 known yet.  Everything the body called before that point and that is ready to start goes
 into the :class:`~flowy.decision.Decision`, in call order.
+
+:class:`Execution` is the :class:`~flowy.result.Resolver` of one such activation; the
+cached driver extends it into one that outlives a decision.
 """
 
 from ..decision import Decision, Fail, FailCall, Finish, Restart, ScheduleCall
-from ..errors import NondeterminismError, TaskError, TaskTimedout
+from ..errors import NondeterminismError
 from ..history import COMPLETED, FAILED, TIMEDOUT, call_id
-from ..operations import RestartRequest
+from ..operations import RestartRequest, TaskInReducer
 from ..proxy import TaskProxy
-from ..result import ERROR, PENDING, VALUE, ResultProxy, SuspendTask, TaskResult
+from ..result import ERROR, VALUE, ResultProxy, SuspendTask, TaskResult, activating
+from .calls import (
+    Call,
+    PendingValue,
+    copied_error,
+    failed_error,
+    reason_of,
+    scan,
+    scan_call,
+    timed_out_error,
+)
 
 __all__ = ['Execution', 'replay']
 
-_PLAIN = frozenset([int, str, float, bool, type(None), bytes])
-
 _DETERMINISM_HINT = ('a workflow must make the same task calls in the same order every '
                      'time it runs: do not branch on clocks, random numbers or outside state')
-
-
-class _Scan:
-    """What a walk over call arguments found: finished, failed and pending results."""
-
-    __slots__ = ('error', 'pending', 'deps')
-
-    def __init__(self):
-        self.error = None
-        self.pending = None
-        self.deps = []
-
-    def substitute(self, value):
-        """A copy of ``value`` with finished results replaced by their values."""
-        kind = type(value)
-        if kind in _PLAIN:
-            return value
-        if kind is ResultProxy:
-            return self._result(value)
-        if kind is list:
-            return [self.substitute(item) for item in value]
-        if kind is tuple:
-            return tuple([self.substitute(item) for item in value])
-        if kind is dict:
-            return {self.substitute(k): self.substitute(v) for k, v in value.items()}
-        if kind is set or kind is frozenset:
-            return kind(self.substitute(item) for item in value)
-        return value
-
-    def _result(self, proxy):
-        result = proxy.__factory__
-        if result.state is VALUE:
-            if result.key is not None:
-                self.deps.append(result.key)
-            try:
-                return result.get()
-            except TaskError:
-                pass  # its value could not be decoded: it is an error now
-        if result.state is ERROR:
-            if self.error is None or result.order < self.error.order:
-                self.error = result
-        elif result.state is PENDING:
-            if self.pending is None:
-                self.pending = []
-            self.pending.append(result)
-        return proxy
-
-
-def snapshot(value):
-    """A copy of the containers in ``value`` (lists, tuples, dicts, sets), not the leaves.
-
-    A call that starts later than the body made it (a retry, or a call waiting for its
-    arguments) must send the arguments as they were at the call, as a replay would,
-    even if the body changed its lists or dicts since.
-    """
-    kind = type(value)
-    if kind is list:
-        return [snapshot(item) for item in value]
-    if kind is tuple:
-        return tuple([snapshot(item) for item in value])
-    if kind is dict:
-        return {snapshot(k): snapshot(v) for k, v in value.items()}
-    if kind is set or kind is frozenset:
-        return kind(snapshot(item) for item in value)
-    return value
-
-
-def scan_call(args, kwargs):
-    """``scan`` for the arguments of a call: (args copy, kwargs copy, scan)."""
-    found = _Scan()
-    substitute = found.substitute
-    try:
-        plain_args = [item if type(item) in _PLAIN else substitute(item) for item in args]
-        plain_kwargs = {key: substitute(value) for key, value in kwargs.items()}
-    except RecursionError:
-        raise ValueError('the value is nested too deeply, or contains itself') from None
-    return plain_args, plain_kwargs, found
-
-
-def scan(value):
-    """Walk ``value`` (nested lists, tuples, dicts, sets) and return (copy, scan)."""
-    found = _Scan()
-    try:
-        copy = found.substitute(value)
-    except RecursionError:
-        raise ValueError('the value is nested too deeply, or contains itself') from None
-    return copy, found
-
-
-def _reason(exc):
-    text = str(exc)
-    return text if text else type(exc).__name__
 
 
 class Execution:
@@ -134,17 +53,24 @@ class Execution:
         self.limiting = True
         self.more = False
         self.nondeterminism = None
+        self.misuse = None
+        self.encoding = False
         self._next_position = 0
         self._numbers = dict.fromkeys(config.specs, 0)
         self._reducer = None
 
-    # -- what results and operations ask of the execution -----------------------------
+    # -- the Resolver protocol: what results and operations ask -------------------------
 
     def wait_for(self, result):
+        if self.encoding:
+            raise PendingValue(result)
         self.suspended = True
         if self.waiting_on is None:
             self.waiting_on = result
         raise SuspendTask()
+
+    def after_step(self, callback, created):
+        raise AssertionError('only a reactive resolver takes finish callbacks')
 
     def reserve(self, spec, count):
         """Reserve ``count`` consecutive call numbers and positions for one operation.
@@ -158,13 +84,6 @@ class Execution:
         self._next_position = position + count
         return number, position
 
-    def check_not_reducing(self, spec):
-        if self._reducer is not None:
-            raise TypeError(
-                'the reducer %r given to parallel_reduce() called the task %r; pass the task '
-                'itself as the reducer, or reduce with a function of plain values'
-                % (self._reducer, spec.dep))
-
     def reducing(self, reducer):
         self._reducer = reducer
 
@@ -172,12 +91,23 @@ class Execution:
 
     def call(self, spec, args, kwargs):
         if self._reducer is not None:
-            self.check_not_reducing(spec)
+            self._refuse_call_in_reducer(spec)
         number = self._numbers[spec.dep]
         self._numbers[spec.dep] = number + 1
         position = self._next_position
         self._next_position = position + 1
         return ResultProxy(self.call_at(spec, number, position, args, kwargs))
+
+    def _refuse_call_in_reducer(self, spec):
+        # A usage mistake, not a task failure: the run fails with it on either driver,
+        # whether or not the body catches it, so both decide alike.
+        error = TaskInReducer(
+            'the reducer %r given to parallel_reduce() called the task %r; pass the task '
+            'itself as the reducer, or reduce with a function of plain values'
+            % (self._reducer, spec.dep))
+        if self.misuse is None:
+            self.misuse = error
+        raise error
 
     def call_at(self, spec, number, position, args, kwargs):
         """The result of call ``number`` of ``spec`` made at ``position``."""
@@ -187,8 +117,8 @@ class Execution:
         if outcome is None:
             if position in self._calls_at:
                 self._check_new_call(key, position)
-            return self._start(TaskResult(key, self), spec, key, number, 0, position, args,
-                               kwargs)
+            return self._start(Call(TaskResult(key, self), spec, number, 0, position, args,
+                                    kwargs))
         if outcome.position != position and outcome.position is not None:
             self._moved(key, position, outcome.position)
         attempt = 0
@@ -197,12 +127,13 @@ class Execution:
             if attempt == len(spec.retry):
                 if outcome.state is FAILED:
                     break  # out of attempts: the last failure is the call's error
-                return TaskResult.failed(_timed_out(key, attempt, outcome), outcome.order, key)
+                return TaskResult.failed(timed_out_error(key, attempt, outcome),
+                                         outcome.order, key)
             key = f'{spec.dep}-{number}-{attempt}'
             next_outcome = outcomes.get(key)
             if next_outcome is None:
-                return self._start(TaskResult(key, self), spec, key, number, attempt, position,
-                                   args, kwargs)
+                return self._start(Call(TaskResult(key, self), spec, number, attempt,
+                                        position, args, kwargs))
             outcome = next_outcome
         result = TaskResult(key, self)
         state = outcome.state
@@ -210,39 +141,49 @@ class Execution:
             result.state, result._data, result._loads = VALUE, outcome.data, spec.transport.loads
             result.order = outcome.order
         elif state is FAILED:
-            result.state, result.error, result.order = ERROR, _failed(key, outcome), outcome.order
+            result.state, result.error = ERROR, failed_error(key, outcome)
+            result.order = outcome.order
         else:
-            self.started(key, result, spec, number, attempt, position, args, kwargs)
+            self.started(Call(result, spec, number, attempt, position, args, kwargs))
         return result
 
-    def _start(self, result, spec, key, number, attempt, position, args, kwargs):
-        """Start attempt ``attempt`` of a call now, or decide why it cannot start."""
+    def _start(self, call):
+        """Start ``call`` now, or decide why it cannot start; return its result."""
+        result = call.result
         if self.suspended:
             return result  # the body is past a point replay stops at; start nothing
-        plain_args, plain_kwargs, found = scan_call(args, kwargs)
+        plain_args, plain_kwargs, found = scan_call(call.args, call.kwargs, self)
         if found.error is not None:
-            return _copy_error(found.error, key)
+            return copied_error(found.error, call.key)
         if found.pending is not None:
-            return self.defer(result, spec, key, number, attempt, position, args, kwargs,
-                              found.pending)
+            return self.defer(call, found.pending)
         while self.limit is not None and self.limiting and len(self.calls) >= self.limit:
             self.over_limit()  # returns once a later decision has room for this call
         try:
-            data = spec.transport.dumps([plain_args, plain_kwargs])
+            data = self._encode(call.spec.transport, [plain_args, plain_kwargs])
         except Exception as exc:
             self.calls.append(FailCall(
-                key, spec.dep, position, 'cannot serialize the input of %s: %s'
-                % (key, _reason(exc)), exc))
+                call.key, call.spec.dep, call.position, 'cannot serialize the input of %s: %s'
+                % (call.key, reason_of(exc)), exc))
         else:
-            self.calls.append(ScheduleCall(key, spec.dep, number, attempt, position, data,
+            self.calls.append(ScheduleCall(call.key, call.spec.dep, call.number, call.attempt,
+                                           call.position, data,
                                            tuple(dict.fromkeys(found.deps)),
-                                           spec.retry[attempt]))
-        self.started(key, result, spec, number, attempt, position, args, kwargs)
+                                           call.spec.retry[call.attempt]))
+        self.started(call)
         return result
 
-    def defer(self, result, spec, key, number, attempt, position, args, kwargs, pending):
+    def _encode(self, transport, value):
+        """``transport.dumps(value)``, where a pending result inside cannot be waited on."""
+        self.encoding = True
+        try:
+            return transport.dumps(value)
+        finally:
+            self.encoding = False
+
+    def defer(self, call, pending):
         """A call whose arguments are not all known: under replay it simply waits."""
-        return result
+        return call.result
 
     def over_limit(self):
         """The decision holds ``limit`` calls: this one waits for the next decision.
@@ -253,12 +194,14 @@ class Execution:
         self.suspended = self.more = True
         raise SuspendTask()
 
-    def started(self, key, result, spec, number, attempt, position, args, kwargs):
-        """Attempt ``key`` was started (now or earlier) and its outcome is not known.
+    def started(self, call):
+        """``call`` was started (now or earlier) and its outcome is not known.
 
         Replay learns outcomes from the history; a driver that keeps the body alive
-        remembers the call here to resolve ``result`` when the outcome arrives.
+        remembers the call here to resolve its result when the outcome arrives.
         """
+
+    # -- determinism --------------------------------------------------------------------
 
     def _moved(self, key, position, recorded):
         self._nondeterministic(
@@ -301,6 +244,8 @@ class Execution:
         if self.nondeterminism is not None:
             return Decision(outcome=Fail('non-deterministic workflow: %s' % self.nondeterminism,
                                          self.nondeterminism))
+        if self.misuse is not None:
+            return Decision(outcome=Fail(reason_of(self.misuse), self.misuse))
         return Decision(self.calls, outcome, self.more, _waited_for(self.waiting_on))
 
     def returned(self, value):
@@ -310,7 +255,7 @@ class Execution:
         restarting = type(value) is RestartRequest
         what = 'restart input' if restarting else 'result'
         try:
-            payload, found = scan((value.args, value.kwargs) if restarting else value)
+            payload, found = scan((value.args, value.kwargs) if restarting else value, self)
             if found.error is None and found.pending is not None:
                 return self.decide(None)
             self.check_all_replayed()
@@ -318,20 +263,36 @@ class Execution:
                 error = found.error.error
                 return self.decide(Fail(error.reason, error))
             if restarting:
-                return self.decide(Restart(self.config.encode_input(*payload)))
-            return self.decide(Finish(self.config.transport.dumps(payload)))
+                return self.decide(Restart(self._encode(_InputEncoder(self.config), payload)))
+            return self.decide(Finish(self._encode(self.config.transport, payload)))
         except Exception as exc:
             return self.decide(Fail('cannot serialize the workflow %s: %s'
-                                    % (what, _reason(exc)), exc))
+                                    % (what, reason_of(exc)), exc))
 
     def raised(self, exc):
-        """The decision once the body (or its factory) raised ``exc``."""
+        """The decision once the body (or its factory) raised ``exc``.
+
+        Every exception a body can raise fails the run, ``SystemExit`` included, on
+        every driver; only ``KeyboardInterrupt`` is never given here (see :func:`replay`).
+        """
         if isinstance(exc, SuspendTask) or self.suspended:
             return self.decide(None)
         if isinstance(exc, NondeterminismError):
             return self.decide(None)  # decide() reports it
         self.check_all_replayed()
-        return self.decide(Fail(_reason(exc), exc))
+        return self.decide(Fail(reason_of(exc), exc))
+
+
+class _InputEncoder:
+    """The workflow's input encoding, shaped as a transport for :meth:`Execution._encode`."""
+
+    __slots__ = ('config',)
+
+    def __init__(self, config):
+        self.config = config
+
+    def dumps(self, payload):
+        return self.config.encode_input(*payload)
 
 
 def _waited_for(result):
@@ -342,27 +303,13 @@ def _waited_for(result):
     return 'a result combined by first(), finish_order() or parallel_reduce()'
 
 
-def _failed(key, outcome):
-    error = TaskError(outcome.reason, key)
-    error.__cause__ = outcome.cause
-    return error
-
-
-def _timed_out(key, attempts, outcome):
-    return TaskTimedout('%s timed out on all %d attempts: %s'
-                        % (call_id(key), attempts, outcome.reason), key)
-
-
-def _copy_error(source, key):
-    """The result of a call that was not made because an argument had failed."""
-    return TaskResult.failed(source.error, source.order, key)
-
-
 def replay(config, input_data, history, limit=None):
     """Run the workflow of ``config`` from the top against ``history``; return a Decision.
 
     At most ``limit`` calls are started per decision (None: no limit).  Never raises for
-    anything the workflow does: its errors become a failing decision.
+    anything the workflow does: its errors, ``SystemExit`` among them, become a failing
+    decision.  A ``KeyboardInterrupt`` is let through, so that Ctrl-C stops the program
+    running the driver.
     """
     execution = Execution(config, history, limit)
     proxies = {dep: TaskProxy(execution, spec) for dep, spec in config.specs.items()}
@@ -371,9 +318,12 @@ def replay(config, input_data, history, limit=None):
             args, kwargs = config.decode_input(input_data)
         except Exception as exc:
             return execution.decide(Fail('cannot decode the workflow input: %s'
-                                         % _reason(exc), exc))
-        body = config.factory(**proxies)
-        value = body(*args, **kwargs)
-    except (SuspendTask, Exception) as exc:
+                                         % reason_of(exc), exc))
+        with activating(execution):
+            body = config.factory(**proxies)
+            value = body(*args, **kwargs)
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:
         return execution.raised(exc)
     return execution.returned(value)
