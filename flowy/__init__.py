@@ -10,7 +10,7 @@ light; boto3 itself is imported only when a client is made).
 
 import importlib
 
-from .errors import FlowyError, NondeterminismError, TaskError, TaskTimedout
+from .errors import FlowyError, NondeterminismError, TaskError, TaskTimedout, UsageError
 from .heartbeat import heartbeat
 from .local import LocalWorkflow
 from .operations import finish_order, first, parallel_reduce, restart, wait
@@ -27,6 +27,7 @@ __all__ = [
     'TaskError',
     'TaskTimedout',
     'NondeterminismError',
+    'UsageError',
     'SWFActivityConfig',
     'SWFWorkflowConfig',
     'SWFActivityWorker',

@@ -6,7 +6,7 @@ is the task's reason and whose ``__cause__`` is the original exception whenever 
 engine could carry it (the local engine always can).
 """
 
-__all__ = ['FlowyError', 'TaskError', 'TaskTimedout', 'NondeterminismError']
+__all__ = ['FlowyError', 'TaskError', 'TaskTimedout', 'NondeterminismError', 'UsageError']
 
 
 class FlowyError(Exception):
@@ -49,6 +49,17 @@ class NondeterminismError(FlowyError):
     A workflow body must make the same task calls in the same order every time it runs
     against the same history; reading clocks, random numbers or external state in the
     body breaks that.
+    """
+
+
+class UsageError(FlowyError, TypeError):
+    """flowy was used in a way that cannot work; the message says how to fix it.
+
+    For instance a body that uses a result made by another workflow run, or a plain
+    reducer given to :func:`~flowy.parallel_reduce` that calls a task.  It is raised
+    where the mistake is made.  A reducer's mistake fails the run even if the body
+    catches it: the reduction may go on after the body's call returned, and the run
+    must end the same way on every driver.
     """
 
 

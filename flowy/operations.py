@@ -11,7 +11,7 @@ import heapq
 import itertools
 from functools import partial
 
-from .errors import TaskError, exception_text
+from .errors import TaskError, UsageError, exception_text
 from .proxy import TaskProxy
 from .result import ERROR, PENDING, ResultProxy, TaskResult, check_own, result_of
 
@@ -333,8 +333,8 @@ def _apply_plain(function, x, y):
             execution.reducing(None)
 
 
-class TaskInReducer(TypeError):
-    """A plain reducer given to :func:`parallel_reduce` called a task: a usage mistake."""
+class TaskInReducer(UsageError):
+    """A plain reducer given to :func:`parallel_reduce` called a task."""
 
 
 def _result_order(result):

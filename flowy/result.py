@@ -12,7 +12,7 @@ from typing import Protocol
 
 from lazy_object_proxy.cext import Proxy
 
-from .errors import TaskError
+from .errors import TaskError, UsageError
 
 __all__ = ['PENDING', 'VALUE', 'ERROR', 'SuspendTask', 'Resolver', 'TaskResult',
            'ResultProxy', 'is_result', 'result_of', 'activating']
@@ -93,10 +93,10 @@ class activating:
 
 
 def check_own(result):
-    """Raise TypeError if the pending ``result`` belongs to another run than the body's."""
+    """Raise UsageError if the pending ``result`` belongs to another run than the body's."""
     active = _active.get()
     if active is not None and result.resolver is not active:
-        raise TypeError(
+        raise UsageError(
             'the result of %s belongs to another workflow run, which is the only one that '
             'can finish it: a result can only be used by the run whose body made the call '
             '(pass plain values between runs instead)' % (result.key or 'an operation'))

@@ -6,6 +6,8 @@ caught and uncaught, restarts, child workflows) and runs each under both drivers
 same random completion order and batching; every decision must be identical.
 """
 
+import sys
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -264,3 +266,241 @@ def test_the_local_engine_slices_a_large_fan_out():
         tasks = tracer.workflows[1].tasks
         assert tasks['inc-0-0'].decision == 1
         assert tasks['inc-499-0'].decision > 1  # 64 calls per decision with 2 workers
+
+
+# -- one policy for both drivers: what a body may raise, misuse, encoding -----------------
+
+DRIVERS = [pytest.param(lambda: replay, id='replay'), pytest.param(CachedDriver, id='cached')]
+
+
+def both_drivers(factory, *args):
+    """Run ``factory``'s workflow under both drivers; return the outcomes and decisions."""
+    runs = []
+    for driver in (replay, CachedDriver()):
+        w = workflow()
+        w.factory = factory
+        runs.append(run_factory(w, driver, args))
+    assert runs[0] == runs[1], 'the drivers disagree'
+    return runs[0]
+
+
+def run_factory(w, driver, args):
+    engine = SimulatedEngine(w, seed=1, driver=driver)
+    try:
+        outcome = ('result', engine.run(*args))
+    except flowy.TaskError as exc:
+        outcome = ('error', str(exc))
+    return outcome, engine.decisions
+
+
+class ExitsAfterACall:
+    def __init__(self, inc, add, boom, child):
+        self.inc = inc
+
+    def __call__(self, code):
+        if flowy.wait(self.inc(code)) > 0:
+            sys.exit(code)
+        return 'not reached'
+
+
+class ExitsInTheFactory:
+    def __init__(self, inc, add, boom, child):
+        raise SystemExit('no config')
+
+
+def test_system_exit_in_a_body_fails_the_run_on_both_drivers():
+    outcome, decisions = both_drivers(ExitsAfterACall, 3)
+    assert outcome == ('error', 'SystemExit: 3')
+    assert type(decisions[-1].outcome) is Fail
+
+
+def test_system_exit_in_a_factory_fails_the_run_on_both_drivers():
+    outcome, _ = both_drivers(ExitsInTheFactory, 1)
+    assert outcome == ('error', 'SystemExit: no config')
+
+
+class Interrupted:
+    def __init__(self, inc, add, boom, child):
+        self.inc = inc
+
+    def __call__(self, x):
+        flowy.wait(self.inc(x))
+        raise KeyboardInterrupt
+
+
+@pytest.mark.parametrize('make_driver', DRIVERS)
+def test_keyboard_interrupt_in_a_body_goes_through_the_driver(make_driver):
+    w = workflow()
+    w.factory = Interrupted
+    driver, history = make_driver(), History()
+    data = w.encode_input((1,), {})
+    [call] = driver(w, data, history).calls
+    history.scheduled(call.key, call.position)
+    history.completed(call.key, '2')
+    with pytest.raises(KeyboardInterrupt):
+        driver(w, data, history)
+    if isinstance(driver, CachedDriver):
+        assert len(driver) == 0, 'the interrupted run must leave the cache'
+
+
+@pytest.mark.parametrize('driver', ['cached', 'replay'])
+def test_keyboard_interrupt_in_a_body_stops_a_local_run(driver):
+    with flowy.LocalWorkflow(Interrupted, executor=ThreadPoolExecutor, driver=driver) as w:
+        for dep, func in (('inc', inc), ('add', add), ('boom', boom)):
+            w.conf_activity(dep, func)
+        w.conf_workflow('child', workflow().specs['child'].target)
+        with pytest.raises(KeyboardInterrupt):
+            w.run(1)
+
+
+@pytest.mark.parametrize('driver', ['cached', 'replay'])
+def test_system_exit_in_a_body_fails_a_local_run(driver):
+    with flowy.LocalWorkflow(ExitsAfterACall, executor=ThreadPoolExecutor, driver=driver) as w:
+        for dep, func in (('inc', inc), ('add', add), ('boom', boom)):
+            w.conf_activity(dep, func)
+        w.conf_workflow('child', workflow().specs['child'].target)
+        with pytest.raises(flowy.TaskError, match='^SystemExit: 4$'):
+            w.run(4)
+
+
+CAUGHT = []
+
+
+class ReducesWithATask:
+    """A plain reducer that calls a task: a usage mistake, whether or not it is caught."""
+
+    def __init__(self, inc, add, boom, child):
+        self.inc, self.add = inc, add
+
+    def __call__(self, n, catch):
+        items = [self.inc(i) for i in range(n)]
+
+        def reducer(a, b):
+            return self.add(a, b)
+
+        try:
+            total = flowy.parallel_reduce(reducer, items)
+        except TypeError as exc:
+            if not catch:
+                raise
+            CAUGHT.append(exc)
+            return 'caught'
+        return flowy.wait(total)
+
+
+@pytest.mark.parametrize('catch', [False, True])
+def test_a_task_called_by_a_plain_reducer_fails_the_run_on_both_drivers(catch):
+    outcome, _ = both_drivers(ReducesWithATask, 4, catch)
+    assert outcome[0] == 'error'
+    assert "given to parallel_reduce() called the task 'add'" in outcome[1]
+
+
+def test_a_task_called_by_a_plain_reducer_is_a_type_error_to_the_caller():
+    del CAUGHT[:]
+    w = workflow()
+    w.factory = ReducesWithATask
+    run_factory(w, replay, (3, True))
+    assert CAUGHT and all(isinstance(exc, flowy.UsageError) for exc in CAUGHT)
+    assert isinstance(CAUGHT[0], TypeError)
+
+
+class Pending:
+    """A value whose JSON form holds a result: encoding it must never wait."""
+
+    def __init__(self, result):
+        self.result = result
+
+    def __json__(self):
+        return {'value': self.result}
+
+
+class ReturnsAPendingValue:
+    def __init__(self, inc, add, boom, child):
+        self.inc = inc
+
+    def __call__(self, x):
+        return Pending(self.inc(x))
+
+
+class PassesAPendingValue:
+    def __init__(self, inc, add, boom, child):
+        self.inc, self.add = inc, add
+
+    def __call__(self, x):
+        try:
+            return flowy.wait(self.add(Pending(self.inc(x)), 1))
+        except flowy.TaskError as exc:
+            return 'failed: %s' % exc
+
+
+def test_a_result_that_holds_a_pending_value_fails_the_run_on_both_drivers():
+    outcome, _ = both_drivers(ReturnsAPendingValue, 1)
+    assert outcome == ('error', 'cannot serialize the workflow result: it holds the result '
+                       'of inc-0-0, which has not finished: wait for such values (flowy.wait) '
+                       'before they are encoded')
+
+
+def test_an_input_that_holds_a_pending_value_fails_the_call_on_both_drivers():
+    outcome, _ = both_drivers(PassesAPendingValue, 1)
+    assert outcome == ('result', 'failed: cannot serialize the input of add-0-0: it holds the '
+                       'result of inc-0-0, which has not finished: wait for such values '
+                       '(flowy.wait) before they are encoded')
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize('driver', ['cached', 'replay'])
+@pytest.mark.parametrize('factory', [ReturnsAPendingValue, PassesAPendingValue])
+def test_a_pending_value_being_encoded_never_hangs_a_local_run(driver, factory):
+    with flowy.LocalWorkflow(factory, executor=ThreadPoolExecutor, driver=driver) as w:
+        for dep, func in (('inc', inc), ('add', add), ('boom', boom)):
+            w.conf_activity(dep, func)
+        w.conf_workflow('child', workflow().specs['child'].target)
+        try:
+            outcome = w.run(1)
+        except flowy.TaskError as exc:
+            outcome = str(exc)
+    assert 'it holds the result of inc-0-0, which has not finished' in outcome
+
+
+KEPT = []
+
+
+class KeepsAResult:
+    """The first run keeps a pending result; the second one uses it."""
+
+    def __init__(self, inc, add, boom, child):
+        self.inc = inc
+
+    def __call__(self, how):
+        if how == 'keep':
+            KEPT.append(self.inc(1))
+            return 'kept'
+        if how == 'wait':
+            return flowy.wait(KEPT[0])
+        if how == 'pass':
+            return flowy.wait(self.inc(KEPT[0]))
+        return flowy.wait(flowy.first(KEPT[0], self.inc(2)))
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize('driver', ['cached', 'replay'])
+@pytest.mark.parametrize('how', ['wait', 'pass', 'first'])
+def test_a_result_of_another_run_is_refused_not_waited_for(driver, how):
+    del KEPT[:]
+    gate = threading.Event()
+
+    def slow_inc(x):
+        gate.wait(30)  # keeps the first run's result pending until the test ends
+        return x + 1
+
+    with flowy.LocalWorkflow(KeepsAResult, executor=ThreadPoolExecutor, driver=driver) as w:
+        w.conf_activity('inc', slow_inc)
+        for dep, func in (('add', add), ('boom', boom)):
+            w.conf_activity(dep, func)
+        w.conf_workflow('child', workflow().specs['child'].target)
+        try:
+            assert w.run('keep') == 'kept'
+            with pytest.raises(flowy.TaskError, match='belongs to another workflow run'):
+                w.run(how)
+        finally:
+            gate.set()

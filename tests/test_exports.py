@@ -21,6 +21,7 @@ EXPECTED_ALL = [
     'TaskError',
     'TaskTimedout',
     'NondeterminismError',
+    'UsageError',
     'SWFActivityConfig',
     'SWFWorkflowConfig',
     'SWFActivityWorker',
@@ -30,7 +31,7 @@ EXPECTED_ALL = [
     'SWFRegistrationError',
 ]
 
-EXCEPTIONS = ['FlowyError', 'TaskError', 'TaskTimedout', 'NondeterminismError',
+EXCEPTIONS = ['FlowyError', 'TaskError', 'TaskTimedout', 'NondeterminismError', 'UsageError',
               'SWFRegistrationError']
 
 

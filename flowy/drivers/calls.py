@@ -6,7 +6,7 @@ resolves it).  :func:`scan_call` finds the results in a call's arguments; the er
 helpers turn a recorded outcome into the exception the body sees.
 """
 
-from ..errors import TaskError, TaskTimedout, exception_line, exception_text
+from ..errors import TaskError, TaskTimedout, UsageError, exception_line, exception_text
 from ..history import call_id
 from ..result import ERROR, PENDING, VALUE, ResultProxy, TaskResult
 
@@ -103,7 +103,7 @@ class _Scan:
                 self.error = result
         elif result.state is PENDING:
             if self.resolver is not None and result.resolver is not self.resolver:
-                raise TypeError(
+                raise UsageError(
                     'the value holds the result of %s, which belongs to another workflow '
                     'run: only the run that made a call can wait for it (pass plain values '
                     'between runs instead)' % (result.key or 'an operation'))
@@ -135,7 +135,7 @@ def snapshot(value):
 def scan_call(args, kwargs, resolver=None):
     """``scan`` for the arguments of a call: (args copy, kwargs copy, scan).
 
-    With a ``resolver``, a pending result that belongs to another one raises TypeError.
+    With a ``resolver``, a pending result that belongs to another one raises UsageError.
     """
     found = _Scan(resolver)
     substitute = found.substitute

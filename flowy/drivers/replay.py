@@ -101,10 +101,11 @@ class Execution:
     def _refuse_call_in_reducer(self, spec):
         # A usage mistake, not a task failure: the run fails with it on either driver,
         # whether or not the body catches it, so both decide alike.
+        reducer = getattr(self._reducer, '__qualname__', None) or type(self._reducer).__name__
         error = TaskInReducer(
-            'the reducer %r given to parallel_reduce() called the task %r; pass the task '
+            'the reducer %s given to parallel_reduce() called the task %r; pass the task '
             'itself as the reducer, or reduce with a function of plain values'
-            % (self._reducer, spec.dep))
+            % (reducer, spec.dep))
         if self.misuse is None:
             self.misuse = error
         raise error
