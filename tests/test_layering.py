@@ -1,4 +1,9 @@
-"""The layers point one way: flowy's core knows no engine, and the local engine needs no boto3."""
+"""The layers point one way: core <- drivers <- engines, and engines never meet.
+
+The core (results, history, decisions, operations, serialization) imports no driver,
+the drivers import no engine, the local engine and the SWF engine never import each
+other, and neither the core, the drivers nor the local engine need boto3.
+"""
 
 import ast
 import os
@@ -11,30 +16,45 @@ import pytest
 import flowy
 
 PACKAGE_DIR = os.path.dirname(os.path.abspath(flowy.__file__))
-FORBIDDEN = ('flowy.local', 'flowy.swf', 'boto3', 'botocore')
-# Engines and the entry points that wire them together are not the core.
-NOT_CORE = ('local', 'swf')
-NOT_CORE_FILES = ('__init__.py', '__main__.py', 'cli.py')
+BOTO = ('boto3', 'botocore')
+# What each layer must not import; the package's __init__ and __main__ wire the layers.
+FORBIDDEN_BY_LAYER = {
+    'core': ('flowy.drivers', 'flowy.local', 'flowy.swf') + BOTO,
+    'drivers': ('flowy.local', 'flowy.swf') + BOTO,
+    'local': ('flowy.swf',) + BOTO,
+    'swf': ('flowy.local',),
+}
+WIRING = ('flowy', 'flowy.__main__')
 
 
-def core_modules():
-    """(module name, path) of every module of the core: flowy/ minus the engines."""
+def layer_of(module):
+    """'core', 'drivers', 'local', 'swf', or None for the modules that wire them."""
+    if module in WIRING:
+        return None
+    parts = module.split('.')
+    if len(parts) >= 2 and parts[1] in ('drivers', 'local', 'swf'):
+        return parts[1]
+    return 'core'
+
+
+def all_modules():
+    """(module name, path) of every module of the flowy package."""
     found = []
     for directory, subdirectories, files in os.walk(PACKAGE_DIR):
         relative = os.path.relpath(directory, PACKAGE_DIR)
-        if relative == '.':
-            subdirectories[:] = [d for d in subdirectories if d not in NOT_CORE]
         subdirectories[:] = [d for d in subdirectories if d != '__pycache__']
         parts = [] if relative == '.' else relative.split(os.sep)
         for name in sorted(files):
             if not name.endswith('.py'):
                 continue
-            if relative == '.' and name in NOT_CORE_FILES:
-                continue
             stem = name[:-3]
             module = '.'.join(['flowy'] + parts + ([] if stem == '__init__' else [stem]))
             found.append((module, os.path.join(directory, name)))
     return found
+
+
+def core_modules():
+    return [(module, path) for module, path in all_modules() if layer_of(module) == 'core']
 
 
 def imported_names(module, path):
@@ -73,24 +93,40 @@ def imported_names_in(module, source, path='<source>'):
     return names
 
 
-def forbidden(name):
-    return any(name == bad or name.startswith(bad + '.') for bad in FORBIDDEN)
+def forbidden(name, bad_prefixes=FORBIDDEN_BY_LAYER['core']):
+    return any(name == bad or name.startswith(bad + '.') for bad in bad_prefixes)
 
 
 def test_there_is_a_core_to_check():
     modules = {module for module, _ in core_modules()}
-    assert {'flowy.drivers.replay', 'flowy.result', 'flowy.operations', 'flowy.history',
-            'flowy.decision', 'flowy.config', 'flowy.errors'} <= modules
-    assert not any(module.startswith(('flowy.local', 'flowy.swf')) for module in modules)
+    assert {'flowy.result', 'flowy.operations', 'flowy.history', 'flowy.decision',
+            'flowy.config', 'flowy.errors', 'flowy.serialization', 'flowy.proxy'} <= modules
+    assert not any(module.startswith(('flowy.local', 'flowy.swf', 'flowy.drivers'))
+                   for module in modules)
 
 
-CORE = core_modules()
+def test_every_layer_has_modules():
+    layers = {layer_of(module) for module, _ in all_modules()}
+    assert layers == {None, 'core', 'drivers', 'local', 'swf'}
 
 
-@pytest.mark.parametrize('module, path', CORE, ids=[module for module, _ in CORE])
-def test_core_module_imports_no_engine(module, path):
-    bad = sorted({name for name in imported_names(module, path) if forbidden(name)})
-    assert not bad, '%s imports %s' % (module, ', '.join(bad))
+CHECKED = [(module, path) for module, path in all_modules() if layer_of(module) is not None]
+
+
+@pytest.mark.parametrize('module, path', CHECKED, ids=[module for module, _ in CHECKED])
+def test_module_imports_only_the_layers_below(module, path):
+    bad_prefixes = FORBIDDEN_BY_LAYER[layer_of(module)]
+    bad = sorted({name for name in imported_names(module, path)
+                  if forbidden(name, bad_prefixes)})
+    assert not bad, '%s (%s layer) imports %s' % (module, layer_of(module), ', '.join(bad))
+
+
+def test_layers_are_told_apart():
+    assert layer_of('flowy.result') == 'core'
+    assert layer_of('flowy.drivers') == layer_of('flowy.drivers.cached') == 'drivers'
+    assert layer_of('flowy.local.engine') == 'local'
+    assert layer_of('flowy.swf.decider') == 'swf'
+    assert layer_of('flowy') is None
 
 
 def test_the_checker_resolves_relative_imports():
