@@ -6,7 +6,7 @@ resolves it).  :func:`scan_call` finds the results in a call's arguments; the er
 helpers turn a recorded outcome into the exception the body sees.
 """
 
-from ..errors import TaskError, TaskTimedout, UsageError, exception_line, exception_text
+from ..errors import FlowyError, TaskError, TaskTimedout, UsageError, exception_line, exception_text
 from ..history import call_id
 from ..result import ERROR, PENDING, VALUE, ResultProxy, TaskResult
 
@@ -48,7 +48,7 @@ class Call:
         return '<Call %s at %d>' % (self.key, self.position)
 
 
-class PendingValue(Exception):
+class PendingValue(FlowyError):
     """A value being encoded holds a result that has not finished.
 
     Raised where waiting is impossible: while a driver encodes a call's input or the
