@@ -22,6 +22,7 @@ activity, and threads the activity starts itself do not inherit it.
 """
 
 import contextvars
+import json
 
 __all__ = ['heartbeat']
 
@@ -68,3 +69,25 @@ class _reporting:
         _reporter.reset(self._token)
         self._token = None
         return False
+
+
+def _encode_details(details, limit=2048):
+    """The text an engine records for heartbeat ``details``, checked as SWF checks them.
+
+    None stays None, a string is kept as it is, anything else is encoded as compact JSON.
+    Raises ``TypeError`` for a value JSON cannot encode and ``ValueError`` for text longer
+    than ``limit`` characters (2,048: Amazon SWF's limit), so details that work on one
+    engine work on all.
+    """
+    if details is None:
+        return None
+    if not isinstance(details, str):
+        try:
+            details = json.dumps(details, ensure_ascii=False, separators=(',', ':'))
+        except (TypeError, ValueError, RecursionError) as exc:
+            raise TypeError('heartbeat details must be a string or a value JSON can encode; '
+                            'got %s: %s' % (type(details).__name__, exc)) from None
+    if len(details) > limit:
+        raise ValueError('heartbeat details are %d characters long; at most %d are allowed '
+                         '(the limit of Amazon SWF)' % (len(details), limit))
+    return details

@@ -1,6 +1,7 @@
 """The local engine: run workflows on one machine, activities on threads or processes."""
 
-from .engine import LocalWorkflow
+from .pools import close_all
 from .tracer import Tracer
+from .workflow import LocalWorkflow
 
-__all__ = ['LocalWorkflow', 'Tracer']
+__all__ = ['LocalWorkflow', 'Tracer', 'close_all']

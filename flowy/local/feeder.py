@@ -1,0 +1,134 @@
+"""Feeding activities to a thread pool without a Future per call."""
+
+import collections
+import concurrent.futures
+import logging
+
+from ..errors import exception_text
+from ..heartbeat import _encode_details, _reporting
+from .runner import run_activity
+
+__all__ = ['ThreadFeeder']
+
+logger = logging.getLogger('flowy')
+
+
+class ThreadFeeder:
+    """Feeds activities to a thread pool's threads from one queue.
+
+    A future per call costs more than a small activity itself.  Instead, up to one
+    drain job per worker takes calls from a shared queue until it is empty.  Outcomes
+    join one queue in the order their calls end.  The event loop takes every outcome
+    there before it waits for events, and a job wakes it only when it is waiting
+    already: outcomes that end while the loop is busy reach it together, and none
+    waits for anything but the loop's current work, whatever the workers do next.
+    """
+
+    def __init__(self, engine, pool, workers):
+        self.engine = engine
+        self.pool = pool
+        self.workers = workers
+        self.calls = collections.deque()
+        self.done = collections.deque()  # (run, key, data, exc) not taken by the loop yet
+        self.loop_waits = False  # set by the loop just before it checks ``done`` and waits
+        self.draining = 0
+        self.jobs = set()
+
+    def submit(self, run, key, func, transport, input_data):
+        self.calls.append((run, key, func, transport, input_data))
+        if self.draining < self.workers:
+            self._start_job()
+
+    def take_done(self):
+        """On the event loop: record the outcomes that have arrived."""
+        done = self.done
+        for _ in range(len(done)):
+            run, key, data, exc = done.popleft()
+            run.activity_done(key, data, exc)
+
+    def cancel(self):
+        """Drop the calls no job has taken yet."""
+        self.calls.clear()
+
+    def wait(self):
+        concurrent.futures.wait(list(self.jobs))
+
+    def _start_job(self):
+        job = self.pool.submit(self._drain)
+        self.draining += 1
+        self.jobs.add(job)
+        job.add_done_callback(self._job_gone)
+
+    def _job_gone(self, job):
+        self.jobs.discard(job)
+        if job.cancelled():  # it never ran, so it never said it ended
+            self.engine.post(self._job_ended)
+
+    def _job_ended(self):
+        self.draining -= 1
+        if self.calls and self.draining < self.workers:
+            self._start_job()  # a call queued while this job was leaving
+
+    def _drain(self):
+        # One heartbeat reporter per job (cheaper than one per call), told each call the
+        # job takes.  Whatever goes wrong here, the job still settles a call and says it
+        # ended: a run never waits for an outcome that nobody will report.
+        job = _Job()
+        try:
+            with _reporting(job):
+                self._run_calls(job)
+        except BaseException as exc:
+            self._job_failed(job, exc)
+        finally:
+            self.engine.post(self._job_ended)
+
+    def _run_calls(self, job):
+        calls, done, post = self.calls, self.done, self.engine.post
+        while True:
+            try:
+                call = calls.popleft()
+            except IndexError:
+                return
+            job.call = call
+            run, key, func, transport, input_data = call
+            try:
+                outcome = (run, key, run_activity(func, transport, key, input_data), None)
+            except BaseException as exc:  # reported as the activity's failure
+                outcome = (run, key, None, exc)
+            done.append(outcome)
+            job.call = None
+            if self.loop_waits:
+                self.loop_waits = False
+                post(self.take_done)
+
+    def _job_failed(self, job, exc):
+        # A fault of the engine, not of an activity.  The call in hand fails with it;
+        # with none in hand the next queued one does, so even a job that fails at
+        # once settles a call and jobs started one after another cannot loop forever.
+        logger.error('the local engine failed while running activities on threads',
+                     exc_info=exc)
+        call = job.call
+        if call is None:
+            try:
+                call = self.calls.popleft()
+            except IndexError:
+                return
+        error = RuntimeError('the local engine failed while running this activity: %s'
+                             % exception_text(exc))
+        error.__cause__ = exc
+        self.done.append((call[0], call[1], None, error))
+        self.engine.post(self.take_done)
+
+
+class _Job:
+    """The heartbeat reporter of one drain job: it knows the call the job is running."""
+
+    __slots__ = ('call',)
+
+    def __init__(self):
+        self.call = None
+
+    def __call__(self, details=None):
+        _encode_details(details)
+        call = self.call
+        return call is None or call[0].heartbeat()

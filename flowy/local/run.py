@@ -1,0 +1,201 @@
+"""One execution of one workflow on the local engine: its history and its decisions."""
+
+import time
+from functools import partial
+
+from ..config import WORKFLOW
+from ..decision import FailCall, Finish, Restart
+from ..errors import TaskError
+from ..history import History
+from .runner import failure_reason
+
+__all__ = ['Run']
+
+
+class Run:
+    """One execution of one workflow (the root, a child, or a restarted run)."""
+
+    def __init__(self, engine, config, input_data, parent=None, key=None):
+        self.engine = engine
+        self.config = config
+        self.input_data = input_data
+        self.parent = parent
+        self.key = key
+        self.history = History()
+        self.inbox = []
+        self.deciding = False
+        self.again = False
+        self.done = False
+        self.decisions = 0
+        self.last_duration = 0.0
+        self.waiting_for = None  # what the body waited for at its last decision
+        self.id = engine.run_started(self)
+        if engine.tracer is not None:
+            engine.tracer.workflow_started(self.id, config.name, parent and parent.id, key)
+
+    def decide(self):
+        """Ask for a decision of this run (made once the events at hand are recorded)."""
+        if not self.done:
+            self.engine.want_decision(self)
+
+    def decide_now(self, defer=True):
+        if self.deciding:
+            self.again = True
+            return
+        if self.done:
+            return
+        engine = self.engine
+        if defer and engine.busy():
+            engine.defer(self)
+            return
+        self.deciding = True
+        if engine.inline:
+            # A cached decision costs what its news costs: make it right here, on the
+            # event loop, rather than hand it to a decider thread and back.
+            self._decided(None, _timed(engine.driver, self.config, self.input_data,
+                                       self.history, engine.calls_per_decision))
+            return
+        engine.deciding += 1
+        future = engine.pools.deciders.submit(_timed, engine.driver, self.config,
+                                              self.input_data, self.history)
+        future.add_done_callback(partial(self._post, self._decided))
+
+    def heartbeat(self):
+        """The answer to :func:`flowy.heartbeat` in this run's activities on threads.
+
+        True once this run, one of its ancestors, or the engine has ended: nobody will
+        read the activity's result.  Called from the activity's thread; it only reads
+        flags the event loop sets.
+        """
+        if self.engine.closed:
+            return True
+        run = self
+        while run is not None:
+            if run.done:
+                return True
+            run = run.parent
+        return False
+
+    def _post(self, handler, future):
+        self.engine.post(partial(handler, future))
+
+    def _decided(self, future, timed=None):
+        self.deciding = False
+        if future is not None:
+            self.engine.deciding -= 1
+        if self.done:
+            return
+        # The driver turns workflow errors into a Fail: future.result() raises only for
+        # a bug in flowy itself.
+        decision, self.last_duration = timed if future is None else future.result()
+        self.decisions += 1
+        self.waiting_for = decision.waiting_for
+        for call in decision.calls:
+            self._start(call)
+        if decision.more:
+            self.again = True
+        if decision.outcome is not None:
+            self.conclude(decision.outcome)
+            return
+        inbox, self.inbox = self.inbox, []
+        for record in inbox:
+            record()
+        if self.again or inbox:
+            self.again = False
+            self.decide()
+
+    def _start(self, call):
+        history, engine = self.history, self.engine
+        tracer = engine.tracer
+        spec = self.config.specs[call.dep]
+        if type(call) is FailCall:
+            history.failed(call.key, call.reason, call.cause, call.position)
+            self.again = True
+            if tracer is not None:
+                tracer.call_failed(self.id, call.key, call.dep, self.decisions, call.reason)
+            return
+        history.scheduled(call.key, call.position)
+        if tracer is not None:
+            tracer.scheduled(self.id, call.key, call.dep, spec.kind, call.depends_on,
+                             self.decisions)
+        if spec.kind is WORKFLOW:
+            Run(engine, spec.target, call.input, parent=self, key=call.key).decide()
+            return
+        if engine.feeder is not None:
+            engine.in_flight += 1
+            engine.feeder.submit(self, call.key, spec.target, spec.transport, call.input)
+        else:
+            engine.submit_activity(self, spec, call.key, call.input)
+
+    def activity_done(self, key, data, exc):
+        """An activity of this run ended, with ``data`` or with ``exc`` (from a feeder)."""
+        self.engine.activity_ended()
+        self.arrived(key, data, exc)
+
+    def future_done(self, key, future):
+        """An activity of this run ended: ``future`` holds its outcome."""
+        try:
+            self._record_future(key, future)
+        finally:
+            self.engine.activity_ended(future)
+
+    def _record_future(self, key, future):
+        try:
+            data = future.result()
+        except BaseException as exc:  # CancelledError is a BaseException
+            self.engine.activity_failed(exc)
+            self.arrived(key, None, exc)
+        else:
+            self.arrived(key, data, None)
+
+    def arrived(self, key, data, exc, reason=None):
+        """Record that call ``key`` finished with ``data`` or failed with ``exc``."""
+        if self.done:
+            return
+        if self.deciding:
+            self.inbox.append(partial(self._record, key, data, exc, reason))
+            return
+        if exc is None and self.engine.tracer is None:
+            self.history.completed(key, data)
+        else:
+            self._record(key, data, exc, reason)
+        self.engine.waiting[self] = None
+
+    def _record(self, key, data, exc, reason):
+        tracer = self.engine.tracer
+        if exc is None:
+            self.history.completed(key, data)
+            if tracer is not None:
+                tracer.completed(self.id, key, data)
+        else:
+            reason = reason or failure_reason(exc)
+            self.history.failed(key, reason, exc)
+            if tracer is not None:
+                tracer.failed(self.id, key, reason)
+
+    def conclude(self, outcome):
+        """End this run with ``outcome``: deliver it to the parent, or to ``run()``."""
+        self.done = True
+        engine = self.engine
+        engine.run_ended(self)
+        if engine.tracer is not None:
+            engine.tracer.workflow_finished(self.id, outcome)
+        if type(outcome) is Restart:
+            successor = Run(engine, self.config, outcome.input, self.parent, self.key)
+            if engine.tracer is not None:
+                engine.tracer.restarted(self.id, successor.id)
+            successor.decide()
+        elif self.parent is None:
+            engine.outcome = outcome
+        elif type(outcome) is Finish:
+            self.parent.arrived(self.key, outcome.result, None)
+        else:
+            error = TaskError(outcome.reason, self.key)
+            error.__cause__ = outcome.error
+            self.parent.arrived(self.key, None, error, outcome.reason)
+
+
+def _timed(driver, config, input_data, history, limit=None):
+    start = time.perf_counter()
+    decision = driver(config, input_data, history, limit=limit)
+    return decision, time.perf_counter() - start

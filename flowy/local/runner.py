@@ -1,0 +1,60 @@
+"""Running one activity call in a worker: decode, call, encode; and naming its failure."""
+
+import pickle
+from concurrent.futures import BrokenExecutor, CancelledError
+
+from ..errors import TaskError, exception_text
+from ..heartbeat import _encode_details, _reporting
+
+__all__ = ['run_activity', 'run_in_worker', 'failure_reason']
+
+
+def run_activity(func, transport, key, input_data):
+    """Run one activity call in a worker: decode, call, encode."""
+    args, kwargs = transport.loads(input_data)
+    try:
+        value = func(*args, **kwargs)
+    except Exception as exc:
+        if _travels(exc):
+            raise
+        # An exception that cannot be rebuilt in the parent would break the whole
+        # process pool; send its message instead (the traceback text still travels).
+        raise TaskError(exception_text(exc), key) from exc
+    try:
+        return transport.dumps(value)
+    except Exception as exc:
+        raise TypeError('cannot serialize the result of %s: %s'
+                        % (key, exception_text(exc))) from exc
+
+
+def run_in_worker(func, transport, key, input_data):
+    """:func:`run_activity` on a pool the event loop cannot see into (processes).
+
+    Such a worker cannot know whether the run still wants the result, so its
+    heartbeats answer False; their details are still checked, as on every engine.
+    """
+    with _reporting(_unanswered_heartbeat):
+        return run_activity(func, transport, key, input_data)
+
+
+def _unanswered_heartbeat(details=None):
+    _encode_details(details)
+    return False
+
+
+def _travels(exc):
+    try:
+        pickle.loads(pickle.dumps(exc))
+    except Exception:
+        return False
+    return True
+
+
+def failure_reason(exc):
+    """The reason recorded for an activity that ended with ``exc``; never raises."""
+    if isinstance(exc, BrokenExecutor):
+        return ('the worker running this activity died unexpectedly (killed, out of memory, '
+                'or crashed): %s' % exception_text(exc))
+    if isinstance(exc, CancelledError):
+        return 'the activity was cancelled'
+    return exception_text(exc)

@@ -1,0 +1,170 @@
+"""LocalWorkflow: how a workflow runs on this machine, and the pools it keeps between runs."""
+
+import copy
+import logging
+import os
+import pickle
+from concurrent.futures import ProcessPoolExecutor
+
+from ..config import ACTIVITY, WORKFLOW, TaskSpec, WorkflowConfig, check_transport
+from ..errors import exception_text
+from .engine import Engine
+from .pools import PoolKeeper
+from .sigterm import stopping_on_sigterm
+
+__all__ = ['LocalWorkflow']
+
+logger = logging.getLogger('flowy')
+
+_DRIVERS = ('cached', 'replay')
+
+
+class LocalWorkflow(WorkflowConfig):
+    """Run a workflow on this machine.
+
+    ``factory`` builds the workflow from its tasks (usually the workflow class).
+    Activities run on ``executor(max_workers=activity_workers)``, a process pool by
+    default (then activities must be picklable: defined at module level).  Workflow
+    bodies run in this process: with ``driver='cached'`` (the default) each stays alive
+    in a thread of its own; with ``driver='replay'`` they are replayed on
+    ``workflow_workers`` decider threads.  The pools are started by the first run and
+    kept for later ones (see :meth:`close`).  A child workflow (``conf_workflow``) runs
+    on the pools of the run that started it.
+
+    :func:`flowy.heartbeat` in an activity running on threads returns True once the
+    run that called it has ended (finished, failed, restarted or interrupted, or its
+    parent or the whole ``run()`` has), so that a long activity whose result nobody
+    will read can stop early.  Activities on processes cannot see that: there it always
+    returns False, as it does in a plain call.
+    """
+
+    def __init__(self, factory, activity_workers=8, workflow_workers=2,
+                 executor=ProcessPoolExecutor, transport=None, driver='cached'):
+        super().__init__(factory, transport)
+        if driver not in _DRIVERS:
+            raise ValueError("driver must be 'cached' (keep each body alive between "
+                             "decisions) or 'replay' (run it from the top each time); got %r"
+                             % (driver,))
+        self.driver = driver
+        for name, value in (('activity_workers', activity_workers),
+                            ('workflow_workers', workflow_workers)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError('%s must be an integer greater than 0 (a count of workers, '
+                                 'not a bool); got %r' % (name, value))
+        if not callable(executor):
+            raise TypeError('executor must be an Executor class (or a callable taking '
+                            'max_workers), such as ThreadPoolExecutor; got %r' % (executor,))
+        self.activity_workers = activity_workers
+        self.workflow_workers = workflow_workers
+        self.executor = executor
+        self._pools = PoolKeeper(self)
+
+    @property
+    def uses_processes(self):
+        return isinstance(self.executor, type) and issubclass(self.executor, ProcessPoolExecutor)
+
+    def conf_activity(self, dep, func, transport=None):
+        """Give the workflow's ``dep`` argument a task that runs ``func`` as an activity.
+
+        ``func`` is called with the arguments of each call, after a round trip through
+        ``transport`` (tagged JSON by default), and its return value travels back the
+        same way.
+        """
+        if not callable(func):
+            hint = ''
+            if callable(getattr(func, '__wrapped__', None)) or hasattr(func, '__factory__'):
+                hint = ' (it looks like a task result: pass the function, not a call of it)'
+            raise TypeError('the activity for %r must be callable; got %r%s' % (dep, func, hint))
+        spec = TaskSpec(dep, ACTIVITY, func, transport)
+        if self.uses_processes:
+            _check_picklable(dep, func, spec.transport)
+        self._add_task(spec)
+
+    def conf_workflow(self, dep, workflow, transport=None):
+        """Give ``dep`` a task that runs ``workflow`` (a LocalWorkflow) as a child workflow."""
+        if not isinstance(workflow, LocalWorkflow):
+            raise TypeError('conf_workflow(%r, ...) needs a LocalWorkflow to run as the child '
+                            'workflow; got %r (for a plain function use conf_activity)'
+                            % (dep, workflow))
+        if transport is not None and transport is not workflow.transport:
+            # The child's input and result travel with the transport given here: the
+            # child runs as a copy of its configuration that uses it (tasks are shared).
+            workflow = copy.copy(workflow)
+            workflow.transport = check_transport(transport)
+        self._add_task(TaskSpec(dep, WORKFLOW, workflow, workflow.transport))
+
+    def run(self, *args, _wait=False, _trace=None, **kwargs):
+        """Run the workflow with these arguments; return its result or raise TaskError.
+
+        ``_wait=True`` waits, after the result is known, for activities still running
+        (by default they are abandoned and queued ones cancelled).  ``_trace`` records
+        the run: pass a :class:`~flowy.local.Tracer`, or a path such as ``'out/run'`` to
+        write ``out/run.dot`` (and ``out/run.svg`` when Graphviz is installed).
+        """
+        self._check_tree()
+        input_data = self.encode_input(args, kwargs)
+        tracer, path = _tracer_for(_trace)
+        with stopping_on_sigterm():
+            try:
+                return Engine(self, _wait, tracer).run(input_data)
+            finally:
+                if path is not None:
+                    tracer.write(path)
+
+    def close(self):
+        """Shut down the pools kept between runs (a later run starts new ones).
+
+        ``with LocalWorkflow(...) as w:`` closes them on leaving the block; otherwise
+        they live until the workflow is garbage collected or the interpreter exits.
+        Pools that a run (on another thread) still uses are shut down when it ends.
+        """
+        self._pools.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+
+    def _check_tree(self):
+        for config in self._tree():
+            config.check_factory()
+            if self.uses_processes:
+                for spec in config.specs.values():
+                    if spec.kind is ACTIVITY:
+                        _check_picklable(spec.dep, spec.target, spec.transport)
+
+    def _tree(self):
+        seen, todo = [], [self]
+        while todo:
+            config = todo.pop()
+            if any(config is other for other in seen):
+                continue
+            seen.append(config)
+            todo.extend(spec.target for spec in config.specs.values() if spec.kind is WORKFLOW)
+        return seen
+
+
+def _check_picklable(dep, func, transport):
+    for what, value in (('activity', func), ('transport', transport)):
+        try:
+            pickle.dumps(value)
+        except Exception as exc:
+            raise TypeError(
+                'the %s for %r (%r) cannot be sent to a worker process: %s. Define it at '
+                'module level, or run on threads: LocalWorkflow(..., '
+                'executor=ThreadPoolExecutor)' % (what, dep, value, exception_text(exc))
+            ) from exc
+
+
+def _tracer_for(trace):
+    if trace is None or trace is False:
+        return None, None
+    from .tracer import Tracer
+    if isinstance(trace, Tracer):
+        return trace, None
+    if trace is True:
+        import tempfile
+        trace = os.path.join(tempfile.mkdtemp(prefix='flowy-trace-'), 'trace')
+        logger.warning('tracing this run to %s.dot', trace)
+    return Tracer(), os.fspath(trace)
