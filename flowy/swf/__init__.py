@@ -8,11 +8,14 @@ Its layers, from the outside in:
   poll loop of :mod:`flowy.swf.worker` and the boto3 wrapper of :mod:`flowy.swf.client`;
 * :mod:`flowy.swf.starter` and :mod:`flowy.swf.status`: start executions, read how
   they ended;
+* :mod:`flowy.swf.cli`: the ``flowy`` command;
 * the pure layer, which needs no boto3: :mod:`flowy.swf.history` reads SWF history
-  events into a :class:`flowy.history.History`, page by page, and
-  :mod:`flowy.swf.decisions` turns a :class:`flowy.decision.Decision` into the SWF
-  decisions of one response, within SWF's limits; :mod:`flowy.swf.payload` moves values
-  too large for SWF to a payload store.
+  events (checked by :mod:`flowy.swf.events`) into a :class:`flowy.history.History`,
+  page by page; :mod:`flowy.swf.decisions` makes the SWF decisions of a
+  :class:`flowy.decision.Decision` and :mod:`flowy.swf.packer` packs them into
+  responses within SWF's limits; :mod:`flowy.swf.types` checks task types, names and
+  durations, and :mod:`flowy.swf.names` names what the decider starts;
+  :mod:`flowy.swf.payload` moves values too large for SWF to a payload store.
 
 Importing this package never imports boto3; a client does, when it is first used.
 """

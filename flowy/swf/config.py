@@ -29,7 +29,8 @@ import venusian
 from ..config import ACTIVITY, WORKFLOW, TaskSpec, WorkflowConfig, check_transport
 from ..errors import FlowyError
 from .client import error_code
-from .decisions import CALL_LIMIT, TaskType
+from .decisions import CALL_LIMIT
+from .types import TaskType
 
 __all__ = ['SWFActivityConfig', 'SWFWorkflowConfig', 'SWFActivity', 'SWFWorkflow',
            'SWFRegistrationError']

@@ -4,21 +4,23 @@
 it reads the execution's history (every page, through ``nextPageToken``), lets a driver
 decide (:mod:`flowy.drivers.cached` by default, or the stateless replay of
 :mod:`flowy.drivers.replay`), turns the decision into SWF decisions
-(:func:`flowy.swf.decisions.to_swf`) and answers with
+(:func:`flowy.swf.packer.to_swf`) and answers with
 ``RespondDecisionTaskCompleted``.
 
 **The cached driver.**  Each execution the decider answered keeps its
 :class:`~flowy.swf.history.ExecutionHistory` (and with it a live workflow body in the
-driver) and the ``startedEventId`` of the task it answered.  When the next task of that
+driver), its :class:`~flowy.swf.packer.Packer` and the ``startedEventId`` of the task it
+answered.  When the next task of that
 execution says ``previousStartedEventId`` is that id, nothing happened that this decider
 did not see, so only the new events are read (the poll asks for the newest events first
 and stops paging as soon as it reaches known ones) and fed to the same history: the body
 goes on from where it waits, without replaying.  Any other task (another decider
 answered in between, this process restarted, a response got lost, the entry was
-evicted) reads the whole history into a fresh ExecutionHistory and the driver rebuilds
-the body by replay.  At most ``cache_size`` executions are kept (least recently used
-out first); an execution is forgotten as soon as its decision closes it, when a
-response fails (SWF may or may not have applied it), and on any error.
+evicted) reads the whole history into a fresh ExecutionHistory (with a fresh packer)
+and the driver rebuilds the body by replay.  At most ``cache_size`` executions are kept
+(least recently used out first); an execution is forgotten as soon as its decision
+closes it, when a response fails (SWF may or may not have applied it), and on any
+error.
 
 **Failures.**  A decision task must never be left to fail forever:
 
@@ -26,14 +28,18 @@ response fails (SWF may or may not have applied it), and on any error.
   another decider polling the same task list may run it, and SWF delivers the task again
   after its start-to-close timeout (``taskStartToCloseTimeout``);
 * a history page that cannot be fetched after :attr:`~SWFWorkflowWorker.page_attempts`
-  tries is logged and not answered (SWF delivers the task again after its timeout);
-  so is a payload store that cannot be reached;
-* a decision that cannot be computed (a history flowy cannot read, a non-deterministic
-  body, more decisions than a response holds, a payload that is gone, any unexpected
-  error) fails the execution with ``FailWorkflowExecution``: the reason (256
-  characters) says what went wrong, the details (32,768) how to fix it;
+  tries (or pages that miss events) is logged and not answered (SWF delivers the task
+  again after its timeout); so is a payload store that cannot be reached.  The pause
+  between tries ends early when :meth:`~SWFWorkflowWorker.stop` is called;
+* a decision that cannot be computed (a history flowy cannot read: an event malformed,
+  repeated or out of order; a non-deterministic body, more decisions than a response
+  holds, a payload that is gone, any unexpected error) fails the execution with
+  ``FailWorkflowExecution``: the reason (256 characters) says what went wrong, the
+  details (32,768) how to fix it;
 * a response refused with ``UnknownResourceFault`` (the task timed out, or was answered
-  already) is logged at INFO: SWF has scheduled another task for the execution;
+  already) is logged at INFO: SWF has scheduled another task for the execution.  A
+  decision that took longer than the task's start-to-close timeout is logged as a
+  WARNING, with the time it took and how to give decisions more time;
 * a close decision refused because events arrived meanwhile (``UNHANDLED_DECISION``)
   needs nothing special: the next task decides again from the history, which then
   holds the new events.
@@ -67,15 +73,18 @@ from collections import OrderedDict
 from ..decision import Fail
 from ..drivers.cached import CachedDriver
 from ..drivers.replay import replay
-from ..errors import NondeterminismError
+from ..errors import FlowyError, NondeterminismError, exception_line
 from .client import error_code
 from .config import WORKFLOW_CATEGORY, SWFWorkflowConfig
-from .decisions import MAX_DATA, TaskType, TooManyDecisions, _fail_workflow, to_swf
-from .history import ExecutionHistory, HistoryError
+from .decisions import CLOSING, TooManyDecisions, cancel_workflow, fail_workflow
+from .events import HistoryError, MissingEvents, check_sequence, event_id
+from .history import read_history
+from .packer import Packer, to_swf
 from .payload import PayloadError, PayloadMissing, PayloadTooLarge
+from .types import TaskType
 from .worker import Worker
 
-__all__ = ['SWFWorkflowWorker', 'DecisionTask', 'cancel_decision', 'fail_decision']
+__all__ = ['SWFWorkflowWorker', 'DecisionTask']
 
 log = logging.getLogger('flowy.swf.decider')
 
@@ -83,38 +92,39 @@ STATS = ('decision_tasks', 'cached', 'replays', 'events', 'pages', 'api_calls', 
          'responses', 'decisions', 'failed', 'unanswered', 'unknown_type', 'cpu_time')
 
 
-def fail_decision(reason, details=None):
-    """A ``FailWorkflowExecution`` decision: ``reason`` cut to 256 characters, whole in
-    the details beside ``details`` (a hint on what to do), as :mod:`flowy.swf.failures`
-    has it."""
-    return _fail_workflow(reason, details)
-
-
-def cancel_decision(details='cancelled on request'):
-    """A ``CancelWorkflowExecution`` decision."""
-    return {'decisionType': 'CancelWorkflowExecution',
-            'cancelWorkflowExecutionDecisionAttributes': {'details': details[:MAX_DATA]}}
-
-
-_CLOSING = frozenset(['CompleteWorkflowExecution', 'FailWorkflowExecution',
-                      'ContinueAsNewWorkflowExecution'])
-
+_HISTORY_HINT = (
+    'The events of this execution do not form a history flowy understands (an event lacks '
+    'an attribute or has one of the wrong type, refers to one the history does not hold, or '
+    'an outcome is recorded twice). Was it started by other code, or edited? Start the '
+    'workflow again; if this happens to runs flowy started, report it with this history.')
+_DECISION_TIMEOUT_HINT = (
+    'SWF gives the task to a decider again after each timeout, so a decision that always '
+    'takes this long never gets through. Give the workflow more time per decision: '
+    'default_decision_duration of its SWFWorkflowConfig (registered defaults never change: '
+    'give the type a new version), or the decision duration when starting it '
+    '(SWFWorkflowStarter task_duration, flowy start --task-duration).')
 _PAYLOAD_HINT = ('Values too large for SWF travel through the payload store: check that every '
                  'process of the domain uses the same store, and that stored objects outlive '
                  'the executions (the lifecycle rule of the bucket).')
 
 
 class DecisionTask:
-    """One polled decision task: the first response, and how to poll for its next pages."""
+    """One polled decision task: the first response, and how to poll for its next pages.
 
-    __slots__ = ('response', 'domain', 'task_list', 'identity', 'reverse')
+    ``received``: when the poll returned it (on the decider's clock), which is when SWF
+    started the task's start-to-close timeout.
+    """
 
-    def __init__(self, response, domain, task_list, identity=None, reverse=False):
+    __slots__ = ('response', 'domain', 'task_list', 'identity', 'reverse', 'received')
+
+    def __init__(self, response, domain, task_list, identity=None, reverse=False,
+                 received=None):
         self.response = response
         self.domain = domain
         self.task_list = task_list
         self.identity = identity
         self.reverse = reverse
+        self.received = received
 
     @property
     def token(self):
@@ -137,11 +147,15 @@ class DecisionTask:
             self.run + self.type_key + (self.response.get('startedEventId'),))
 
 
-class _PagingError(Exception):
+class _PagingError(FlowyError):
     """The history of a decision task could not be read in full."""
 
 
-class _CannotDecide(Exception):
+class _Stopping(_PagingError):
+    """The decider was stopped while it waited to fetch a page again."""
+
+
+class _CannotDecide(FlowyError):
     """The decision cannot be computed: fail the execution with this reason and details."""
 
     def __init__(self, reason, details=None):
@@ -151,12 +165,14 @@ class _CannotDecide(Exception):
 
 
 class _Run:
-    """What the decider keeps of an execution it answered."""
+    """What the decider keeps of an execution: its history, its packer, the last task
+    answered (its ``startedEventId``; 0 before the first answer)."""
 
-    __slots__ = ('execution', 'answered')
+    __slots__ = ('execution', 'packer', 'answered')
 
-    def __init__(self, execution, answered):
+    def __init__(self, execution, answered=0):
         self.execution = execution
+        self.packer = Packer(execution)
         self.answered = answered
 
 
@@ -180,19 +196,15 @@ class _Pages:
         return events
 
     def all_events(self):
-        """Every event of the task, in event id order, without duplicates."""
+        """Every event of the task, in event id order, pages merged (an event of two
+        pages counts once)."""
         while self.next_page() is not None:
             pass
         events = {}
         for page in self.fetched:
             for event in page:
-                events[event['eventId']] = event
-        return [events[event_id] for event_id in sorted(events)]
-
-
-def _describe(exc):
-    text = str(exc)
-    return '%s: %s' % (type(exc).__name__, text) if text else type(exc).__name__
+                events[event_id(event)] = event
+        return [events[number] for number in sorted(events)]
 
 
 class SWFWorkflowWorker(Worker):
@@ -220,6 +232,7 @@ class SWFWorkflowWorker(Worker):
     client_options = {'parse_timestamps': False}
     page_attempts = 3  # tries per history page before the task is left to time out
     page_retry_pause = 0.5  # seconds before the second try; doubled for the next
+    clock = staticmethod(time.monotonic)  # times decisions against their timeout
 
     def __init__(self, driver='cached', cache_size=256, payload_store=None,
                  task_list_override=None, page_size=None):
@@ -282,12 +295,14 @@ class SWFWorkflowWorker(Worker):
         (:func:`flowy.swf.status.history_events` reads every page).  Raises
         :class:`flowy.NondeterminismError` when the code no longer makes the calls the
         history recorded (the change would fail running executions of this version),
-        and ``LookupError`` when no registered workflow has the run's type and version.
-        Returns the :class:`flowy.decision.Decision` the code makes at the end of the
-        history.  Check a change against histories of real runs before deploying it.
+        ``LookupError`` when no registered workflow has the run's type and version, and
+        :class:`~flowy.swf.events.HistoryError` for events a decider could not read
+        either (out of order, repeated, missing, or malformed: the checks of a live
+        decision task).  Returns the :class:`flowy.decision.Decision` the code makes at
+        the end of the history.  Check a change against histories of real runs before
+        deploying it.
         """
-        execution = ExecutionHistory(workflow_id, store=self.payload_store)
-        execution.feed(events)
+        execution = read_history(list(events), workflow_id, store=self.payload_store)
         key = (execution.workflow_name, execution.workflow_version)
         workflow = self.registry.get(key)
         if workflow is None:
@@ -312,7 +327,7 @@ class SWFWorkflowWorker(Worker):
         if not response or not response.get('taskToken'):
             return None  # the long poll ended without a task
         self.stats['events'] += len(response.get('events') or ())
-        return DecisionTask(response, domain, task_list, identity, reverse)
+        return DecisionTask(response, domain, task_list, identity, reverse, self.clock())
 
     def _fetch_page(self, client, task, token):
         pause = self.page_retry_pause
@@ -325,11 +340,12 @@ class SWFWorkflowWorker(Worker):
             except Exception as exc:
                 if attempt == self.page_attempts:
                     raise _PagingError('fetching a page of its history failed %d times: %s'
-                                       % (attempt, _describe(exc))) from exc
+                                       % (attempt, exception_line(exc))) from exc
                 log.warning('fetching a history page of %s/%s failed (try %d of %d); trying '
                             'again in %.1f s: %s', *task.run, attempt, self.page_attempts,
-                            pause, _describe(exc))
-                time.sleep(pause)
+                            pause, exception_line(exc))
+                if self._stop.wait(pause):
+                    raise _Stopping('the decider is stopping') from exc
                 pause *= 2
                 continue
             events = response.get('events') or []
@@ -362,13 +378,13 @@ class SWFWorkflowWorker(Worker):
 
     def _handle(self, client, task, workflow, run_key):
         cpu = time.process_time()
-        execution = None
+        run = None
         closing = True
         cached = False
         new = 0
         try:
-            execution, new, cached = self._read(client, task, run_key)
-            decisions, closing = self._decide(workflow, execution)
+            run, new, cached = self._read(client, task, run_key)
+            decisions, closing = self._decide(workflow, run)
         except _CannotDecide as exc:
             decisions = [self._failing(run_key, exc.reason, exc.details)]
         except (PayloadMissing, PayloadTooLarge) as exc:
@@ -376,22 +392,24 @@ class SWFWorkflowWorker(Worker):
                                        _PAYLOAD_HINT)]
         except (_PagingError, PayloadError) as exc:
             # worth trying again: SWF delivers the task again after its timeout
-            self._drop(run_key, execution)
+            self._drop(run_key, run)
             self.stats['unanswered'] += 1
-            log.error('cannot decide for %s/%s; the task is left to time out and be tried '
-                      'again: %s', *run_key, exc)
+            log.log(logging.INFO if isinstance(exc, _Stopping) else logging.ERROR,
+                    'cannot decide for %s/%s; the task is left to time out and be tried '
+                    'again: %s', *run_key, exc)
             return
         finally:
             self.stats['cpu_time'] += time.process_time() - cpu
+        self._check_time(task, run)
         if closing:
-            self._drop(run_key, execution)
+            self._drop(run_key, run)
         if not self._respond(client, task, decisions):
-            self._drop(run_key, execution)
+            self._drop(run_key, run)
             return
         if cached:
             self.stats['cached'] += 1
         if not closing:
-            self._keep(run_key, execution, task.response.get('startedEventId') or 0)
+            self._keep(run_key, run, task.response.get('startedEventId') or 0)
         log.info('%s %s %s/%s: %d new events, %d decisions%s (%s)', *task.type_key, *run_key,
                  new, len(decisions), ', closing' if closing else '',
                  'cached' if cached else 'replayed')
@@ -399,7 +417,18 @@ class SWFWorkflowWorker(Worker):
     def _failing(self, run_key, reason, details):
         self.stats['failed'] += 1
         log.error('failing %s/%s: %s', *run_key, reason)
-        return fail_decision(reason, details)
+        return fail_workflow(reason, details)
+
+    def _check_time(self, task, run):
+        """Warn when the decision took longer than its task may: SWF timed it out."""
+        timeout = None if run is None else run.execution.task_start_to_close_timeout
+        if task.received is None or not timeout or not timeout.isdigit():
+            return
+        taken = self.clock() - task.received
+        if taken > int(timeout):
+            log.warning('the decision for %s/%s took %.1f s, longer than the %s s its decision '
+                        'task may take (its start-to-close timeout). %s', *task.run, taken,
+                        timeout, _DECISION_TIMEOUT_HINT)
 
     def _respond(self, client, task, decisions):
         """Answer the task; False if that failed (SWF may or may not have applied it)."""
@@ -413,7 +442,7 @@ class SWFWorkflowWorker(Worker):
                          'answered already): %s', *task.run, exc)
             else:
                 log.error('answering the decision task of %s/%s failed: %s', *task.run,
-                          _describe(exc))
+                          exception_line(exc))
             return False
         self.stats['responses'] += 1
         self.stats['decisions'] += len(decisions)
@@ -422,49 +451,45 @@ class SWFWorkflowWorker(Worker):
     # -- reading the history ------------------------------------------------------------
 
     def _read(self, client, task, run_key):
-        """The execution's history up to this task: (ExecutionHistory, new, cached)."""
-        response = task.response
-        started = response.get('startedEventId') or 0
-        previous = response.get('previousStartedEventId') or 0
+        """The run up to this task: ``(_Run, how many events were new, cached)``."""
         pages = _Pages(self, client, task)
         run = self._runs.get(run_key) if self.caching else None
-        if run is not None and previous and run.answered == previous:
-            execution = run.execution
-            news = self._new_events(pages, execution.last_event_id, started, task.reverse)
-            if news is not None:
-                try:
-                    new = execution.feed(news)
-                except HistoryError as exc:
-                    log.warning('the new events of %s/%s do not fit its cached history (%s); '
-                                'reading the whole history', *run_key, exc)
-                else:
-                    self._runs.move_to_end(run_key)
-                    return execution, new, True
         if run is not None:
+            new = self._follow(run, pages, task, run_key)
+            if new is not None:
+                self._runs.move_to_end(run_key)
+                return run, new, True
             self._forget(run_key)
+        try:
+            run = _Run(self._whole_history(pages, task, run_key))
+        except MissingEvents as exc:
+            raise _PagingError('the pages of its history miss events: %s' % exc) from exc
+        except HistoryError as exc:
+            raise _unreadable(exc) from exc
+        self.stats['replays'] += 1
+        return run, run.execution.event_count, False
+
+    def _follow(self, run, pages, task, run_key):
+        """Feed the new events to the run kept; how many, or None to read it all."""
+        previous = task.response.get('previousStartedEventId') or 0
+        if not previous or run.answered != previous:
+            return None  # another decider answered in between, or a response got lost
+        started = task.response.get('startedEventId') or 0
+        execution = run.execution
+        try:
+            news = self._new_events(pages, execution.last_event_id, started, task.reverse)
+            return None if news is None else execution.feed(news)
+        except HistoryError as exc:
+            log.warning('the new events of %s/%s do not fit its cached history (%s); '
+                        'reading the whole history', *run_key, exc)
+            return None
+
+    def _whole_history(self, pages, task, run_key):
+        started = task.response.get('startedEventId') or 0
         events = pages.all_events()
         if started:
-            events = [event for event in events if event['eventId'] <= started]
-        if events and (events[0]['eventId'] != 1 or events[-1]['eventId'] != len(events)) or (
-                started and len(events) != started):
-            raise _PagingError('the pages of its history hold %d of its %s events; some are '
-                               'missing' % (len(events), started or 'expected'))
-        execution = ExecutionHistory(run_key[0], store=self.payload_store)
-        try:
-            new = execution.feed(events)
-        except HistoryError as exc:
-            if isinstance(exc.__cause__, PayloadMissing):
-                raise _CannotDecide('the input of this run cannot be read: %s' % exc,
-                                    _PAYLOAD_HINT) from exc
-            raise _CannotDecide(
-                'flowy cannot read the history of this run: %s' % exc,
-                'The events of this execution do not form a history flowy understands (an '
-                'event refers to one the history does not hold, or an outcome is recorded '
-                'twice). Was it started by other code, or edited? Start the workflow again; '
-                'if this happens to runs flowy started, report it with this history.'
-            ) from exc
-        self.stats['replays'] += 1
-        return execution, new, False
+            events = [event for event in events if event_id(event) <= started]
+        return read_history(events, run_key[0], self.payload_store, last=started or None)
 
     def _new_events(self, pages, last, started, newest_first=False):
         """The events after ``last``, in order, reading no more pages than needed.
@@ -477,9 +502,9 @@ class SWFWorkflowWorker(Worker):
         while True:
             reached = False
             for event in events:
-                event_id = event['eventId']
-                if event_id > last:
-                    news[event_id] = event
+                number = event_id(event)
+                if number > last:
+                    news[number] = event
                 else:
                     reached = True
                     if newest_first:
@@ -489,22 +514,20 @@ class SWFWorkflowWorker(Worker):
             events = pages.next_page()
             if events is None:
                 return None  # the history does not hold what was fed: it is not ours
-        if started:
-            for event_id in [event_id for event_id in news if event_id > started]:
-                del news[event_id]
-        ids = sorted(news)
-        if ids and (ids[0] != last + 1 or ids[-1] != last + len(ids)):
+        events = [news[number] for number in sorted(news) if not started or number <= started]
+        try:
+            check_sequence(events, last + 1, last=started or None)
+        except HistoryError:
             return None
-        if started and (ids[-1] if ids else last) != started:
-            return None
-        return [news[event_id] for event_id in ids]
+        return events
 
     # -- deciding -----------------------------------------------------------------------
 
-    def _decide(self, workflow, execution):
+    def _decide(self, workflow, run):
         """The SWF decisions for this task, and whether they close the execution."""
+        execution = run.execution
         if execution.cancel_requested:
-            return [cancel_decision()], True
+            return [cancel_workflow()], True
         name = '%s %s' % workflow.key
         try:
             decision = self.driver(workflow, execution.input, execution.history,
@@ -521,7 +544,7 @@ class SWFWorkflowWorker(Worker):
                     'version until the old executions end.' % name)
             # call_limit: the calls waiting for a retry timer are placed within the same
             # limit the driver had, so both drivers send the same responses
-            decisions = to_swf(decision, self._types(workflow), execution,
+            decisions = to_swf(decision, self._types(workflow), run.packer,
                                store=self.payload_store, call_limit=workflow.limit)
         except (_CannotDecide, PayloadError):
             raise
@@ -531,14 +554,14 @@ class SWFWorkflowWorker(Worker):
                 'Give the SWFWorkflowConfig a smaller rate_limit.') from exc
         except Exception as exc:
             raise _CannotDecide(
-                'the decider failed on workflow %s: %s' % (name, _describe(exc)),
+                'the decider failed on workflow %s: %s' % (name, exception_line(exc)),
                 'This is a bug in flowy or a problem with the configuration of the '
                 'workflow (for example a dependency without an SWF type). The '
                 'traceback:\n%s' % traceback.format_exc()) from exc
         # (an outcome does not close the run while calls it made are held back: to_swf
         # then sends them first, as a replay would)
         closing = decision.outcome is not None and bool(decisions) and (
-            decisions[-1]['decisionType'] in _CLOSING)
+            decisions[-1]['decisionType'] in CLOSING)
         return decisions, closing
 
     def _types(self, workflow):
@@ -559,17 +582,14 @@ class SWFWorkflowWorker(Worker):
 
     # -- the cache ----------------------------------------------------------------------
 
-    def _keep(self, run_key, execution, started):
+    def _keep(self, run_key, run, started):
         if not self.caching or not started:
             return
-        run = self._runs.get(run_key)
-        if run is not None and run.execution is not execution:
+        kept = self._runs.get(run_key)
+        if kept is not None and kept is not run:
             self._forget(run_key)
-            run = None
-        if run is None:
-            self._runs[run_key] = _Run(execution, started)
-        else:
-            run.answered = started
+        run.answered = started
+        self._runs[run_key] = run
         self._runs.move_to_end(run_key)
         while len(self._runs) > self.cache_size:
             _, dropped = self._runs.popitem(last=False)
@@ -580,13 +600,20 @@ class SWFWorkflowWorker(Worker):
         if run is not None:
             self._forget_history(run.execution)
 
-    def _drop(self, run_key, execution):
-        """Forget the run, and the body the driver may have built for ``execution``."""
+    def _drop(self, run_key, run):
+        """Forget the run, and the body the driver may have built for it."""
         self._forget(run_key)
-        if execution is not None:
-            self._forget_history(execution)
+        if run is not None:
+            self._forget_history(run.execution)
 
     def _forget_history(self, execution):
         forget = getattr(self.driver, 'forget', None)
         if forget is not None:
             forget(execution.history)
+
+
+def _unreadable(error):
+    """Why the run fails when its history cannot be read (a :class:`_CannotDecide`)."""
+    if isinstance(error.__cause__, PayloadMissing):
+        return _CannotDecide('the input of this run cannot be read: %s' % error, _PAYLOAD_HINT)
+    return _CannotDecide('flowy cannot read the history of this run: %s' % error, _HISTORY_HINT)

@@ -8,31 +8,15 @@ and keeps:
   happened to each call key, in the order SWF reported it);
 * the start information of the run (from ``WorkflowExecutionStarted``), which a
   continue-as-new carries over;
-* the retry timers, pending and fired, the calls waiting for them (``waiting``) and the
-  calls decided but not sent yet because a response was full (``backlog``), both kept by
-  :func:`flowy.swf.decisions.to_swf`, and whether a cancellation was requested.
+* the retry and back-off timers, pending and fired, the refusals of each call, and
+  whether a cancellation was requested.
 
-How flowy's decider names things on SWF (see :mod:`flowy.swf.decisions`):
-
-* an activity attempt is scheduled with ``activityId`` = its call key (``square-3-0``)
-  and ``control`` = ``{"position": <index of the call in the body>}``;
-* a child workflow attempt gets the ``workflowId`` ``<parent workflowId>.<key>`` in the
-  first run of a workflow, and ``<parent workflowId>.<tag>.<key>`` in a run continued
-  from another (continue-as-new), where ``<tag>`` is 8 hex characters of a digest of the
-  run it continues (``continuedExecutionRunId`` of its start event, so every run has
-  its own): a continued run has the same workflowId and its call keys start at 0 again,
-  and its children must neither collide with the children of the runs before it (SWF
-  refuses a workflowId that is open, WORKFLOW_ALREADY_RUNNING, say a child left
-  running with the ABANDON child policy) nor be mistaken for them.  ``control`` =
-  ``{"key": ..., "position": ...}``; without it, the key is what follows the last dot;
-* the delay before a retry is a timer named ``<key of the attempt to start>.retry``;
-* the back-off before starting a call again that SWF refused for a rate or limit
-  (below) is a timer named ``<key>.backoff.<n>``, ``n`` counting the refusals;
-* a call that failed before it could start (its input could not be serialized, or is
-  too large for SWF) is a ``flowy.call_failed`` marker with the details
-  ``{"key": ..., "position": ..., "reason": ...}``.
-
-SWF forbids ``:`` (and ``/``, ``|``) in activity, timer and workflow ids, hence the dots.
+It only reads events: what the decider keeps between responses (calls sent, waiting for
+a timer or left for the next response) is the :class:`~flowy.swf.packer.Packer`'s.
+Calls are recognized by the names flowy gives them on SWF (:mod:`flowy.swf.names`).
+Events must come in order, each once, from event 1 on; an event that lacks an
+attribute flowy reads, or holds one of another type, is a :class:`HistoryError` that
+names the event, its type and the attribute (:mod:`flowy.swf.events`).
 
 Every way a started task can end is an outcome: completion, failure, timeout,
 cancellation, termination, and a start SWF refused for good (``ScheduleActivityTaskFailed``,
@@ -50,14 +34,14 @@ CHILD_CREATION_RATE_EXCEEDED, OPEN_CHILDREN_LIMIT_EXCEEDED, OPEN_WORKFLOWS_LIMIT
 TIMER_CREATION_RATE_EXCEEDED, OPEN_TIMERS_LIMIT_EXCEEDED) is not an outcome: it passes.
 The history counts such refusals per call key (:meth:`ExecutionHistory.refusals`), and
 after the ``n``-th the call waits for its back-off timer ``<key>.backoff.<n>``
-(:func:`backoff_delay` seconds: 1, 2, 4 ... up to :data:`BACKOFF_CAP`, plus a jitter
-drawn from the key, so every replay computes the same) before
-:func:`flowy.swf.decisions.to_swf` starts it again, with the same key.  The refused
-start may be the task's own, its retry timer's or its back-off timer's; what starts
-after the back-off is whatever the call still needs (its retry timer if that has not
-fired, else the task).  All of it is read from the events alone, so a decider that
-reads a history afresh decides what one that kept it does.  A call refused
-:data:`MAX_REFUSALS` times fails, with a reason that says SWF kept refusing it.
+(:func:`~flowy.swf.names.backoff_delay` seconds: 1, 2, 4 ... up to
+:data:`~flowy.swf.names.BACKOFF_CAP`, plus a jitter drawn from the key, so every replay
+computes the same) before :func:`flowy.swf.packer.to_swf` starts it again, with the same
+key.  The refused start may be the task's own, its retry timer's or its back-off
+timer's; what starts after the back-off is whatever the call still needs (its retry
+timer if that has not fired, else the task).  All of it is read from the events alone,
+so a decider that reads a history afresh decides what one that kept it does.  A call
+refused :data:`MAX_REFUSALS` times fails, with a reason that says SWF kept refusing it.
 
 Values too large for SWF travel as references to a payload store
 (:mod:`flowy.swf.payload`); given the ``store``, the workflow input and the results of
@@ -82,22 +66,38 @@ Work per event is constant: every lookup is a dict or set access (and a referenc
 read once, when its event is fed).
 """
 
-import hashlib
 import json
 
+from ..errors import FlowyError
 from ..history import History
+from .events import (
+    HistoryError,
+    Malformed,
+    check_sequence,
+    event_attributes,
+    event_id,
+    event_type,
+    malformed,
+    mapping,
+    number,
+    optional_number,
+    optional_text,
+    text,
+    text_list,
+)
 from .failures import extra_details, full_reason
+from .names import (
+    CALL_FAILED_MARKER,
+    backoff_timer_id,
+    child_key_of,
+    retry_timer_id,
+    run_tag,
+    timer_of,
+)
 from .payload import PayloadMissing, decode_field, is_reference
 
-__all__ = ['ExecutionHistory', 'HistoryError', 'SWFFailure', 'CALL_FAILED_MARKER',
-           'MAX_ID_LENGTH', 'THROTTLE_CAUSES', 'MAX_REFUSALS', 'BACKOFF_CAP',
-           'retry_timer_id', 'retry_timer_key', 'backoff_timer_id', 'backoff_timer_key',
-           'backoff_delay', 'run_tag', 'child_workflow_id', 'child_key_of', 'attributes_key']
+__all__ = ['ExecutionHistory', 'SWFFailure', 'THROTTLE_CAUSES', 'MAX_REFUSALS', 'read_history']
 
-CALL_FAILED_MARKER = 'flowy.call_failed'
-RETRY_TIMER_SUFFIX = '.retry'
-BACKOFF_TIMER_INFIX = '.backoff.'
-MAX_ID_LENGTH = 256  # activityId, timerId, workflowId and markerName
 # SWF's causes of a refused start that pass: a rate, or a limit of open tasks
 THROTTLE_CAUSES = frozenset([
     'ACTIVITY_CREATION_RATE_EXCEEDED', 'OPEN_ACTIVITIES_LIMIT_EXCEEDED',
@@ -105,15 +105,9 @@ THROTTLE_CAUSES = frozenset([
     'OPEN_WORKFLOWS_LIMIT_EXCEEDED',
     'TIMER_CREATION_RATE_EXCEEDED', 'OPEN_TIMERS_LIMIT_EXCEEDED'])
 MAX_REFUSALS = 10  # throttled refusals of one call key before the call fails
-BACKOFF_CAP = 300  # seconds: the longest back-off before the jitter
-RUN_TAG_LENGTH = 8
 
 
-class HistoryError(ValueError):
-    """The events do not make a consistent history (a page missing, or out of order)."""
-
-
-class SWFFailure(Exception):
+class SWFFailure(FlowyError):
     """What SWF reported about a task that failed, was cancelled or could not start.
 
     It is the ``__cause__`` of the :class:`flowy.TaskError` the workflow sees:
@@ -132,90 +126,26 @@ class SWFFailure(Exception):
         return type(self), (self.reason, self.event_type, self.cause, self.details)
 
 
-def retry_timer_id(key):
-    """The id of the timer that waits before attempt ``key`` starts."""
-    return key + RETRY_TIMER_SUFFIX
+def read_history(events, workflow_id=None, store=None, last=None):
+    """A whole history read into a fresh :class:`ExecutionHistory`.
 
-
-def retry_timer_key(timer_id):
-    """The call key a retry timer starts, or None if ``timer_id`` names another timer."""
-    if timer_id.endswith(RETRY_TIMER_SUFFIX):
-        return timer_id[:-len(RETRY_TIMER_SUFFIX)]
-    return None
-
-
-def backoff_timer_id(key, refusals):
-    """The id of the back-off timer after the ``refusals``-th throttled start of ``key``."""
-    return '%s%s%d' % (key, BACKOFF_TIMER_INFIX, refusals)
-
-
-def backoff_timer_key(timer_id):
-    """``(key, n)`` of a back-off timer id, or None if ``timer_id`` names another timer."""
-    head, _, number = timer_id.rpartition('.')
-    if not number.isdigit() or not head.endswith(BACKOFF_TIMER_INFIX[:-1]):
-        return None
-    key = head[:-len(BACKOFF_TIMER_INFIX) + 1]
-    return (key, int(number)) if key else None
-
-
-def _digest(text):
-    return hashlib.sha256(text.encode('utf-8')).hexdigest()
-
-
-def backoff_delay(key, refusals):
-    """Seconds to wait after the ``refusals``-th throttled start of ``key``.
-
-    ``2 ** (refusals - 1)`` (1, 2, 4 ...) up to :data:`BACKOFF_CAP`, plus a jitter of up
-    to half of that drawn from a digest of the key and the count: calls refused together
-    do not all come back at once, and every decider computes the same delay.
+    ``events`` must be numbered 1, 2, 3 ... in order, each once, up to ``last`` if it is
+    given (:func:`~flowy.swf.events.check_sequence`), and begin with the start of the
+    run; else :class:`HistoryError` (:class:`~flowy.swf.events.MissingEvents` for a gap).
     """
-    base = min(2 ** min(max(refusals, 1) - 1, 16), BACKOFF_CAP)
-    jitter = int(_digest('%s.%d' % (key, refusals))[:8], 16) % (max(1, base // 2) + 1)
-    return base + jitter
-
-
-def run_tag(continued_execution_run_id):
-    """The tag in the child workflow ids of a continued run (None for a first run)."""
-    if not continued_execution_run_id:
-        return None
-    return _digest(continued_execution_run_id)[:RUN_TAG_LENGTH]
-
-
-def child_workflow_id(parent_workflow_id, key, tag=None):
-    """The deterministic ``workflowId`` of child workflow attempt ``key``.
-
-    ``<parent workflowId>.<key>``, or ``<parent workflowId>.<tag>.<key>`` in a continued
-    run (``tag``: :func:`run_tag` of the run it continues); when that would pass SWF's
-    256 characters, the parent's id is replaced by a digest of it (still the same on
-    every replay).
-    """
-    suffix = key if tag is None else '%s.%s' % (tag, key)
-    workflow_id = '%s.%s' % (parent_workflow_id, suffix)
-    if len(workflow_id) > MAX_ID_LENGTH:
-        workflow_id = '%s.%s' % (_digest(parent_workflow_id)[:40], suffix)
-    return workflow_id
-
-
-def child_key_of(workflow_id):
-    """The call key in a child ``workflowId`` flowy made (any form): after the last dot."""
-    return workflow_id.rpartition('.')[2]
-
-
-_ATTRIBUTE_KEYS = {}
-
-
-def attributes_key(event_type):
-    """``activityTaskScheduledEventAttributes`` for ``ActivityTaskScheduled``."""
-    name = _ATTRIBUTE_KEYS.get(event_type)
-    if name is None:
-        name = _ATTRIBUTE_KEYS[event_type] = (
-            event_type[:1].lower() + event_type[1:] + 'EventAttributes')
-    return name
+    check_sequence(events, last=last)
+    execution = ExecutionHistory(workflow_id, store=store)
+    execution.feed(events)
+    if not execution.started:
+        found = 'event 1 is %s' % event_type(events[0]) if events else 'it has no events'
+        raise HistoryError('the history does not begin with WorkflowExecutionStarted (%s)'
+                           % found)
+    return execution
 
 
 def _control(attributes):
     """The JSON object in ``control``, or an empty dict if it is missing or not ours."""
-    control = attributes.get('control')
+    control = optional_text(attributes, 'control')
     if not control:
         return {}
     try:
@@ -232,12 +162,17 @@ def _position(control):
 
 def _reason(attributes, default):
     """The whole reason an event gives (flowy sends it in the details; see failures)."""
-    return full_reason(attributes.get('reason'), attributes.get('details'), default)
+    return full_reason(optional_text(attributes, 'reason'), optional_text(attributes, 'details'),
+                       default)
 
 
 def _type_name(attributes, field):
-    kind = attributes.get(field) or {}
+    kind = mapping(attributes, field, ('name', 'version'))
     return '%s (version %s)' % (kind.get('name', '?'), kind.get('version', '?'))
+
+
+def _what(event_type):
+    return 'activity' if event_type.startswith('Activity') else 'child workflow'
 
 
 class ExecutionHistory:
@@ -254,8 +189,8 @@ class ExecutionHistory:
     ``workflow_name``, ``workflow_version``, ``input``, ``task_list``, ``task_priority``,
     ``task_start_to_close_timeout``, ``execution_start_to_close_timeout``, ``tag_list``,
     ``child_policy``, ``lambda_role``, ``continued_execution_run_id``,
-    ``parent_workflow_execution``, and ``run_tag`` (:func:`run_tag`: None in a first
-    run), which goes into the ids of this run's child workflows.
+    ``parent_workflow_execution``, and ``run_tag`` (:func:`~flowy.swf.names.run_tag`:
+    None in a first run), which goes into the ids of this run's child workflows.
     """
 
     def __init__(self, workflow_id=None, store=None):
@@ -286,26 +221,6 @@ class ExecutionHistory:
         self._pending_timers = set()
         self._fired_timers = set()
         self._refusals = {}  # call key -> its throttled refusals so far
-        # Calls that wait for a timer (their retry timer, or their back-off timer after
-        # SWF refused to start them for a rate or a limit), by key: kept by
-        # flowy.swf.decisions so that they start when it fires even if the driver does
-        # not repeat them (the cached driver decides each call once).
-        self.waiting = {}
-        # Calls whose start (ScheduleActivityTask, StartChildWorkflowExecution) was sent
-        # and is not in the history yet, by key: (call, its refusals when sent).  Kept by
-        # flowy.swf.decisions until the history shows them started (ActivityTaskScheduled,
-        # ...Initiated) or refused for good; a throttled refusal (one more than when
-        # sent) moves them to ``waiting`` (the replay driver decides them again, the
-        # cached driver does not).
-        self.sent = {}
-        # Calls decided but not sent because the response was full (its limit of calls,
-        # or SWF's 1 MB request limit), in call order: key -> (position, key, call, SWF
-        # decision, its size in bytes).  Kept by flowy.swf.decisions, which sends them
-        # in call order with the next calls and drops them once they are in the history.
-        self.backlog = {}
-        # How many calls the driver decides at most per decision (its ``limit``), as
-        # flowy.swf.decisions learns it from a decision that stopped at it; None until then.
-        self.call_limit = None
 
     def __repr__(self):
         return '<ExecutionHistory %s events=%d last=%d>' % (
@@ -316,26 +231,30 @@ class ExecutionHistory:
     def feed(self, events):
         """Consume ``events`` (one page, in order); return how many were new.
 
-        Raises :class:`HistoryError` for events that do not fit the history, and
-        :class:`~flowy.swf.payload.PayloadError` when a payload reference could not be
-        read for now; the events before the one that raised are consumed, the others
-        are not (feed the page again to go on).
+        Raises :class:`HistoryError` for events that do not fit the history (malformed,
+        out of order, or after a gap), and :class:`~flowy.swf.payload.PayloadError` when
+        a payload reference could not be read for now; the events before the one that
+        raised are consumed, the others are not (feed the page again to go on).
         """
-        handlers = _HANDLERS
-        new = 0
-        for event in events:
-            event_id = event['eventId']
-            if event_id <= self.last_event_id:
-                continue
-            event_type = event['eventType']
-            handler = handlers.get(event_type)
-            if handler is not None:
-                attributes = event.get(attributes_key(event_type)) or {}
-                handler(self, event_id, event_type, attributes)
-            self.last_event_id = event_id
+        last = self.last_event_id
+        news = [event for event in events if event_id(event) > last]
+        check_sequence(news, last + 1)
+        for event in news:
+            self._consume(event)
+            self.last_event_id += 1
             self.event_count += 1
-            new += 1
-        return new
+        return len(news)
+
+    def _consume(self, event):
+        kind = event_type(event)
+        handler = _HANDLERS.get(kind)
+        if handler is None:
+            return
+        attributes = event_attributes(event, kind, required=kind not in _NO_ATTRIBUTES)
+        try:
+            handler(self, self.last_event_id + 1, kind, attributes)
+        except Malformed as exc:
+            raise malformed(event, exc) from None
 
     # -- queries ------------------------------------------------------------------------
 
@@ -383,8 +302,7 @@ class ExecutionHistory:
         except ValueError as exc:
             raise HistoryError(str(exc)) from None
 
-    def _key(self, index, event_id, event_type, attributes, field):
-        referred = attributes.get(field)
+    def _key(self, index, event_id, event_type, referred):
         key = index.get(referred)
         if key is None and referred not in self._repeated:
             raise HistoryError(
@@ -393,24 +311,23 @@ class ExecutionHistory:
         return key
 
     def _activity_key(self, event_id, event_type, attributes):
-        return self._key(self._activities, event_id, event_type, attributes,
-                         'scheduledEventId')
+        return self._key(self._activities, event_id, event_type,
+                         number(attributes, 'scheduledEventId'))
 
     def _child_key(self, event_id, event_type, attributes):
-        referred = attributes.get('initiatedEventId')
-        if referred is None:  # not in SWF's events, but cheap to allow: by workflowId
-            workflow_id = (attributes.get('workflowExecution') or {}).get('workflowId')
-            key = self._child_ids.get(workflow_id)
-            if key is None:
-                raise HistoryError('%s (event %s) is about the child workflow %s, which '
-                                   'this history has not seen'
-                                   % (event_type, event_id, workflow_id))
-            return key
-        return self._key(self._children, event_id, event_type, attributes,
-                         'initiatedEventId')
+        referred = optional_number(attributes, 'initiatedEventId')
+        if referred is not None:
+            return self._key(self._children, event_id, event_type, referred)
+        # not in SWF's events, but cheap to allow: by workflowId
+        workflow_id = mapping(attributes, 'workflowExecution', ('workflowId',)).get('workflowId')
+        key = self._child_ids.get(workflow_id)
+        if key is None:
+            raise HistoryError('%s (event %s) is about the child workflow %s, which this '
+                               'history has not seen' % (event_type, event_id, workflow_id))
+        return key
 
     def _complete(self, key, attributes):
-        result = attributes.get('result')
+        result = optional_text(attributes, 'result')
         if is_reference(result):
             try:
                 result = decode_field(result, self.store, 'the result of %s' % key)
@@ -434,27 +351,22 @@ class ExecutionHistory:
             self._fail(key, '%s; SWF kept refusing it (%d times, backing off in between)'
                        % (reason, refusals), event_type, cause, position=position)
 
-    def _time_out(self, key, attributes):
-        reason = '%s timeout' % attributes.get('timeoutType', 'unknown')
-        self._finished(lambda: self.history.timed_out(key, reason))
-
     # -- what an event says about the call it refers to (see _outcome) ------------------
 
     def _completed(self, key, event_type, attributes):
         self._complete(key, attributes)
 
     def _failed(self, key, event_type, attributes):
-        what = 'activity' if event_type.startswith('Activity') else 'child workflow'
-        self._fail(key, _reason(attributes, 'the %s failed' % what), event_type,
-                   details=extra_details(attributes.get('details')))
+        self._fail(key, _reason(attributes, 'the %s failed' % _what(event_type)), event_type,
+                   details=extra_details(optional_text(attributes, 'details')))
 
     def _timed_out(self, key, event_type, attributes):
-        self._time_out(key, attributes)
+        reason = '%s timeout' % (optional_text(attributes, 'timeoutType') or 'unknown')
+        self._finished(lambda: self.history.timed_out(key, reason))
 
     def _canceled(self, key, event_type, attributes):
-        what = 'activity' if event_type.startswith('Activity') else 'child workflow'
-        self._fail(key, 'the %s was cancelled' % what, event_type,
-                   details=extra_details(attributes.get('details')))
+        self._fail(key, 'the %s was cancelled' % _what(event_type), event_type,
+                   details=extra_details(optional_text(attributes, 'details')))
 
     def _terminated(self, key, event_type, attributes):
         self._fail(key, 'the child workflow was terminated', event_type)
@@ -462,23 +374,13 @@ class ExecutionHistory:
     # -- handlers, one per event type (see _HANDLERS) -----------------------------------
 
     def _on_started(self, event_id, event_type, attributes):
+        start = _start_information(attributes)
         try:
-            data = decode_field(attributes.get('input'), self.store, 'the input of the workflow')
+            start['input'] = decode_field(start['input'], self.store, 'the input of the workflow')
         except PayloadMissing as exc:
             raise HistoryError('cannot read %s' % exc) from exc
-        workflow_type = attributes.get('workflowType') or {}
-        self.workflow_name = workflow_type.get('name')
-        self.workflow_version = workflow_type.get('version')
-        self.input = data
-        self.task_list = (attributes.get('taskList') or {}).get('name')
-        self.task_priority = attributes.get('taskPriority')
-        self.task_start_to_close_timeout = attributes.get('taskStartToCloseTimeout')
-        self.execution_start_to_close_timeout = attributes.get('executionStartToCloseTimeout')
-        self.tag_list = list(attributes.get('tagList') or ())
-        self.child_policy = attributes.get('childPolicy')
-        self.lambda_role = attributes.get('lambdaRole')
-        self.continued_execution_run_id = attributes.get('continuedExecutionRunId')
-        self.parent_workflow_execution = attributes.get('parentWorkflowExecution')
+        for name, value in start.items():
+            setattr(self, name, value)
         self.run_tag = run_tag(self.continued_execution_run_id)
         self.started = True
 
@@ -488,23 +390,23 @@ class ExecutionHistory:
     # activities
 
     def _on_activity_scheduled(self, event_id, event_type, attributes):
-        key = attributes['activityId']
+        key = text(attributes, 'activityId')
         self._schedule(event_id, key, _position(_control(attributes)), self._activities)
 
     def _on_schedule_activity_failed(self, event_id, event_type, attributes):
-        key = attributes['activityId']
-        if self.history.get(key) is not None:
-            return  # a repeated schedule of an attempt that exists (id already in use)
-        cause = attributes.get('cause')
+        key = text(attributes, 'activityId')
+        cause = optional_text(attributes, 'cause')
         reason = 'the activity %s could not be scheduled: %s' % (
             _type_name(attributes, 'activityType'), cause)
+        if self.history.get(key) is not None:
+            return  # a repeated schedule of an attempt that exists (id already in use)
         self._refused(key, reason, event_type, cause)
 
     # child workflows
 
     def _on_child_initiated(self, event_id, event_type, attributes):
+        workflow_id = text(attributes, 'workflowId')
         control = _control(attributes)
-        workflow_id = attributes['workflowId']
         key = control.get('key')
         if type(key) is not str or not key:
             key = child_key_of(workflow_id)
@@ -512,18 +414,18 @@ class ExecutionHistory:
             self._child_ids[workflow_id] = key
 
     def _on_start_child_failed(self, event_id, event_type, attributes):
-        cause = attributes.get('cause')
+        cause = optional_text(attributes, 'cause')
         reason = 'the child workflow %s could not be started: %s' % (
             _type_name(attributes, 'workflowType'), cause)
-        initiated = attributes.get('initiatedEventId') or 0
+        initiated = optional_number(attributes, 'initiatedEventId') or 0
+        workflow_id = optional_text(attributes, 'workflowId') or ''
+        control = _control(attributes)
         if initiated in self._repeated:
             return
         key = self._children.get(initiated)
         if key is not None:  # WORKFLOW_ALREADY_RUNNING comes after the Initiated event
             self._fail(key, reason, event_type, cause)
             return
-        control = _control(attributes)
-        workflow_id = attributes.get('workflowId') or ''
         key = control.get('key')
         if type(key) is not str or not key:
             key = self._child_ids.get(workflow_id) or child_key_of(workflow_id)
@@ -534,61 +436,74 @@ class ExecutionHistory:
     # timers
 
     def _on_timer_started(self, event_id, event_type, attributes):
-        self._pending_timers.add(attributes['timerId'])
+        self._pending_timers.add(text(attributes, 'timerId'))
 
     def _on_timer_fired(self, event_id, event_type, attributes):
-        timer_id = attributes['timerId']
+        timer_id = text(attributes, 'timerId')
         self._pending_timers.discard(timer_id)
         self._fired_timers.add(timer_id)
 
     def _on_timer_canceled(self, event_id, event_type, attributes):
-        timer_id = attributes['timerId']
+        timer_id = text(attributes, 'timerId')
         self._pending_timers.discard(timer_id)
-        key, what = _timer_of(timer_id)
+        key, what = timer_of(timer_id)
         if key is not None and self.history.get(key) is None:
             # nothing would start the call any more
             self._fail(key, 'the %s before %s was cancelled' % (what, key), event_type)
 
     def _on_start_timer_failed(self, event_id, event_type, attributes):
-        timer_id = attributes['timerId']
-        key, what = _timer_of(timer_id)
+        timer_id = text(attributes, 'timerId')
+        cause = optional_text(attributes, 'cause')
+        key, what = timer_of(timer_id)
         if key is None or timer_id in self._pending_timers or timer_id in self._fired_timers:
             return  # not a timer of a call, or a repeated start of one that exists
         if self.history.get(key) is not None:
             return
-        cause = attributes.get('cause')
         self._refused(key, 'the %s before %s could not be started: %s' % (what, key, cause),
                       event_type, cause)
 
     # markers
 
     def _on_marker_recorded(self, event_id, event_type, attributes):
-        if attributes.get('markerName') != CALL_FAILED_MARKER:
+        if optional_text(attributes, 'markerName') != CALL_FAILED_MARKER:
             return
-        try:
-            details = json.loads(attributes.get('details') or '')
-            key, reason = details['key'], details['reason']
-            if type(key) is not str or type(reason) is not str:
-                raise TypeError
-        except (ValueError, TypeError, KeyError):
-            raise HistoryError('the %s marker of event %s does not hold the key and reason '
-                               'of a call: %r' % (CALL_FAILED_MARKER, event_id,
-                                                  attributes.get('details'))) from None
+        key, reason, position = _call_failed(event_id, optional_text(attributes, 'details'))
         if self.history.get(key) is not None:
             return  # recorded twice: the first one counts
-        position = _position(details)
         self._finished(lambda: self.history.failed(key, reason, None, position))
 
 
-def _timer_of(timer_id):
-    """``(call key, what the timer is)`` of a retry or back-off timer, else (None, None)."""
-    key = retry_timer_key(timer_id)
-    if key is not None:
-        return key, 'retry timer'
-    backoff = backoff_timer_key(timer_id)
-    if backoff is not None:
-        return backoff[0], 'back-off timer'
-    return None, None
+def _start_information(attributes):
+    """What ExecutionHistory keeps of a WorkflowExecutionStarted event, checked first."""
+    workflow_type = mapping(attributes, 'workflowType', ('name', 'version'), required=True)
+    return {
+        'workflow_name': workflow_type['name'],
+        'workflow_version': workflow_type['version'],
+        'input': optional_text(attributes, 'input'),
+        'task_list': mapping(attributes, 'taskList', ('name',)).get('name'),
+        'task_priority': optional_text(attributes, 'taskPriority'),
+        'task_start_to_close_timeout': optional_text(attributes, 'taskStartToCloseTimeout'),
+        'execution_start_to_close_timeout': optional_text(attributes,
+                                                          'executionStartToCloseTimeout'),
+        'tag_list': text_list(attributes, 'tagList'),
+        'child_policy': optional_text(attributes, 'childPolicy'),
+        'lambda_role': optional_text(attributes, 'lambdaRole'),
+        'continued_execution_run_id': optional_text(attributes, 'continuedExecutionRunId'),
+        'parent_workflow_execution': mapping(attributes, 'parentWorkflowExecution') or None,
+    }
+
+
+def _call_failed(event_id, details):
+    """``(key, reason, position)`` of a call_failed marker's details."""
+    try:
+        values = json.loads(details or '')
+        key, reason = values['key'], values['reason']
+        if type(key) is not str or type(reason) is not str:
+            raise TypeError
+    except (ValueError, TypeError, KeyError):
+        raise HistoryError('the %s marker of event %s does not hold the key and reason of a '
+                           'call: %r' % (CALL_FAILED_MARKER, event_id, details)) from None
+    return key, reason, _position(values)
 
 
 def _outcome(find_key, record):
@@ -625,3 +540,5 @@ _HANDLERS = {
     'StartTimerFailed': ExecutionHistory._on_start_timer_failed,
     'MarkerRecorded': ExecutionHistory._on_marker_recorded,
 }
+# event types whose attributes flowy does not read (SWF may send an empty dict, or none)
+_NO_ATTRIBUTES = frozenset(['WorkflowExecutionCancelRequested'])

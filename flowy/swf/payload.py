@@ -21,7 +21,7 @@ new), and a reader checks that what it got is what was stored.  Nothing deletes 
 give the bucket (or the prefix) a lifecycle rule that outlives your longest workflow.
 
 The engine calls :func:`encode_field` on every field it sends (the starter's input, the
-activity worker's result, :func:`flowy.swf.decisions.to_swf` for call inputs, workflow
+activity worker's result, :func:`flowy.swf.packer.to_swf` for call inputs, workflow
 results and restart inputs) and :func:`decode_field` on every field it reads (the
 activity worker's input; :class:`flowy.swf.history.ExecutionHistory` for the workflow
 input and call results).  Every process of a domain must use the same store.

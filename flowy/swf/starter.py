@@ -18,9 +18,15 @@ import uuid
 from ..config import WORKFLOW, check_transport
 from ..errors import FlowyError
 from .client import error_code
-from .decisions import MAX_WORKFLOW_DURATION, TaskType, _child_policy, _duration, _swf_name
-from .history import MAX_ID_LENGTH
+from .names import MAX_ID_LENGTH
 from .payload import encode_field
+from .types import (
+    MAX_WORKFLOW_DURATION,
+    TaskType,
+    check_child_policy,
+    check_duration,
+    check_name,
+)
 
 __all__ = ['SWFWorkflowStarter', 'StartError', 'WorkflowAlreadyStarted', 'MAX_TAGS']
 
@@ -111,15 +117,15 @@ class SWFWorkflowStarter:
                  child_policy=None, priority=None, lambda_role=None, transport=None,
                  payload_store=None):
         checked = TaskType(WORKFLOW, name, version, task_list=task_list)
-        self.domain = _swf_name('domain', domain, MAX_ID_LENGTH)
+        self.domain = check_name('domain', domain, MAX_ID_LENGTH)
         self.name = checked.name
         self.version = checked.version
         self.task_list = checked.task_list
-        self.task_duration = _duration('task_duration', task_duration)
-        self.workflow_duration = _duration('workflow_duration', workflow_duration,
+        self.task_duration = check_duration('task_duration', task_duration)
+        self.workflow_duration = check_duration('workflow_duration', workflow_duration,
                                            allow_none=False, maximum=MAX_WORKFLOW_DURATION)
-        self.child_policy = _child_policy(child_policy)
-        self.wid = None if wid is None else _swf_name('workflow id', wid, MAX_ID_LENGTH)
+        self.child_policy = check_child_policy(child_policy)
+        self.wid = None if wid is None else check_name('workflow id', wid, MAX_ID_LENGTH)
         self.tags = _tags(tags)
         self.priority = _priority(priority)
         self.lambda_role = _lambda_role(lambda_role)

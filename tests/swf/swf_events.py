@@ -16,12 +16,14 @@
 
 import functools
 import json
+import weakref
 from datetime import datetime, timedelta, timezone
 
 from flowy.drivers.replay import replay
 from flowy.serialization import dumps, loads
-from flowy.swf.decisions import CALL_LIMIT, MAX_DECISIONS, MAX_RESPONSE_BYTES, to_swf
+from flowy.swf.decisions import CALL_LIMIT, MAX_DECISIONS, MAX_RESPONSE_BYTES
 from flowy.swf.history import ExecutionHistory
+from flowy.swf.packer import Packer, to_swf
 from flowy.swf.payload import decode_field, encode_field
 
 # -- SWF's API model -----------------------------------------------------------------------
@@ -84,8 +86,21 @@ def check_shape(value, shape_name, path='', shapes=None):
 
 
 def attributes_name(event_type):
-    """``activityTaskScheduledEventAttributes``: the key of an event's attributes."""
+    """``activityTaskScheduledEventAttributes``: the key of an event's attributes, spelled
+    out here to check the engine's :func:`~flowy.swf.events.attributes_key`."""
     return event_type[0].lower() + event_type[1:] + 'EventAttributes'
+
+
+_PACKERS = weakref.WeakKeyDictionary()
+
+
+def packer_of(execution):
+    """The :class:`Packer` of the run whose history is ``execution`` (one per history, as
+    the decider keeps them)."""
+    packer = _PACKERS.get(execution)
+    if packer is None:
+        packer = _PACKERS[execution] = Packer(execution)
+    return packer
 
 
 def check_event(event):
@@ -535,7 +550,7 @@ def run_on_swf(config, task_types, sim, driver=replay, page_size=None, limit=CAL
         for page in pages(sim.poll(), page_size):
             execution.feed(page)
         decision = driver(config, execution.input, execution.history, limit=limit)
-        sim.respond(to_swf(decision, task_types, execution, store=store))
+        sim.respond(to_swf(decision, task_types, packer_of(execution), store=store))
         if sim.closed:
             if swf_shapes() is not None:
                 for event in sim.log.events:

@@ -24,15 +24,18 @@ from flowy import TaskError, first, parallel_reduce, wait
 from flowy.drivers.cached import CachedDriver
 from flowy.serialization import loads
 from flowy.swf.config import SWFWorkflowConfig
-from flowy.swf.decider import STATS, SWFWorkflowWorker, cancel_decision, fail_decision
+from flowy.swf.decider import STATS, SWFWorkflowWorker
 from flowy.swf.decisions import (
     CALL_LIMIT,
     MAX_DECISIONS,
     MAX_REASON,
     WAKE_UP_TIMER_PREFIX,
+    cancel_workflow,
+    fail_workflow,
 )
 from flowy.swf.failures import extra_details, full_reason
-from flowy.swf.history import MAX_REFUSALS, backoff_timer_key, retry_timer_key
+from flowy.swf.history import MAX_REFUSALS
+from flowy.swf.names import backoff_timer_key, retry_timer_key
 from flowy.swf.payload import InMemoryPayloadStore, is_reference
 
 DOMAIN = 'test'
@@ -348,14 +351,14 @@ def test_the_worker_takes_workflow_configs_only():
 
 
 def test_helper_decisions_fit_the_model():
-    failing = fail_decision('x' * 1000, 'how to fix it')
+    failing = fail_workflow('x' * 1000, 'how to fix it')
     check_decision(failing)
     fail = attributes(failing)
     assert fail['reason'] == 'x' * MAX_REASON
     assert full_reason(fail['reason'], fail['details']) == 'x' * 1000
     assert extra_details(fail['details']) == 'how to fix it'
-    assert len(attributes(fail_decision('y' * 40000))['details']) <= 32768
-    check_decision(cancel_decision())
+    assert len(attributes(fail_workflow('y' * 40000))['details']) <= 32768
+    check_decision(cancel_workflow())
 
 
 def test_an_empty_poll_is_no_task():

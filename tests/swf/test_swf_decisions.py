@@ -12,6 +12,7 @@ from swf_events import (
     EventLog,
     SimulatedSWF,
     check_decision,
+    packer_of,
     result_of,
     run_on_swf,
     swf_shapes,
@@ -29,19 +30,13 @@ from flowy.swf.decisions import (
     MAX_DECISIONS,
     MAX_REASON,
     WAKE_UP_TIMER_PREFIX,
-    TaskType,
     TooManyDecisions,
-    to_swf,
 )
 from flowy.swf.failures import full_reason
-from flowy.swf.history import (
-    CALL_FAILED_MARKER,
-    MAX_REFUSALS,
-    ExecutionHistory,
-    backoff_delay,
-    child_workflow_id,
-    run_tag,
-)
+from flowy.swf.history import MAX_REFUSALS, ExecutionHistory
+from flowy.swf.names import CALL_FAILED_MARKER, backoff_delay, child_workflow_id, run_tag
+from flowy.swf.packer import to_swf
+from flowy.swf.types import TaskType
 
 SQUARE = TaskType('activity', 'square', '1')
 SUB = TaskType('workflow', 'Sub', '2')
@@ -75,7 +70,7 @@ def call(key='square-0-0', position=0, input='[[2],{}]', delay=0):
 def translate(decision, types=TYPES, execution=None, **options):
     if execution is None:
         execution, _ = execution_for()
-    decisions = to_swf(decision, types, execution, **options)
+    decisions = to_swf(decision, types, packer_of(execution), **options)
     if swf_shapes() is not None:
         for swf_decision in decisions:
             check_decision(swf_decision)
@@ -235,7 +230,7 @@ def test_a_long_child_id_of_a_continued_run_stays_within_256_characters():
 def test_a_child_needs_the_parents_workflow_id():
     execution = ExecutionHistory()
     with pytest.raises(ValueError, match='workflow_id'):
-        to_swf(Decision([call('sub-0-0')]), TYPES, execution)
+        to_swf(Decision([call('sub-0-0')]), TYPES, packer_of(execution))
 
 
 def test_a_dependency_without_task_type_is_an_error():
@@ -259,7 +254,7 @@ def test_a_delayed_call_starts_a_retry_timer():
     assert decision == {'decisionType': 'StartTimer',
                         'startTimerDecisionAttributes': {'timerId': 'square-0-1.retry',
                                                          'startToFireTimeout': '3'}}
-    assert list(execution.waiting) == ['square-0-1']
+    assert list(packer_of(execution).waiting) == ['square-0-1']
 
 
 def test_a_pending_timer_is_not_started_again_and_a_fired_one_schedules_the_call():
@@ -290,7 +285,7 @@ def test_waiting_calls_start_when_their_timer_fires_even_if_not_decided_again():
     log.child_initiated('sub-0-1', log.decision_round(), 'order-7.sub-0-1', position=2)
     execution.feed(log.events)
     assert translate(Decision([]), execution=execution) == []
-    assert execution.waiting == {}
+    assert packer_of(execution).waiting == {}
 
 
 def test_a_lost_timer_is_started_again():
@@ -308,7 +303,7 @@ def test_a_call_whose_retry_timer_failed_is_no_longer_waiting():
     execution.feed(log.events)
     assert execution.history.get('square-0-1').state is FAILED
     assert translate(Decision([]), execution=execution) == []
-    assert execution.waiting == {}
+    assert packer_of(execution).waiting == {}
 
 
 # -- starts SWF refused for a rate or a limit: a back-off, then again -----------------------
@@ -386,14 +381,14 @@ def test_a_throttled_start_backs_off_then_starts_again_with_the_same_key(kind, c
     key = '%s-0-0' % kind
     run = Both([call(key, 0), call('square-1-0', 1)])
     first = run.decide()
-    assert len(first) == 2 and list(run.cached.sent) == [key, 'square-1-0']
+    assert len(first) == 2 and list(packer_of(run.cached).sent) == [key, 'square-1-0']
     refused(first[:1], run.log, cause)
     applied(first[1:], run.log)
     # the first refusal: a back-off timer of backoff_delay(key, 1) seconds
     [timer] = run.decide()
     assert attributes(timer) == {'timerId': key + '.backoff.1',
                                  'startToFireTimeout': str(backoff_delay(key, 1))}
-    assert list(run.cached.waiting) == [key] and run.cached.sent == {}
+    assert list(packer_of(run.cached).waiting) == [key] and packer_of(run.cached).sent == {}
     applied([timer], run.log)
     assert run.decide() == []  # it waits for its timer: nothing else, no wake-up timer
     fire(run.log, key + '.backoff.1')
@@ -408,7 +403,8 @@ def test_a_throttled_start_backs_off_then_starts_again_with_the_same_key(kind, c
     assert run.decide() == first[:1]
     applied(first[:1], run.log)
     assert run.decide() == []
-    assert run.cached.waiting == {} and run.cached.sent == {} and run.cached.backlog == {}
+    packer = packer_of(run.cached)
+    assert packer.waiting == {} and packer.sent == {} and packer.backlog == {}
     assert run.cached.history.get(key).state == 'running'
 
 
@@ -443,7 +439,7 @@ def test_a_call_refused_for_good_fails_and_waits_for_nothing():
     assert run.decide() == []
     history = run.cached.history
     assert history.get('square-0-0').state is FAILED and history.get('sub-0-0').state is FAILED
-    assert run.cached.waiting == {} and run.cached.sent == {}
+    assert packer_of(run.cached).waiting == {} and packer_of(run.cached).sent == {}
 
 
 def test_a_call_refused_too_often_fails():
@@ -461,7 +457,7 @@ def test_a_call_refused_too_often_fails():
     assert run.decide() == []
     outcome = run.cached.history.get('square-0-0')
     assert outcome.state is FAILED and 'SWF kept refusing it (10 times' in outcome.reason
-    assert run.cached.waiting == {}
+    assert packer_of(run.cached).waiting == {}
 
 
 def test_throttled_calls_go_out_in_call_order_within_the_limit():
@@ -474,7 +470,7 @@ def test_throttled_calls_go_out_in_call_order_within_the_limit():
     decisions = translate(Decision(many(3, start=3)), execution=execution, call_limit=3)
     assert scheduled(decisions) == ['square-0-0.backoff.1', 'square-3-0', 'square-4-0',
                                     WAKE_UP_TIMER_PREFIX + str(log.last_id)]
-    assert list(execution.backlog) == ['square-5-0']
+    assert list(packer_of(execution).backlog) == ['square-5-0']
     applied(decisions, log)
     fire(log, 'square-0-0.backoff.1')
     execution.feed(log.events)
@@ -524,7 +520,7 @@ def test_a_back_off_timer_id_over_256_characters_fails_the_call():
                                   {dep: SQUARE}, execution=execution))
     reason = json.loads(attributes(decision)['details'])['reason']
     assert reason == 'the back-off timer id of %s is 262 characters; SWF allows 256' % key
-    assert execution.waiting == {}
+    assert packer_of(execution).waiting == {}
 
 
 # -- calls that cannot start ---------------------------------------------------------------
@@ -569,7 +565,7 @@ def test_an_oversized_input_of_a_delayed_call_fails_without_waiting():
     execution, _ = execution_for()
     [decision] = marked(translate(Decision([call('square-0-1', input='x' * 40000, delay=5)]),
                                   execution=execution))
-    assert decision['decisionType'] == 'RecordMarker' and not execution.waiting
+    assert decision['decisionType'] == 'RecordMarker' and not packer_of(execution).waiting
 
 
 def test_an_id_over_256_characters_fails_the_call():
@@ -592,7 +588,7 @@ def test_finish():
 
 def test_an_outcome_drops_nothing_else_to_do():
     execution, _ = execution_for()
-    execution.waiting['square-0-1'] = call('square-0-1', delay=3)
+    packer_of(execution).waiting['square-0-1'] = call('square-0-1', delay=3)
     decisions = translate(Decision(outcome=Finish('1')), execution=execution)
     assert [d['decisionType'] for d in decisions] == ['CompleteWorkflowExecution']
 
@@ -697,22 +693,22 @@ def test_waiting_calls_go_out_in_call_order_within_the_limit():
     execution, log = execution_for()
     for number in range(3):
         key = 'square-%d-1' % number
-        execution.waiting[key] = call(key, number, delay=1)
+        packer_of(execution).waiting[key] = call(key, number, delay=1)
     fire_retry_timers(execution, log, 'square-0-1', 'square-1-1', 'square-2-1')
     decisions = translate(Decision(many(97, start=10)), execution=execution)
     assert len(decisions) == MAX_DECISIONS
     assert scheduled(decisions)[:4] == ['square-0-1', 'square-1-1', 'square-2-1', 'square-10-0']
     assert scheduled(decisions)[-2] == 'square-105-0'
     assert attributes(decisions[-1])['timerId'].startswith(WAKE_UP_TIMER_PREFIX)
-    assert list(execution.backlog) == ['square-106-0']
-    assert list(execution.waiting) == ['square-0-1', 'square-1-1', 'square-2-1']
+    assert list(packer_of(execution).backlog) == ['square-106-0']
+    assert list(packer_of(execution).waiting) == ['square-0-1', 'square-1-1', 'square-2-1']
     # once SWF has them, they stop waiting; the backlog goes out next
     completed = log.decision_round()
     for d in decisions[:-1]:
         log.activity_scheduled(attributes(d)['activityId'], completed)
     execution.feed(log.events)
     assert scheduled(translate(Decision([]), execution=execution)) == ['square-106-0']
-    assert execution.waiting == {} and execution.backlog == {}
+    assert packer_of(execution).waiting == {} and packer_of(execution).backlog == {}
 
 
 def replayed_and_cached(driver_limit, calls, waiting, more):
@@ -730,7 +726,7 @@ def replayed_and_cached(driver_limit, calls, waiting, more):
     for driver in ('replay', 'cached'):
         execution, log = execution_for()
         for key, position in waiting:
-            execution.waiting[key] = call(key, position, delay=1)
+            packer_of(execution).waiting[key] = call(key, position, delay=1)
         fire_retry_timers(execution, log, *[key for key, _ in waiting])
         if driver == 'replay':
             decided = everything[:driver_limit]
@@ -752,14 +748,15 @@ def test_fired_retries_count_against_the_drivers_limit_as_under_replay(more):
     assert scheduled(replayed)[:2] == ['square-0-1', 'square-3-0']
     assert attributes(replayed[-1])['timerId'].startswith(WAKE_UP_TIMER_PREFIX)
     # what the limit cut waits for the next response: the cached driver's call in the
-    # backlog, the retry in execution.waiting
-    assert list(cached_run.backlog) == ['square-4-0'] and 'square-5-1' in cached_run.waiting
-    assert replay_run.backlog == {} and 'square-5-1' in replay_run.waiting
+    # backlog, the retry in packer_of(execution).waiting
+    assert list(packer_of(cached_run).backlog) == ['square-4-0']
+    assert 'square-5-1' in packer_of(cached_run).waiting
+    assert packer_of(replay_run).backlog == {} and 'square-5-1' in packer_of(replay_run).waiting
 
 
 def test_a_call_decided_again_is_sent_once():
     execution, log = execution_for()
-    execution.waiting['square-0-1'] = call('square-0-1', 0, delay=1)
+    packer_of(execution).waiting['square-0-1'] = call('square-0-1', 0, delay=1)
     fire_retry_timers(execution, log, 'square-0-1')
     again = Decision([call('square-0-1', 0, delay=1), call('square-1-0', 1)])
     assert scheduled(translate(again, execution=execution)) == ['square-0-1', 'square-1-0']
@@ -767,31 +764,31 @@ def test_a_call_decided_again_is_sent_once():
 
 def test_the_limit_is_learned_from_a_decision_that_stopped_at_it():
     execution, log = execution_for()
-    assert execution.call_limit is None
+    assert packer_of(execution).call_limit is None
     translate(Decision(many(2), more=True), execution=execution)
-    assert execution.call_limit == 2
+    assert packer_of(execution).call_limit == 2
     completed = log.decision_round()
     log.activity_scheduled('square-0-0', completed, position=0)
     log.activity_timed_out(log.activity_scheduled('square-1-0', completed, position=1))
-    execution.waiting['square-1-1'] = call('square-1-1', 1, delay=1)
+    packer_of(execution).waiting['square-1-1'] = call('square-1-1', 1, delay=1)
     fire_retry_timers(execution, log, 'square-1-1')
     # the retry comes first, and counts: one of the driver's two new calls waits
     decisions = translate(Decision(many(2, start=2)), execution=execution)
     assert scheduled(decisions)[:2] == ['square-1-1', 'square-2-0']
     assert attributes(decisions[-1])['timerId'].startswith(WAKE_UP_TIMER_PREFIX)
-    assert list(execution.backlog) == ['square-3-0']
+    assert list(packer_of(execution).backlog) == ['square-3-0']
 
 
 def test_a_pending_retry_takes_its_place_in_the_limit_without_a_wake_up_timer():
     execution, log = execution_for()
-    execution.waiting['square-0-1'] = call('square-0-1', 0, delay=30)
+    packer_of(execution).waiting['square-0-1'] = call('square-0-1', 0, delay=30)
     log.timer_started('square-0-1.retry', log.decision_round(), seconds='30')
     execution.feed(log.events)
     # as the replay driver decides it again: its place, and no decision (nor a wake-up
     # timer, which would only bring the same decision back until the retry timer fires)
     assert translate(Decision([call('square-1-0', 1)], more=True), execution=execution,
                      call_limit=1) == []
-    assert list(execution.backlog) == ['square-1-0']
+    assert list(packer_of(execution).backlog) == ['square-1-0']
     decisions = translate(Decision([call('square-2-0', 2)]), execution=execution, call_limit=2)
     assert scheduled(decisions)[0] == 'square-1-0'
     assert attributes(decisions[-1])['timerId'].startswith(WAKE_UP_TIMER_PREFIX)
@@ -803,7 +800,8 @@ def test_a_retry_timer_that_does_not_fit_waits_for_its_turn():
     delayed = call('square-1-1', 1, delay=5)
     first = translate(Decision([big, delayed]), execution=execution, budget=560)
     assert scheduled(first) == ['square-0-0', WAKE_UP_TIMER_PREFIX + str(log.last_id)]
-    assert execution.backlog == {} and list(execution.waiting) == ['square-1-1']
+    assert packer_of(execution).backlog == {}
+    assert list(packer_of(execution).waiting) == ['square-1-1']
     log.activity_scheduled('square-0-0', log.decision_round(), position=0)
     execution.feed(log.events)
     assert scheduled(translate(Decision([]), execution=execution)) == ['square-1-1.retry']
@@ -1052,9 +1050,9 @@ def test_round_trip_throttled_starts_back_off_and_start_again(driver):
         assert not [d for d in response if attributes(d).get('timerId', '').startswith(
             WAKE_UP_TIMER_PREFIX)]
     assert execution.refusals('square-0-0') == 2 and execution.refusals('square-1-1') == 2
-    assert execution.waiting == {} and execution.backlog == {}
+    assert packer_of(execution).waiting == {} and packer_of(execution).backlog == {}
     # (the last calls sent are still there: the decision that closed the run looks no more)
-    assert all(execution.history.get(key) is not None for key in execution.sent)
+    assert all(execution.history.get(key) is not None for key in packer_of(execution).sent)
 
 
 def test_round_trip_throttled_starts_send_the_same_with_every_driver():

@@ -20,15 +20,11 @@ from flowy.drivers.replay import replay
 from flowy.errors import TaskError, TaskTimedout
 from flowy.history import COMPLETED, FAILED, RUNNING, TIMEDOUT
 from flowy.serialization import dumps, loads
-from flowy.swf.history import (
+from flowy.swf.events import HistoryError, MissingEvents, attributes_key
+from flowy.swf.history import MAX_REFUSALS, THROTTLE_CAUSES, ExecutionHistory, SWFFailure
+from flowy.swf.names import (
     BACKOFF_CAP,
     CALL_FAILED_MARKER,
-    MAX_REFUSALS,
-    THROTTLE_CAUSES,
-    ExecutionHistory,
-    HistoryError,
-    SWFFailure,
-    attributes_key,
     backoff_delay,
     backoff_timer_id,
     backoff_timer_key,
@@ -780,19 +776,31 @@ def test_pages_and_refeeding():
 
 def test_an_event_referring_to_an_unseen_event_is_an_error():
     log, completed = started_log()
-    scheduled = log.activity_scheduled('a-0-0', completed, position=0)
-    log.activity_completed(scheduled, result='1')
+    log.activity_completed(completed, result='1')  # its scheduledEventId is no schedule
     execution = ExecutionHistory()
     with pytest.raises(HistoryError, match='has not seen'):
-        execution.feed(log.events[-1:])
-    assert execution.last_event_id == 0  # the event was not consumed
+        execution.feed(log.events)
+    assert execution.last_event_id == log.last_id - 1  # the event was not consumed
 
 
 def test_a_child_event_referring_to_an_unseen_event_is_an_error():
     log, completed = started_log()
-    log.child_completed(log.child_initiated('sub-0-0', completed, 'w.sub-0-0', position=0))
-    with pytest.raises(HistoryError):
-        ExecutionHistory().feed(log.events[-1:])
+    log.add('ChildWorkflowExecutionCompleted', initiatedEventId=completed,
+            startedEventId=completed, workflowType={'name': 'Sub', 'version': '1'},
+            workflowExecution={'workflowId': 'order-7.sub-0-0', 'runId': 'r'})
+    with pytest.raises(HistoryError, match='has not seen'):
+        fed(log)
+
+
+def test_a_page_after_a_gap_is_missing_events_and_consumes_nothing():
+    log, completed = started_log()
+    log.activity_completed(log.activity_scheduled('a-0-0', completed, position=0))
+    execution = ExecutionHistory()
+    execution.feed(log.events[:2])
+    with pytest.raises(MissingEvents, match='events 3 to 4 are missing'):
+        execution.feed(log.events[4:])
+    assert execution.last_event_id == 2
+    assert execution.feed(log.events) == len(log.events) - 2
 
 
 def test_two_outcomes_for_one_scheduled_event_are_an_error():

@@ -12,7 +12,7 @@ import sys
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from swf_events import EventLog, SimulatedSWF, result_of, run_on_swf
+from swf_events import EventLog, SimulatedSWF, packer_of, result_of, run_on_swf
 
 from flowy import wait
 from flowy.config import ACTIVITY, WORKFLOW, TaskSpec, WorkflowConfig
@@ -25,10 +25,10 @@ from flowy.swf.decisions import (
     MAX_DECISIONS,
     MAX_RESPONSE_BYTES,
     WAKE_UP_TIMER_PREFIX,
-    TaskType,
-    to_swf,
 )
-from flowy.swf.history import ExecutionHistory, HistoryError
+from flowy.swf.events import HistoryError
+from flowy.swf.history import ExecutionHistory
+from flowy.swf.packer import to_swf
 from flowy.swf.payload import (
     MAX_DATA,
     MAX_REASON,
@@ -44,6 +44,7 @@ from flowy.swf.payload import (
     encode_field,
     is_reference,
 )
+from flowy.swf.types import TaskType
 
 SQUARE = TaskType('activity', 'square', '1')
 SUB = TaskType('workflow', 'Sub', '2')
@@ -411,7 +412,7 @@ def test_a_large_call_input_is_stored():
     execution, _ = execution_for(store)
     big = '[["%s"],{}]' % ('x' * 40000)
     decisions = to_swf(Decision([call('square-0-0', 0, big), call('sub-0-0', 1, big),
-                                 call('square-1-0', 2)]), TYPES, execution, store=store)
+                                 call('square-1-0', 2)]), TYPES, packer_of(execution), store=store)
     inputs = [attributes(d)['input'] for d in decisions]
     assert is_reference(inputs[0]) and inputs[0] == inputs[1]  # stored once
     assert store.get(inputs[0]) == big and inputs[2] == '[[2],{}]'
@@ -422,13 +423,13 @@ def test_a_delayed_large_input_is_stored_when_the_call_starts():
     store = InMemoryPayloadStore()
     execution, log = execution_for(store)
     big = 'x' * 40000
-    [timer] = to_swf(Decision([call('square-0-1', input=big, delay=2)]), TYPES, execution,
-                     store=store)
+    [timer] = to_swf(Decision([call('square-0-1', input=big, delay=2)]), TYPES,
+                     packer_of(execution), store=store)
     assert timer['decisionType'] == 'StartTimer' and not store.objects
     log.timer_fired('square-0-1.retry', log.timer_started('square-0-1.retry',
                                                           log.decision_round()))
     execution.feed(log.events)
-    [scheduled] = to_swf(Decision([]), TYPES, execution, store=store)
+    [scheduled] = to_swf(Decision([]), TYPES, packer_of(execution), store=store)
     assert store.get(attributes(scheduled)['input']) == big
 
 
@@ -436,13 +437,14 @@ def test_a_large_result_or_restart_input_is_stored():
     store = InMemoryPayloadStore()
     execution, _ = execution_for(store)
     result = '"%s"' % ('z' * MAX_DATA)
-    [finish] = to_swf(Decision(outcome=Finish(result)), TYPES, execution, store=store)
+    [finish] = to_swf(Decision(outcome=Finish(result)), TYPES, packer_of(execution), store=store)
     assert finish['decisionType'] == 'CompleteWorkflowExecution'
     assert store.get(attributes(finish)['result']) == result
-    [restart] = to_swf(Decision(outcome=Restart('x' * 32769)), TYPES, execution, store=store)
+    [restart] = to_swf(Decision(outcome=Restart('x' * 32769)), TYPES, packer_of(execution),
+                       store=store)
     assert restart['decisionType'] == 'ContinueAsNewWorkflowExecution'
     assert store.get(attributes(restart)['input']) == 'x' * 32769
-    [small] = to_swf(Decision(outcome=Finish('[1]')), TYPES, execution, store=store)
+    [small] = to_swf(Decision(outcome=Finish('[1]')), TYPES, packer_of(execution), store=store)
     assert attributes(small) == {'result': '[1]'}
 
 
@@ -450,14 +452,15 @@ def test_a_store_that_fails_makes_to_swf_raise():
     store = S3PayloadStore(BUCKET, client=BrokenClient())
     execution, _ = execution_for(store)
     with pytest.raises(PayloadError, match='cannot store'):
-        to_swf(Decision([call(input='x' * 40000)]), TYPES, execution, store=store)
+        to_swf(Decision([call(input='x' * 40000)]), TYPES, packer_of(execution), store=store)
     with pytest.raises(PayloadError, match='cannot store'):
-        to_swf(Decision(outcome=Finish('x' * 40000)), TYPES, execution, store=store)
+        to_swf(Decision(outcome=Finish('x' * 40000)), TYPES, packer_of(execution), store=store)
 
 
 def test_without_a_store_a_value_like_a_reference_fails_the_call():
     execution, _ = execution_for()
-    marker, wake_up = to_swf(Decision([call(input=REFERENCE_PREFIX + 'x')]), TYPES, execution)
+    marker, wake_up = to_swf(Decision([call(input=REFERENCE_PREFIX + 'x')]), TYPES,
+                             packer_of(execution))
     assert (marker['decisionType'], wake_up['decisionType']) == ('RecordMarker', 'StartTimer')
     assert 'starts with' in json.loads(attributes(marker)['details'])['reason']
 
@@ -546,57 +549,57 @@ def scheduled_keys(responses):
 def test_calls_beyond_the_budget_wait_in_the_backlog_in_call_order():
     execution, log = execution_for()
     calls = [call('square-%d-0' % i, i, '[["%s"],{}]' % ('x' * INPUT_SIZE)) for i in range(99)]
-    first = to_swf(Decision(calls), TYPES, execution)
+    first = to_swf(Decision(calls), TYPES, packer_of(execution))
     assert request_size(first) <= MAX_RESPONSE_BYTES
     assert attributes(first[-1])['timerId'] == WAKE_UP_TIMER_PREFIX + str(log.last_id)
     sent = [attributes(d)['activityId'] for d in first[:-1]]
     assert 20 < len(sent) < 40
     assert sent == ['square-%d-0' % i for i in range(len(sent))]
-    assert list(execution.backlog) == ['square-%d-0' % i for i in range(len(sent), 99)]
+    assert list(packer_of(execution).backlog) == ['square-%d-0' % i for i in range(len(sent), 99)]
     # SWF records them; the replay driver decides the others again: nothing is sent twice
     completed = log.decision_round()
     for i, key in enumerate(sent):
         log.activity_scheduled(key, completed, position=i)
     execution.feed(log.events)
-    second = to_swf(Decision(calls[len(sent):]), TYPES, execution)
+    second = to_swf(Decision(calls[len(sent):]), TYPES, packer_of(execution))
     more = [attributes(d)['activityId'] for d in second[:-1]]
     assert more == ['square-%d-0' % i for i in range(len(sent), len(sent) + len(more))]
     assert request_size(second) <= MAX_RESPONSE_BYTES
     # the cached driver does not decide them again: the same calls go out
     execution_cached, _ = execution_for()
     execution_cached.feed(log.events)
-    to_swf(Decision(calls), TYPES, execution_cached)
-    assert to_swf(Decision([]), TYPES, execution_cached) != []
+    to_swf(Decision(calls), TYPES, packer_of(execution_cached))
+    assert to_swf(Decision([]), TYPES, packer_of(execution_cached)) != []
 
 
 def test_a_small_budget_and_the_backlog_with_new_calls():
     execution, log = execution_for()
     budget = 3 * 250
     calls = [call('square-%d-0' % i, i, '[["%s"],{}]' % ('x' * 150)) for i in range(5)]
-    first = to_swf(Decision(calls[:3]), TYPES, execution, budget=budget)
+    first = to_swf(Decision(calls[:3]), TYPES, packer_of(execution), budget=budget)
     assert request_size(first) <= budget
     assert [attributes(d).get('activityId') for d in first] == ['square-0-0', None]
     completed = log.decision_round()
     log.activity_scheduled('square-0-0', completed, position=0)
     execution.feed(log.events)
     # the cached driver's next calls queue up behind the backlog
-    second = to_swf(Decision(calls[3:]), TYPES, execution, budget=budget)
+    second = to_swf(Decision(calls[3:]), TYPES, packer_of(execution), budget=budget)
     assert [attributes(d).get('activityId') for d in second] == ['square-1-0', None]
-    assert list(execution.backlog) == ['square-2-0', 'square-3-0', 'square-4-0']
+    assert list(packer_of(execution).backlog) == ['square-2-0', 'square-3-0', 'square-4-0']
 
 
 def test_the_count_limit_and_the_backlog():
     execution, log = execution_for()
     to_swf(Decision([call('square-%d-0' % i, i, '[["%s"],{}]' % ('x' * INPUT_SIZE))
-                     for i in range(40)]), TYPES, execution)
-    backlog = len(execution.backlog)
+                     for i in range(40)]), TYPES, packer_of(execution))
+    backlog = len(packer_of(execution).backlog)
     execution.feed(log.events)
     # the backlog plus 99 new calls: a full response, the rest waits
     decisions = to_swf(Decision([call('square-%d-0' % i, i) for i in range(40, 139)]),
-                       TYPES, execution)
+                       TYPES, packer_of(execution))
     assert len(decisions) <= MAX_DECISIONS and request_size(decisions) <= MAX_RESPONSE_BYTES
     assert attributes(decisions[-1])['timerId'].startswith(WAKE_UP_TIMER_PREFIX)
-    assert len(execution.backlog) == backlog + 99 - (len(decisions) - 1)
+    assert len(packer_of(execution).backlog) == backlog + 99 - (len(decisions) - 1)
 
 
 class Fanout:

@@ -13,9 +13,10 @@ from flowy.swf.activity import SWFActivityWorker
 from flowy.swf.client import SWFClient
 from flowy.swf.config import SWFActivityConfig, SWFWorkflowConfig
 from flowy.swf.decider import SWFWorkflowWorker
-from flowy.swf.decisions import CALL_LIMIT, TaskType
+from flowy.swf.decisions import CALL_LIMIT
 from flowy.swf.history import ExecutionHistory
 from flowy.swf.starter import SWFWorkflowStarter
+from flowy.swf.types import TaskType
 from flowy.swf.worker import Worker
 
 
