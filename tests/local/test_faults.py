@@ -65,6 +65,23 @@ def raises_unpicklable_exception():
     raise NeedsTwoArgs(1, 2)
 
 
+class CannotSayWhat(Exception):
+    """An exception whose own description fails, as foreign code may have."""
+
+    def __str__(self):
+        raise RuntimeError('__str__ failed')
+
+
+class CannotSayWhatNorTravel(CannotSayWhat):
+    def __init__(self, a, b):
+        super().__init__(a, b)
+        self.__reduce__ = None  # pickling this instance fails
+
+
+def raises_exception_that_cannot_be_described(travels):
+    raise CannotSayWhat() if travels else CannotSayWhatNorTravel(1, 2)
+
+
 # -- workflows --------------------------------------------------------------------------
 
 class Single:
@@ -183,6 +200,16 @@ def test_activity_exception_that_cannot_be_unpickled_on_threads():
         timed_run(workflow(Single, task=raises_unpicklable_exception))
 
 
+@pytest.mark.parametrize('travels', [True, False], ids=['picklable', 'unpicklable'])
+@pytest.mark.parametrize('executor', EXECUTORS, ids=EXECUTOR_IDS)
+def test_activity_exception_whose_str_raises_fails_the_call_not_the_engine(executor, travels):
+    with pytest.raises(TaskError) as info:
+        timed_run(workflow(Single, executor, task=raises_exception_that_cannot_be_described),
+                  travels)
+    assert info.value.key == 'task-0-0'
+    assert 'CannotSayWhat' in str(info.value)  # the type names it when its text cannot
+
+
 # -- unpicklable and unserializable values ----------------------------------------------------
 
 def test_lambda_activity_on_the_process_pool_is_refused_at_configuration():
@@ -263,9 +290,10 @@ def test_non_callable_activity_and_non_workflow_child():
 
 
 @pytest.mark.parametrize('kwargs', [{'activity_workers': 0}, {'workflow_workers': 0},
-                                    {'activity_workers': 1.5}])
+                                    {'activity_workers': 1.5}, {'activity_workers': True},
+                                    {'workflow_workers': True}, {'activity_workers': False}])
 def test_bad_worker_counts(kwargs):
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match='must be an integer greater than 0'):
         LocalWorkflow(Single, **kwargs)
 
 
