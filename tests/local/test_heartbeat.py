@@ -12,7 +12,7 @@ import pytest
 
 import flowy
 from flowy import LocalWorkflow, TaskError, restart, wait
-from flowy.heartbeat import _reporting
+from flowy.heartbeat import _encode_details, _reporting
 
 PROMPT = 10  # seconds: a generous bound for "soon" (the real cost is milliseconds)
 DRIVERS = ['cached', 'replay']
@@ -20,6 +20,30 @@ DRIVERS = ['cached', 'replay']
 
 def beat(details):  # module level: a process pool pickles it by reference
     return flowy.heartbeat(details)
+
+
+class Circular(list):
+    def __init__(self):
+        super().__init__([self])
+
+
+DETAILS = {  # built in the activity: some of them could not travel as its argument
+    'none': lambda: None,
+    'limit': lambda: 'x' * 2048,
+    'json at the limit': lambda: ['x' * 2044],
+    'too long': lambda: 'x' * 2049,
+    'json too long': lambda: {'log': 'x' * 2048},
+    'not json': object,
+    'circular': Circular,
+}
+
+
+def beat_with(kind):
+    """What heartbeat(details) does with the details named ``kind``."""
+    try:
+        return flowy.heartbeat(DETAILS[kind]())
+    except (TypeError, ValueError) as exc:
+        return '%s: %s' % (type(exc).__name__, exc)
 
 
 class One:
@@ -102,6 +126,20 @@ def test_errors_of_the_reporter_reach_the_activity():
 def test_a_reporter_must_be_callable():
     with pytest.raises(TypeError, match='callable'):
         _reporting('not a function')
+
+
+def test_details_are_checked_as_swf_checks_them():
+    assert _encode_details(None) is None
+    assert _encode_details('x' * 2048) == 'x' * 2048
+    assert _encode_details({'done': 5, 'of': [1, 'é']}) == '{"done":5,"of":[1,"é"]}'
+    with pytest.raises(ValueError, match='2049 characters long; at most 2048'):
+        _encode_details('x' * 2049)
+    with pytest.raises(ValueError, match='at most 2048'):
+        _encode_details(['x' * 2046])
+    with pytest.raises(TypeError, match='string or a value JSON can encode; got object'):
+        _encode_details(object())
+    with pytest.raises(TypeError, match='got Circular'):
+        _encode_details(Circular())
 
 
 # -- the local engine on threads -------------------------------------------------------------
@@ -222,6 +260,32 @@ def test_on_threads_the_heartbeat_is_gone_once_the_activity_returns():
     assert w.run() == 1
     assert answers == [False]
     assert flowy.heartbeat() is False  # the calling thread never had a reporter
+
+
+# -- details: checked on every executor, as on SWF ----------------------------------------------
+
+EXPECTED = {
+    'none': False,
+    'limit': False,
+    'json at the limit': False,
+    'too long': 'ValueError: heartbeat details are 2049 characters long; at most 2048 are '
+                'allowed (the limit of Amazon SWF)',
+    'json too long': 'ValueError: heartbeat details are 2058 characters long; at most 2048 '
+                     'are allowed (the limit of Amazon SWF)',
+    'not json': 'TypeError: heartbeat details must be a string or a value JSON can encode; '
+                'got object: Object of type object is not JSON serializable',
+    'circular': 'TypeError: heartbeat details must be a string or a value JSON can encode; '
+                'got Circular: Circular reference detected',
+}
+
+
+@pytest.mark.parametrize('executor', [ThreadPoolExecutor, ProcessPoolExecutor],
+                         ids=['threads', 'processes'])
+@pytest.mark.parametrize('kind', sorted(EXPECTED))
+def test_details_swf_would_refuse_are_refused_locally(executor, kind):
+    w = LocalWorkflow(One, activity_workers=1, executor=executor)
+    w.conf_activity('task', beat_with)
+    assert w.run(kind) == EXPECTED[kind]
 
 
 # -- the local engine on processes -----------------------------------------------------------
