@@ -21,7 +21,10 @@ SWF's heartbeats, and answers SWF:
 * the function raised: the task failed, with the exception's message as the reason (cut
   to SWF's 256 characters) and its traceback as the details.  If SWF had asked for the
   task to be cancelled before that (a heartbeat returned True), the task is reported
-  cancelled instead;
+  cancelled instead.  ``SystemExit`` (``sys.exit()``, or argparse refusing its
+  arguments) is a failure of the task like any other, its reason ``SystemExit: 2``: the
+  worker goes on with the next task.  ``KeyboardInterrupt`` fails the task, then stops
+  the worker;
 * the task's type is not one this worker runs, or its input cannot be decoded: the
   task fails with a reason that says so.  A worker that polled a task holds it: there
   is no way to hand it back to another worker, and leaving it unanswered only delays
@@ -38,6 +41,7 @@ import logging
 import time
 import traceback
 
+from ..errors import exception_line, exception_text
 from ..heartbeat import _reporting
 from .client import error_code
 from .config import ACTIVITY_CATEGORY, SWFActivityConfig
@@ -118,7 +122,7 @@ class _Task:
         try:
             text = decode_field(self.task.get('input'), store, 'the input of ' + self.what)
         except PayloadError as exc:  # it names the input and the reference
-            self._fail(_message(exc), level=logging.WARNING)
+            self._fail(exception_text(exc), level=logging.WARNING)
             return
         try:
             if text is None:
@@ -128,26 +132,36 @@ class _Task:
                 raise ValueError('it is not a pair of positional and keyword arguments')
         except Exception as exc:
             self._fail('cannot decode the input of %s with %r: %s'
-                       % (self.what, transport, _message(exc)), level=logging.WARNING)
+                       % (self.what, transport, exception_text(exc)), level=logging.WARNING)
             return
         reporter = _Heartbeat(self.client, self.token, self.what)
         try:
             with _reporting(reporter):
                 value = activity.func(*args, **kwargs)
-        except Exception as exc:
-            if reporter.gone:
-                self._dropped('raised %s' % cut_reason(_message(exc)))
-            elif reporter.cancel_requested:
-                self._respond('cancelled', self.client.respond_activity_task_canceled,
-                              details=_details(exc))
-            else:
-                self._fail(_message(exc), details=_details(exc))
+        except (Exception, SystemExit) as exc:
+            self._raised(exc, reporter)
             return
-        except BaseException as exc:  # KeyboardInterrupt, SystemExit: answer, then stop
+        except BaseException as exc:  # KeyboardInterrupt: answer, then stop
             if not reporter.gone:
                 self._fail('the activity worker was interrupted (%s) while running the '
                            'activity' % type(exc).__name__, details=_details(exc))
             raise
+        self._returned(activity, value, reporter)
+
+    def _raised(self, exc, reporter):
+        # SystemExit's message is only its code: the reason says what it was
+        reason = exception_line(exc) if isinstance(exc, SystemExit) else exception_text(exc)
+        if reporter.gone:
+            self._dropped('raised %s' % cut_reason(reason))
+        elif reporter.cancel_requested:
+            self._respond('cancelled', self.client.respond_activity_task_canceled,
+                          details=_details(exc))
+        else:
+            self._fail(reason, details=_details(exc))
+
+    def _returned(self, activity, value, reporter):
+        store = self.worker.payload_store
+        transport = activity.config.transport
         if reporter.gone:
             self._dropped('returned')
             return
@@ -155,12 +169,12 @@ class _Task:
             result = transport.dumps(value)
         except Exception as exc:
             self._fail('cannot encode the result of %s with %r: %s'
-                       % (self.what, transport, _message(exc)))
+                       % (self.what, transport, exception_text(exc)))
             return
         try:
             result = encode_field(result, 'the result of ' + self.what, store)
         except PayloadError as exc:
-            self._fail(_message(exc))
+            self._fail(exception_text(exc))
             return
         self._respond('completed', self.client.respond_activity_task_completed,
                       result=result)
@@ -257,19 +271,11 @@ def _describe_task(task):
         task.get('activityId', '?'), execution.get('workflowId', '?'))
 
 
-def _message(exc):
-    try:
-        text = str(exc)
-    except Exception:  # an exception whose __str__ is broken
-        text = ''
-    return text or type(exc).__name__
-
-
 def _details(exc):
     """The exception's traceback as Python prints it (ending with the whole message)."""
     try:
         text = ''.join(traceback.format_exception(exc))
     except Exception:
-        text = '%s: %s' % (type(exc).__name__, _message(exc))
+        text = exception_line(exc)
     return keep_end(text)
 

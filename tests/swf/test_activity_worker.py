@@ -7,6 +7,7 @@ error of SWF's), and moto's in-process SWF with tests/swf/moto_ext.py (``swf_cli
 Every wait is bounded; the loop tests use events, not sleeps.
 """
 
+import argparse
 import logging
 import os
 import signal
@@ -453,6 +454,40 @@ def test_an_interrupted_activity_fails_its_task_and_the_interrupt_goes_on():
         make_worker(interrupted).handle(stub, task('interrupted'))
     (name, _, reason, _), = stub.calls
     assert name == 'failed' and 'interrupted (KeyboardInterrupt)' in reason
+
+
+def exits():
+    raise SystemExit(2)
+
+
+def parses_arguments():
+    parser = argparse.ArgumentParser(prog='report')
+    parser.add_argument('--month', required=True)
+    parser.parse_args([])
+
+
+@pytest.mark.parametrize('activity, line', [(exits, 'raise SystemExit(2)'),
+                                            (parses_arguments, 'parser.parse_args([])')])
+def test_an_activity_that_exits_fails_its_task_with_the_reason(activity, line, capsys):
+    stub = StubClient()
+    make_worker(activity).handle(stub, task(activity.__name__))
+    (name, _, reason, details), = stub.calls
+    assert name == 'failed' and reason == 'SystemExit: 2'
+    more = extra_details(details)
+    assert more.startswith('Traceback') and line in more and more.endswith('SystemExit: 2\n')
+
+
+def test_the_worker_goes_on_after_an_activity_that_exits():
+    worker = make_worker(add, exits)
+    stub = StubClient(polls=[task('exits', token='a'), task('add', args=(1, 2), token='b')])
+    done = threading.Event()
+    stub.on_response = lambda name: len(stub.responses()) == 2 and (worker.stop(), done.set())
+    thread, errors = run_in_thread(worker, stub, register_remote=False)
+    assert done.wait(PROMPT)
+    thread.join(PROMPT)
+    assert not thread.is_alive() and not errors
+    assert [call[:3] for call in stub.responses()] == [('failed', 'a', 'SystemExit: 2'),
+                                                       ('completed', 'b', '3')]
 
 
 def test_a_bug_in_handling_is_logged_and_the_worker_goes_on(caplog):

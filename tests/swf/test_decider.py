@@ -693,6 +693,76 @@ def test_a_page_that_keeps_failing_leaves_the_task_to_time_out(driver):
     assert result_of(sim) == 0 + 1 + 4
 
 
+def test_stop_ends_the_pause_before_a_page_is_fetched_again():
+    worker = worker_for(SumSquares, page_size=2)
+    worker.page_retry_pause = 600  # far longer than the test waits
+    sim = sim_for(worker, 3)
+    stub = StubSWF(sim)
+    stub.page_errors = worker.page_attempts
+    page_failed = threading.Event()
+    fetch = stub.poll_for_decision_task
+
+    def poll(*args, **kwargs):
+        try:
+            return fetch(*args, **kwargs)
+        finally:
+            if kwargs.get('next_page_token'):
+                page_failed.set()
+
+    stub.poll_for_decision_task = poll
+    task = worker.poll(stub, DOMAIN, DECIDER, 'me')
+    thread = threading.Thread(target=worker.handle, args=(stub, task), daemon=True)
+    thread.start()
+    assert page_failed.wait(10)
+    worker.stop()
+    thread.join(10)
+    assert not thread.is_alive(), 'stop() did not end the pause before the next try'
+    assert stub.responded() == [] and worker.stats['unanswered'] == 1
+
+
+class Clock:
+    """A decider's clock that moves only when told to."""
+
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self):
+        return self.now
+
+
+def test_a_decision_slower_than_its_timeout_is_a_warning_saying_how_to_give_it_time(caplog):
+    clock = Clock()
+    worker = worker_for(SumSquares, driver=slow_driver(clock, 25.5))
+    worker.clock = clock
+    stub = StubSWF(sim_for(worker, 3))  # a decision task timeout of 10 s
+    with caplog.at_level(logging.INFO, logger='flowy.swf.decider'):
+        worker.handle(stub, worker.poll(stub, DOMAIN, DECIDER, 'me'))
+    [warning] = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert 'took 25.5 s, longer than the 10 s its decision task may take' in warning
+    assert 'default_decision_duration' in warning and 'task_duration' in warning
+
+
+def test_a_decision_within_its_timeout_is_no_warning(caplog):
+    clock = Clock()
+    worker = worker_for(SumSquares, driver=slow_driver(clock, 9.5))
+    worker.clock = clock
+    stub = StubSWF(sim_for(worker, 3))
+    with caplog.at_level(logging.INFO, logger='flowy.swf.decider'):
+        worker.handle(stub, worker.poll(stub, DOMAIN, DECIDER, 'me'))
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert stub.responded()
+
+
+def slow_driver(clock, seconds):
+    """The replay driver, taking ``seconds`` of ``clock`` over each decision."""
+    from flowy.drivers.replay import replay
+
+    def driver(config, input_data, history, limit=None):
+        clock.now += seconds
+        return replay(config, input_data, history, limit=limit)
+    return driver
+
+
 # -- the payload store ------------------------------------------------------------------------
 
 
