@@ -32,7 +32,7 @@ setup(
         ],
         'docs': ['sphinx>=7'],
     },
-    entry_points={'console_scripts': ['flowy = flowy.cli:main']},
+    entry_points={'console_scripts': ['flowy = flowy.swf.cli:main']},
     classifiers=[
         'Development Status :: 3 - Alpha',
         'Intended Audience :: Developers',

@@ -1,8 +1,8 @@
-"""``python -m flowy``: the ``flowy`` command (see :mod:`flowy.cli`)."""
+"""``python -m flowy``: the ``flowy`` command (see :mod:`flowy.swf.cli`)."""
 
 import sys
 
-from .cli import main
+from .swf.cli import main
 
 if __name__ == '__main__':
     sys.exit(main())

@@ -11,18 +11,27 @@ The endpoint comes from boto3's usual configuration: ``AWS_ENDPOINT_URL_SWF`` (o
 does the same explicitly.
 """
 
-__all__ = ['SWFClient', 'error_code', 'POLL_READ_TIMEOUT']
+from ..errors import exception_text
+
+__all__ = ['SWFClient', 'error_code', 'error_message', 'POLL_READ_TIMEOUT']
 
 # SWF holds a long poll open for up to 60 seconds: the socket must wait longer than that.
 POLL_READ_TIMEOUT = 70
 
 
+def _error(exc):
+    response = getattr(exc, 'response', None)
+    return (response.get('Error') or {}) if isinstance(response, dict) else {}
+
+
 def error_code(exc):
     """The AWS error code of a botocore ``ClientError`` (``'UnknownResourceFault'``), or None."""
-    response = getattr(exc, 'response', None)
-    if not isinstance(response, dict):
-        return None
-    return (response.get('Error') or {}).get('Code')
+    return _error(exc).get('Code')
+
+
+def error_message(exc):
+    """The message AWS gave with a botocore ``ClientError``, else what ``exc`` says."""
+    return _error(exc).get('Message') or exception_text(exc)
 
 
 def _as_sent(value):

@@ -26,17 +26,21 @@ results and restart inputs) and :func:`decode_field` on every field it reads (th
 activity worker's input; :class:`flowy.swf.history.ExecutionHistory` for the workflow
 input and call results).  Every process of a domain must use the same store.
 
-Errors are :class:`PayloadError` (a ValueError); :class:`PayloadTooLarge` when a value
-does not fit and there is no store, :class:`PayloadMissing` when a reference can never be
-resolved (the object is gone or does not match its reference).  Any other failure of a
-store (network, permissions, throttling, no store configured where a reference arrives)
-is a plain :class:`PayloadError` that may succeed when tried again.
+Errors are :class:`PayloadError` (a :class:`flowy.FlowyError` and a ValueError);
+:class:`PayloadTooLarge` when a value does not fit and there is no store,
+:class:`PayloadMissing` when a reference can never be resolved (the object is gone or
+does not match its reference).  Any other failure of a store (network, permissions,
+throttling, no store configured where a reference arrives) is a plain
+:class:`PayloadError` that may succeed when tried again.
 """
 
 import hashlib
 import re
 import threading
 from collections import OrderedDict
+
+from ..errors import FlowyError
+from .client import error_code
 
 __all__ = ['MAX_DATA', 'MAX_REASON', 'REFERENCE_PREFIX', 'PayloadError', 'PayloadTooLarge',
            'PayloadMissing', 'PayloadStore', 'InMemoryPayloadStore', 'S3PayloadStore',
@@ -52,7 +56,7 @@ _HINT = ('configure a payload store (flowy.swf.payload.S3PayloadStore) to send l
          'through S3, or pass smaller values')
 
 
-class PayloadError(ValueError):
+class PayloadError(FlowyError, ValueError):
     """A value could not be stored, or a reference could not be resolved."""
 
 
@@ -264,7 +268,7 @@ class S3PayloadStore(PayloadStore):
             response = self.client.get_object(Bucket=bucket, Key=key)
             body = response['Body'].read()
         except Exception as exc:
-            code = _error_code(exc)
+            code = error_code(exc)
             if code in ('NoSuchKey', 'NoSuchBucket', '404', 'NotFound'):
                 raise PayloadMissing('the payload %s does not exist (%s): it was deleted, or '
                                      'never stored' % (reference, code)) from exc
@@ -299,14 +303,6 @@ class S3PayloadStore(PayloadStore):
             while self._cached_chars > self.cache_chars:
                 _, dropped = self._cache.popitem(last=False)
                 self._cached_chars -= len(dropped)
-
-
-def _error_code(exc):
-    """The error code of a botocore ClientError (``NoSuchKey``), or None."""
-    response = getattr(exc, 'response', None)
-    if not isinstance(response, dict):
-        return None
-    return (response.get('Error') or {}).get('Code')
 
 
 def encode_field(text, field, store=None, limit=MAX_DATA):

@@ -17,7 +17,7 @@ import uuid
 
 from ..config import WORKFLOW, check_transport
 from ..errors import FlowyError
-from .client import error_code
+from .client import error_code, error_message
 from .names import MAX_ID_LENGTH
 from .payload import encode_field
 from .types import (
@@ -186,24 +186,16 @@ class SWFWorkflowStarter:
             return StartError(
                 'cannot start %s in the domain %s: SWF does not know the domain or the '
                 'workflow type (start a decider for it once, which registers it): %s'
-                % (what, self.domain, _message(exc)))
+                % (what, self.domain, error_message(exc)))
         if code == 'TypeDeprecatedFault':
             return StartError('cannot start %s: the type is deprecated on SWF' % what)
         if code == 'DefaultUndefinedFault':
             return StartError(
                 'cannot start %s: SWF needs a value it has no default for (%s): the type was '
                 'registered without it, so give it when starting (task_list, task_duration, '
-                'workflow_duration, child_policy)' % (what, _message(exc)))
+                'workflow_duration, child_policy)' % (what, error_message(exc)))
         if code is not None:
             return StartError('cannot start %s in the domain %s: %s: %s'
-                              % (what, self.domain, code, _message(exc)))
+                              % (what, self.domain, code, error_message(exc)))
         return None  # not an answer of SWF (network, credentials): raised as it is
 
-
-def _message(exc):
-    response = getattr(exc, 'response', None)
-    if isinstance(response, dict):
-        message = (response.get('Error') or {}).get('Message')
-        if message:
-            return message
-    return str(exc)

@@ -22,6 +22,7 @@ import time
 from ..config import check_transport
 from ..errors import FlowyError, TaskError, TaskTimedout
 from .client import error_code
+from .events import attributes_key
 from .failures import extra_details, full_reason
 from .payload import decode_field
 
@@ -245,8 +246,7 @@ def _close_event(client, domain, workflow_id, run_id):
 
 
 def _attributes(event):
-    event_type = event['eventType']
-    return event.get(event_type[:1].lower() + event_type[1:] + 'EventAttributes') or {}
+    return event.get(attributes_key(event['eventType'])) or {}
 
 
 def _full_reason(attributes):

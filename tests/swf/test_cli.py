@@ -15,8 +15,8 @@ import time
 
 import pytest
 
-from flowy import cli
 from flowy.serialization import dumps, loads
+from flowy.swf import cli
 from flowy.swf.status import describe_execution, wait_for_result
 
 HERE = os.path.dirname(os.path.abspath(__file__))

@@ -1,0 +1,17 @@
+"""The ``flowy`` command (also ``python -m flowy``): start workflows and run workers on SWF.
+
+``flowy --help`` lists the subcommands and ``flowy COMMAND --help`` explains each one
+with examples.  :func:`main` returns the exit status: 0 on success, 1 when something
+failed (SWF refused a call, a workflow failed, a wait timed out), 2 for a usage error
+(bad arguments, a module that cannot be found), 130 after Ctrl-C.
+
+Its parts: :mod:`~flowy.swf.cli.parser` (the arguments and help texts),
+:mod:`~flowy.swf.cli.commands` and :mod:`~flowy.swf.cli.run` (what each command does,
+over the helpers of :mod:`~flowy.swf.cli.context`), :mod:`~flowy.swf.cli.output` (what
+they print) and :mod:`~flowy.swf.cli.main` (the entry point and its exit statuses).
+"""
+
+from .main import main
+from .parser import DEV_DOMAIN, PROG, build_parser, json_value
+
+__all__ = ['main', 'build_parser', 'json_value', 'PROG', 'DEV_DOMAIN']

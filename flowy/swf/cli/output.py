@@ -1,0 +1,69 @@
+"""What the commands print: results as JSON, and the status of an execution."""
+
+import json
+import sys
+
+from ...serialization import dumps
+
+__all__ = ['to_json', 'print_result', 'print_status']
+
+
+def to_json(value):
+    """``value`` as JSON for people: plain JSON when it can be, tagged JSON otherwise."""
+    try:
+        return json.dumps(value, ensure_ascii=False)
+    except (TypeError, ValueError):
+        return dumps(value)
+
+
+def _tagged(value):
+    return json.loads(dumps(value))
+
+
+def print_result(result):
+    print(to_json(result))
+    sys.stdout.flush()
+
+
+def print_status(status, as_json=False):
+    """Print an :class:`~flowy.swf.status.ExecutionStatus`: one JSON object, or lines."""
+    try:
+        result, result_error = status.result, None
+    except (TypeError, ValueError) as exc:
+        result, result_error = None, exc
+    if as_json:
+        info = status.to_dict(include_result=result_error is None)
+        if result_error is not None:
+            info['result_error'] = str(result_error)
+        print(json.dumps(info, ensure_ascii=False, default=_tagged))
+        return
+    lines = _status_lines(status, result, result_error)
+    width = max(len(label) for label, _ in lines) + 1
+    for label, value in lines:
+        print('%-*s %s' % (width, label + ':', value))
+
+
+def _status_lines(status, result, result_error):
+    lines = [('workflow id', status.workflow_id), ('run id', status.run_id)]
+    if len(status.runs) > 1:
+        lines.append(('runs', ' -> '.join(status.runs)))
+    if status.workflow_type is not None:
+        lines.append(('workflow type', '%s version %s' % status.workflow_type))
+    lines.append(('status', status.status if status.close_status is None
+                  else '%s (%s)' % (status.status, status.close_status)))
+    if status.start_time is not None:
+        lines.append(('started', _time(status.start_time)))
+    if status.close_time is not None:
+        lines.append(('closed', _time(status.close_time)))
+    if status.completed:
+        lines.append(('result', to_json(result) if result_error is None
+                      else 'cannot be decoded: %s' % result_error))
+    elif status.reason:
+        lines.append(('reason', status.reason))
+    return lines
+
+
+def _time(value):
+    if hasattr(value, 'isoformat'):
+        return value.isoformat(sep=' ', timespec='seconds')
+    return str(value)
