@@ -7,6 +7,7 @@ import doctest
 import enum
 import json
 import math
+import sys
 import uuid
 
 import pytest
@@ -14,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from flowy import serialization
-from flowy.serialization import JSON, JSONTransport, dumps, loads
+from flowy.serialization import JSON, MAX_DEPTH, JSONTransport, dumps, loads
 
 UTC = datetime.UTC
 PLUS_0530 = datetime.timezone(datetime.timedelta(hours=5, minutes=30))
@@ -429,15 +430,219 @@ def test_loads_invalid_json(text):
 @pytest.mark.parametrize('text', [
     '{"!b":"not base64!"}', '{"!b":"aGk=!!"}', '{"!u":"xyz"}', '{"!dt":"yesterday"}', '{"!d":5}',
     '{"!td":[1]}', '{"!dec":"one"}', '{"!m":[1,2]}', '{"!s":[[1]]}', '{"!tm":null}',
+    # these used to escape as AttributeError
+    '{"!u":0}', '{"!u":null}', '{"!u":[1]}',
+    # and these decoded to something else than the tag promises
+    '{"!s":"abc"}', '{"!fs":"abc"}', '{"!t":"ab"}', '{"!t":{"a":1}}', '{"!m":["ab"]}',
+    '{"!m":"ab"}', '{"!m":[[1,2,3]]}', '{"!m":{"a":1}}', '{"!dec":{"!t":[0,{"!t":[1]},0]}}',
+    '{"!dec":5}', '{"!td":[true,0,0]}', '{"!td":[1.5,0,0]}', '{"!td":[1,2,3,4]}',
+    '{"!td":{"!t":[1,2,3]}}', '{"!b":5}', '{"!b":"aGk"}', '{"!b":"\u00e9"}', '{"!dt":5}',
+    '{"!tm":["03:04"]}', '{"!s":{"!t":[1]}}',
+    '{"!u":"{12345678-1234-5678-1234-567812345678}"}', '{"!u":"0x345678123456781234567812345678"}',
+    '{"!u":"12345678-1234-5678-1234-567812345678"}', '{"!u":"\u0661%s"}' % ('0' * 31),
+    # decoders that raise TypeError or OverflowError inside
+    '{"!m":[[[1],2]]}', '{"!fs":[{"a":1}]}', '{"!td":[1e400,0,0]}',
+    '{"!td":[999999999999,0,0]}', '{"!td":[0,0,%d]}' % 2 ** 70,
 ])
 def test_loads_malformed_tag_payload(text):
-    with pytest.raises(ValueError, match='malformed tagged JSON'):
+    with pytest.raises(ValueError, match='^malformed tagged JSON at the top level: cannot decode'):
         loads(text)
 
 
+@pytest.mark.parametrize('text, where', [
+    ('[1, {"!u": 0}]', '[1]'),
+    ('{"!t": [0, {"!u": -1}]}', '[1]'),
+    ('{"!t": {"!u": -1}}', "<'!t' payload>"),
+    ('[1, {"a": [{"!t": [0, {"!u": "x"}]}]}]', "[1]['a'][0][1]"),
+    ('{"!s": [1, {"!d": 5}]}', '<item #1>'),
+    ('{"!fs": [{"!t": "no"}]}', '<item #0>'),
+    ('{"x": {"!m": [[1, 2], [{"!u": 7}, 1]]}}', "['x']<key #1>"),
+    ('{"!m": [["k", 1], [{"!t": [1, 2]}, {"!b": "!!"}]]}', '[(1, 2)]'),
+    ('{"!m": [[{"!x": 1}, {"!b": "!!"}]]}', "[{'!x': 1}]"),
+    ('{"!td": [{"!u": 1}, 0, 0]}', "<'!td' payload>[0]"),
+    ('{"!m": [[1, 2], 3, [{"!u": 1}, 4]]}', "<'!m' payload>[2][0]"),
+    ('{"!t": [1], "extra": [{"!u": 1}]}', "['extra'][0]"),
+    ('{"!nope": {"!u": 1}}', "['!nope']"),
+])
+def test_malformed_tags_name_their_place(text, where):
+    with pytest.raises(ValueError) as info:
+        loads(text)
+    assert str(info.value).startswith(f'malformed tagged JSON at {where}: cannot decode ')
+    assert info.value.__cause__ is None and info.value.__context__ is None
+
+
+def test_malformed_tag_message_names_tag_payload_and_reason():
+    with pytest.raises(ValueError) as info:
+        loads('[{"!s": "abc"}]')
+    assert str(info.value) == ("malformed tagged JSON at [0]: cannot decode '!s' payload "
+                               "'abc': expected a list of members, got a str")
+    with pytest.raises(ValueError, match="payload 'aaaaaaa.*: expected 32 hex digits$"):
+        loads('{"!u": "%s"}' % ('a' * 5000))  # a long payload is shortened
+
+
+def test_well_formed_tags_still_decode_in_every_form_the_writer_uses():
+    upper = '{"!u":"ABCDEF00000000000000000000000001"}'
+    assert loads(upper) == uuid.UUID(int=(0xABCDEF << 104) + 1)
+    assert loads('{"!td":[-1,0,0]}') == datetime.timedelta(days=-1)
+    assert loads('{"!m":[]}') == {}
+    assert loads('{"!s":[]}') == set()
+    assert loads('{"!b":""}') == b''
+
+
+@pytest.mark.parametrize('value', [b'{"!t":[1]}', bytearray(b'1'), None, 1, ['[]']])
+def test_loads_needs_a_str(value):
+    with pytest.raises(TypeError, match='loads\\(\\) needs a str'):
+        loads(value)
+
+
 def test_loads_deep_json_is_a_value_error():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match='nested too deeply to decode'):
         loads('[' * 100_000 + ']' * 100_000)
+
+
+# -- the nesting limit, the same both ways -------------------------------------------
+
+def json_depth(text):
+    """How deep JSON ``text`` nests arrays and objects: a plain scan, independent of flowy."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == '\\':
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in '[{':
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in ']}':
+            depth -= 1
+    return deepest
+
+
+# How each container is written: the JSON levels it takes, and a way to wrap a value in it.
+WRAPPERS = {
+    'list': (1, lambda v: [v]),
+    'dict': (1, lambda v: {'k': v}),
+    'tuple': (2, lambda v: (v,)),
+    'frozenset': (2, lambda v: frozenset([v])),
+    'int-keyed dict': (3, lambda v: {1: v}),
+    'json method': (1, lambda v: Wrapped([v])),
+}
+
+
+def nested(depth, kind):
+    """A value whose JSON nests exactly ``depth`` levels, built of ``kind`` (and lists
+    outside them for a rest that ``kind`` cannot make)."""
+    levels, wrap = WRAPPERS[kind]
+    value = None
+    for _ in range(depth // levels):
+        value = wrap(value)
+    for _ in range(depth % levels):
+        value = [value]
+    return value
+
+
+def at_stack_depth(frames, function):
+    """Call ``function`` below ``frames`` more frames of this thread's stack."""
+    if frames <= 0:
+        return function()
+    return at_stack_depth(frames - 1, function)
+
+
+def test_json_depth():
+    assert [json_depth(t) for t in ('1', '[]', '[[],[[]]]', '{"a":[{}]}', '["[[[\\"[["]')] == [
+        0, 1, 3, 3, 1]
+
+
+@pytest.mark.parametrize('kind', WRAPPERS)
+def test_max_depth_levels_round_trip(kind):
+    value = nested(MAX_DEPTH, kind)
+    text = dumps(value)
+    assert json_depth(text) == MAX_DEPTH
+    if kind == 'json method':
+        assert loads(text) == nested(MAX_DEPTH, 'list')
+    else:
+        assert_same(loads(text), value)
+
+
+@pytest.mark.parametrize('kind', WRAPPERS)
+def test_dumps_refuses_one_level_more_naming_the_limit(kind):
+    value = nested(MAX_DEPTH + 1, kind)
+    with pytest.raises(ValueError) as info:
+        dumps(value)
+    message = str(info.value)
+    assert message.startswith('value is nested too deeply to serialize: its JSON reaches ')
+    assert f'more than the limit of {MAX_DEPTH} (flowy.serialization.MAX_DEPTH' in message
+    assert info.value.__context__ is None
+
+
+def test_dumps_names_the_place_where_the_limit_is_passed():
+    value = {'deep': [nested(MAX_DEPTH - 1, 'tuple')], 'flat': 1}
+    with pytest.raises(ValueError) as info:
+        dumps(value)
+    # The dict and list take two levels, the list around the tuples one, each tuple
+    # two: the 249th tuple, 251 steps in, reaches 501.
+    assert "reaches 501 levels at ['deep'][0][0][0][0][0][0][0]...(235 more)...[0][0]" in str(
+        info.value)
+
+
+@pytest.mark.parametrize('opening, closing', [('[', ']'), ('{"a":', '}'), ('{"!t":[', ']}'),
+                                              ('{"!m":[[1,', ']]}')])
+def test_loads_takes_max_depth_levels_and_refuses_one_more(opening, closing):
+    def text(depth):
+        repeat = depth // json_depth(opening + closing)
+        core = '[' * (depth % json_depth(opening + closing))
+        return opening * repeat + core + '0' + ']' * len(core) + closing * repeat
+
+    assert json_depth(text(MAX_DEPTH)) == MAX_DEPTH
+    loads(text(MAX_DEPTH))
+    malformed_too = text(MAX_DEPTH + 1).replace('0', '{"!u": 1}')
+    for too_deep in (text(MAX_DEPTH + 1), malformed_too, text(5000)):
+        with pytest.raises(ValueError, match=f'nested too deeply to decode: more than the limit '
+                                             f'of {MAX_DEPTH} levels'):
+            loads(too_deep)
+
+
+@pytest.mark.parametrize('text', [
+    json.dumps(['[' * 5000]),
+    json.dumps(['{', '[' * 2000, ']' * 3000, '"[' * 1000]),  # escaped quotes among them
+    json.dumps({'[' * 600: '\n['}, ensure_ascii=False),
+    json.dumps(['é[' * 600, '\ud800[' * 600]),
+])
+def test_brackets_inside_strings_do_not_count(text):
+    assert dumps(loads(text)) == json.dumps(json.loads(text), separators=(',', ':'))
+
+
+def test_what_dumps_writes_loads_reads_however_deep_the_stack():
+    # The fault this guards against: a value encoded in a worker near the top of its
+    # stack, then decoded by a parent already some frames deep, failed to decode.
+    frames = sys.getrecursionlimit() - 150
+    for kind in ('list', 'tuple', 'int-keyed dict'):
+        value = nested(MAX_DEPTH, kind)
+        text = dumps(value)
+        with pytest.raises(RecursionError):  # what the C decoder alone would do there
+            at_stack_depth(frames, lambda text=text: json.loads(text))
+        assert_same(at_stack_depth(frames, lambda text=text: loads(text)), value)
+        assert at_stack_depth(frames, lambda value=value: dumps(value)) == text
+
+
+def test_dumps_refuses_at_any_stack_depth_what_loads_would_refuse():
+    frames = sys.getrecursionlimit() - 150
+    for depth in (MAX_DEPTH - 1, MAX_DEPTH, MAX_DEPTH + 1, MAX_DEPTH + 2, 2 * MAX_DEPTH):
+        value = nested(depth, 'tuple')
+        for stack in (0, frames):
+            try:
+                text = at_stack_depth(stack, lambda value=value: dumps(value))
+            except ValueError as exc:
+                assert depth > MAX_DEPTH and 'MAX_DEPTH' in str(exc)
+                continue
+            assert depth <= MAX_DEPTH
+            assert_same(at_stack_depth(frames - stack, lambda text=text: loads(text)), value)
 
 
 # -- properties -------------------------------------------------------------------
@@ -496,10 +701,90 @@ def test_property_single_key_dicts_stay_dicts(value):
     roundtrip([value, (value,)])
 
 
+@settings(max_examples=200, deadline=None)
+@given(values)
+def test_property_slow_paths_agree_with_the_fast_ones(value):
+    # The iterative paths serve callers with deep stacks; they must not differ.
+    text = dumps(value)
+    assert serialization._encode_slowly(value) == text
+    assert serialization._diagnose(value) == json_depth(text)
+    assert_same(serialization._decode_tree(serialization._parse(text)), loads(text))
+
+
+tricky_text = st.text(st.sampled_from('[]{}"\\\n/éa\ud800'), max_size=6)
+deep_json = st.recursive(
+    st.none() | st.integers() | tricky_text,
+    lambda inner: st.one_of(st.lists(inner, max_size=3),
+                            st.dictionaries(tricky_text, inner, max_size=3),
+                            inner.map(lambda x: [[[[[x]]]]])),
+    max_leaves=30)
+
+
+@settings(max_examples=300, deadline=None)
+@given(deep_json, st.booleans())
+def test_property_text_depth_is_exact(value, ascii_only):
+    for indent in (None, 1):
+        text = json.dumps(value, ensure_ascii=ascii_only, indent=indent)
+        assert serialization._text_depth(text) == json_depth(text)
+
+
+# Junk: JSON built of tag-like objects holding payloads of every kind, well-formed or not.
+junk_tags = st.sampled_from(sorted(serialization._DECODERS) + ['!x', '!', 'k'])
+junk_leaves = st.one_of(
+    st.none(), st.booleans(), st.integers(), st.floats(), st.text(max_size=6),
+    st.integers(min_value=-2 ** 70, max_value=2 ** 70),
+    st.sampled_from(['', 'aGk=', 'aGk', '!!', 'é', '00000000000000000000000000000001',
+                     '2020-01-02', '2020-01-02T03:04:05+00:00', '03:04', '1.5', 'NaN', '-0']),
+)
+junk = st.recursive(
+    junk_leaves,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4),
+        st.builds(lambda tag, payload: {tag: payload}, junk_tags, inner),
+        st.dictionaries(junk_tags | st.text(max_size=2), inner, max_size=3),
+    ),
+    max_leaves=25)
+
+
+@settings(max_examples=500, deadline=None)
+@given(junk)
+def test_property_junk_decodes_or_raises_value_error(document):
+    text = json.dumps(document)
+    try:
+        value = loads(text)
+    except ValueError as exc:
+        assert str(exc).startswith('malformed tagged JSON at '), exc
+        with pytest.raises(ValueError, match='^malformed tagged JSON at '):
+            serialization._decode_tree(serialization._parse(text))
+    else:
+        assert_same(serialization._decode_tree(serialization._parse(text)), value)
+
+
+json_texts = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=5),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner,
+                                                                max_size=3),
+    max_leaves=12).map(json.dumps)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(json_texts, st.text('[]{}",:0123456789-+.eE tfnrul\\NaIiy', max_size=30),
+                 json_texts.map(lambda t: t[:-1]), json_texts.map(lambda t: t + ' ,')))
+def test_property_the_iterative_parser_reads_json_as_json_does(text):
+    try:
+        expected = json.loads(text)
+    except ValueError:
+        with pytest.raises(ValueError):
+            serialization._parse(text)
+    else:
+        assert_same(serialization._parse(text), expected)
+
+
 # -- module surface ------------------------------------------------------------------
 
 def test_public_names():
-    assert serialization.__all__ == ['dumps', 'loads', 'JSONTransport', 'JSON']
+    assert serialization.__all__ == ['dumps', 'loads', 'JSONTransport', 'JSON', 'MAX_DEPTH']
+    assert MAX_DEPTH == 500
     assert isinstance(JSON, JSONTransport)
     assert JSONTransport().dumps((1,)) == dumps((1,))
     assert JSONTransport().loads('{"!t":[1]}') == (1,)
