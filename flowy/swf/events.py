@@ -111,12 +111,18 @@ def check_sequence(events, first=1, last=None):
             raise HistoryError('%s comes after event %d: event ids must be in order, each '
                                'once' % (_shown(event), expected - 1))
         if found > expected:
-            raise MissingEvents('%s follows event %d: events %d to %d are missing'
-                                % (_shown(event), expected - 1, expected, found - 1))
+            raise MissingEvents('%s follows event %d: %s missing'
+                                % (_shown(event), expected - 1, _span(expected, found - 1)))
         expected += 1
     if last is not None and expected - 1 != last:
         raise MissingEvents('the history ends at event %d; it should reach event %d'
                             % (expected - 1, last))
+
+
+def _span(first, last):
+    if first == last:
+        return 'event %d is' % first
+    return 'events %d to %d are' % (first, last)
 
 
 # -- attribute readers: each raises Malformed, naming the attribute --------------------------
