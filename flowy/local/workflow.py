@@ -35,7 +35,8 @@ class LocalWorkflow(WorkflowConfig):
     run that called it has ended (finished, failed, restarted or interrupted, or its
     parent or the whole ``run()`` has), so that a long activity whose result nobody
     will read can stop early.  Activities on processes cannot see that: there it always
-    returns False, as it does in a plain call.
+    returns False, as it does in a plain call.  Either way its details are checked as
+    SWF checks them (``ValueError`` or ``TypeError`` for details SWF would refuse).
     """
 
     def __init__(self, factory, activity_workers=8, workflow_workers=2,
