@@ -4,18 +4,35 @@ Each workflow run (the root, each child, each restarted run) is a cluster; each 
 a node labelled with its call key, the decision that started it and its result or
 error; edges go from the results a call used to the call.  The picture is Graphviz DOT,
 rendered to SVG when the Graphviz programs are installed.
+
+Drawing is a by-product of a run: :meth:`Tracer.write` never raises for a trace it
+cannot write or draw, it warns (:class:`TraceWarning`) and goes on, so that a trace
+never takes the place of the run's result or error.
 """
 
 import logging
 import os
+import re
+import shlex
+import shutil
+import signal
+import subprocess
+import tempfile
 import warnings
 
 from ..decision import Fail, Finish, Restart
 
-__all__ = ['Tracer']
+__all__ = ['RENDER_TIMEOUT', 'TraceWarning', 'Tracer']
 
 logger = logging.getLogger('flowy')
 
+#: Seconds that :meth:`Tracer.write` lets Graphviz render an SVG before it gives up
+#: (the DOT file is written in any case).  Large traces take Graphviz minutes.
+RENDER_TIMEOUT = 30.0
+
+
+class TraceWarning(UserWarning):
+    """A trace could not be written or drawn; the run itself is not affected."""
 
 
 def _clip(text, limit=24):
@@ -99,71 +116,162 @@ class Tracer:
 
     def to_dot(self):
         """The trace as Graphviz DOT source text."""
-        return self._graph().source
-
-    def _graph(self):
-        import graphviz
-        graph = graphviz.Digraph('flowy', graph_attr={'rankdir': 'LR', 'fontsize': '10'},
-                                 node_attr={'fontsize': '10', 'fontname': 'Helvetica'})
-        children = {}
+        lines = ['digraph flowy {', '\tgraph [fontsize=10 rankdir=LR]',
+                 '\tnode [fontname=Helvetica fontsize=10]']
+        edges = []
         for workflow in self.workflows.values():
-            with graph.subgraph(name='cluster_%d' % workflow.id) as cluster:
-                cluster.attr(label=_workflow_label(workflow), style='rounded',
-                             color=_COLORS[workflow.state])
-                start = _node_id(workflow.id, 'start')
-                cluster.node(start, workflow.name, shape='box',
-                             style='rounded,filled', fillcolor='#eeeeee')
-                for task in workflow.tasks.values():
-                    cluster.node(_node_id(workflow.id, task.key), _task_label(task),
-                                 **_task_style(task))
-                    if task.kind == 'workflow':
-                        children[(workflow.id, task.key)] = task
+            lines.append('\tsubgraph %s {' % _quote('cluster_%d' % workflow.id))
+            lines.append('\t\tgraph [color=%s label=%s style=rounded]' % (
+                _quote(_COLORS[workflow.state]), _label([_workflow_label(workflow)])))
+            lines.append('\t\t%s [label=%s fillcolor="#eeeeee" shape=box '
+                         'style="rounded,filled"]' % (_node(workflow.id, 'start'),
+                                                      _label([workflow.name])))
             for task in workflow.tasks.values():
-                for dep in task.depends_on:
-                    graph.edge(_node_id(workflow.id, dep), _node_id(workflow.id, task.key))
+                lines.append('\t\t%s [label=%s%s]' % (
+                    _node(workflow.id, task.key), _label(_task_label(task)),
+                    ''.join(' %s=%s' % (name, _quote(value))
+                            for name, value in _task_style(task).items())))
+                edges.extend((_node(workflow.id, dep), _node(workflow.id, task.key), '')
+                             for dep in task.depends_on)
+            lines.append('\t}')
             if workflow.parent is not None:
-                graph.edge(_node_id(workflow.parent, workflow.parent_key),
-                           _node_id(workflow.id, 'start'), style='dashed', label='child')
+                edges.append((_node(workflow.parent, workflow.parent_key),
+                              _node(workflow.id, 'start'), ' [label=child style=dashed]'))
             if workflow.restarted_as is not None:
-                graph.edge(_node_id(workflow.id, 'start'),
-                           _node_id(workflow.restarted_as, 'start'), style='dashed',
-                           label='restart')
-        return graph
+                edges.append((_node(workflow.id, 'start'), _node(workflow.restarted_as, 'start'),
+                              ' [label=restart style=dashed]'))
+        lines.extend('\t%s -> %s%s' % edge for edge in edges)
+        lines.append('}')
+        return '\n'.join(lines) + '\n'
 
-    def write(self, path):
-        """Write ``path + '.dot'``, and ``path + '.svg'`` if Graphviz can render it.
+    def write(self, path, timeout=None):
+        """Write ``path + '.dot'``, and ``path + '.svg'`` if Graphviz renders it in time.
 
-        Returns the paths written.
+        Returns the paths written.  Rendering is abandoned after ``timeout`` seconds
+        (default :data:`RENDER_TIMEOUT`).  Nothing that goes wrong here raises: a missing
+        Graphviz, a renderer that fails or is too slow, a file that cannot be written,
+        each gives a :class:`TraceWarning` naming the file and the reason.
         """
-        directory = os.path.dirname(path)
-        if directory:
-            os.makedirs(directory, exist_ok=True)
-        graph = self._graph()
+        path = os.fspath(path)
         dot_path = path + '.dot'
-        with open(dot_path, 'w', encoding='utf-8') as stream:
-            stream.write(graph.source)
-        written = [dot_path]
-        import graphviz
         try:
-            svg = graph.pipe(format='svg')
-        except graphviz.ExecutableNotFound:
-            warnings.warn('Graphviz is not installed, so the trace was written as DOT only '
-                          '(%s); install Graphviz (e.g. apt-get install graphviz) for SVG'
-                          % dot_path, stacklevel=2)
+            source = self.to_dot()
+            directory = os.path.dirname(path)
+            if directory:
+                os.makedirs(directory, exist_ok=True)
+            with open(dot_path, 'w', encoding='utf-8') as stream:
+                stream.write(source)
+        except Exception as exc:
+            _warn('the trace could not be written to %s: %s' % (dot_path, _describe(exc)))
+            return []
+        written = [dot_path]
+        svg_path = path + '.svg'
+        problem = _render_svg(dot_path, svg_path, RENDER_TIMEOUT if timeout is None else timeout)
+        if problem is None:
+            written.append(svg_path)
         else:
-            with open(path + '.svg', 'wb') as stream:
-                stream.write(svg)
-            written.append(path + '.svg')
+            _warn('the trace %s was written as DOT only: %s' % (dot_path, problem))
         logger.info('trace written to %s', ', '.join(written))
         return written
+
+
+def _render_svg(dot_path, svg_path, timeout):
+    """Render ``dot_path`` to ``svg_path`` with Graphviz: None, or why it did not."""
+    program = shutil.which('dot')
+    if program is None:
+        return ('Graphviz is not installed (no "dot" program on the PATH); install it '
+                '(e.g. apt-get install graphviz) for an SVG')
+    # Rendered beside the target, then renamed: no half-written SVG is ever left.
+    partial = svg_path + '.part'
+    try:
+        with tempfile.TemporaryFile() as errors:
+            process = subprocess.Popen(
+                [program, '-Tsvg', '-o', partial, dot_path], stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL, stderr=errors, start_new_session=_POSIX)
+            try:
+                status = process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                return ('Graphviz took longer than %s seconds and was stopped (see '
+                        'flowy.local.tracer.RENDER_TIMEOUT); to draw it anyway, run: '
+                        'dot -Tsvg -o %s %s' % (timeout, shlex.quote(svg_path),
+                                                shlex.quote(dot_path)))
+            finally:
+                if process.poll() is None:
+                    _stop(process)
+            if status != 0:
+                errors.seek(0)
+                message = errors.read(2000).decode('utf-8', 'replace').strip()
+                return 'Graphviz failed (exit status %d): %s' % (status, message or 'no message')
+            os.replace(partial, svg_path)
+    except Exception as exc:
+        return 'Graphviz could not be run: %s' % _describe(exc)
+    finally:
+        if os.path.exists(partial):
+            try:
+                os.remove(partial)
+            except OSError:
+                pass
+    return None
+
+
+_POSIX = os.name == 'posix'
+
+
+def _stop(process):
+    """Kill the renderer and whatever it started (it runs in a session of its own)."""
+    try:
+        if _POSIX:
+            os.killpg(process.pid, signal.SIGKILL)
+        else:  # pragma: no cover - POSIX only on CI
+            process.kill()
+    except OSError:
+        pass
+    process.wait()
+
+
+def _warn(message):
+    try:
+        warnings.warn(message, TraceWarning, stacklevel=3)
+    except Exception:
+        # Warnings turned into errors must not make a run fail either.
+        logger.warning('%s', message)
+
+
+def _describe(exc):
+    return '%s: %s' % (type(exc).__name__, exc) if str(exc) else type(exc).__name__
 
 
 _COLORS = {'running': '#999999', 'completed': '#2e7d32', 'failed': '#c62828',
            'restarted': '#1565c0', 'timedout': '#ef6c00'}
 
+# Characters that cannot stand for themselves inside a quoted DOT string: quotes and
+# backslashes (the escapes of DOT and of its labels), line breaks and other control
+# characters (which Graphviz may reject or drop), and lone surrogates (not UTF-8).
+_UNSAFE = re.compile(r'[\\"\x00-\x1f\x7f-\x9f\ud800-\udfff]')
+_ESCAPES = {'\\': '\\\\', '"': '\\"', '\n': '\\n'}
 
-def _node_id(run_id, key):
-    return 'w%s/%s' % (run_id, key)
+
+def _escape(match):
+    char = match.group()
+    escape = _ESCAPES.get(char)
+    if escape is None:
+        # Shown as Python would write it, with the backslash itself escaped for DOT.
+        escape = '\\' + repr(char)[1:-1]
+    return escape
+
+
+def _quote(text):
+    """``text`` as a quoted DOT string that shows exactly ``text`` in a label."""
+    return '"%s"' % _UNSAFE.sub(_escape, str(text))
+
+
+def _label(lines):
+    """A DOT label of these lines of text."""
+    return '"%s"' % '\\n'.join(_UNSAFE.sub(_escape, str(line)) for line in lines)
+
+
+def _node(run_id, key):
+    return _quote('w%s/%s' % (run_id, key))
 
 
 def _workflow_label(workflow):
@@ -176,12 +284,12 @@ def _workflow_label(workflow):
 
 
 def _task_label(task):
-    label = '%s\\ndecision %d' % (task.key, task.decision)
+    lines = [task.key, 'decision %d' % task.decision]
     if task.state == 'completed':
-        label += '\\n= %s' % _clip(task.detail)
+        lines.append('= %s' % _clip(task.detail))
     elif task.state == 'failed':
-        label += '\\nfailed: %s' % _clip(task.detail)
-    return label
+        lines.append('failed: %s' % _clip(task.detail))
+    return lines
 
 
 def _task_style(task):

@@ -1,5 +1,7 @@
 """Tracing a local run: what the Tracer records, its DOT picture, and the files it writes."""
 
+import html
+import os
 import re
 import shutil
 import warnings
@@ -8,7 +10,10 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from flowy import LocalWorkflow, TaskError, wait
+from flowy.decision import Fail
 from flowy.local import Tracer
+from flowy.local import tracer as tracer_module
+from flowy.local.tracer import TraceWarning
 
 HAVE_DOT = shutil.which('dot') is not None
 
@@ -203,3 +208,274 @@ def test_untraced_run_records_nothing():
     tracer = Tracer()
     make_workflow().run(3)
     assert tracer.workflows == {}
+
+
+# -- labels: any text shows as it is ------------------------------------------------
+
+DOT_TOKEN = re.compile(r'\s*(?:(?P<string>"(?:[^"\\]|\\.)*")|(?P<id>[A-Za-z_0-9.#]+)'
+                       r'|(?P<punct>->|[\[\]{}=]))', re.DOTALL)
+
+
+def dot_tokens(source):
+    """The tokens of a DOT source as Graphviz's scanner reads them (no comments or HTML
+    strings are expected); anything else fails the test."""
+    tokens, pos = [], 0
+    while source[pos:].strip():
+        match = DOT_TOKEN.match(source, pos)
+        assert match, 'not DOT at %r' % source[pos:pos + 40]
+        tokens.append(match.group(match.lastgroup))
+        pos = match.end()
+    return tokens
+
+
+def shown_lines(token):
+    """The lines of text Graphviz shows for a quoted label: ``\\\\`` and ``\\"`` stand for
+    themselves and ``\\n`` breaks the line; the tracer writes no other escape."""
+    assert token[0] == token[-1] == '"', token
+    lines, line = [], []
+    pieces = iter(re.findall(r'\\.|[^\\]', token[1:-1], re.DOTALL))
+    for piece in pieces:
+        if piece == '\\n':
+            lines.append(''.join(line))
+            line = []
+        elif piece in ('\\\\', '\\"'):
+            line.append(piece[1])
+        else:
+            assert not piece.startswith('\\'), 'unexpected escape %r in %s' % (piece, token)
+            line.append(piece)
+    return lines + [''.join(line)]
+
+
+def node_labels(source):
+    """Shown label lines by owner: node id, or subgraph name for a ``graph [...]``."""
+    tokens = dot_tokens(source)
+    assert tokens[:3] == ['digraph', 'flowy', '{'] and tokens[-1] == '}'
+    assert tokens.count('{') == tokens.count('}')
+    labels, subgraphs = {}, []
+    index = 3
+    while index < len(tokens):
+        token = tokens[index]
+        if token == 'subgraph':
+            subgraphs.append(shown_lines(tokens[index + 1])[0])
+            assert tokens[index + 2] == '{'
+            index += 3
+            continue
+        if token == '}':
+            subgraphs.pop() if subgraphs else None
+        elif token == '[':
+            owner = tokens[index - 1]
+            if owner in ('graph', 'node'):
+                owner = subgraphs[-1] if subgraphs and owner == 'graph' else owner
+            else:
+                owner = shown_lines(owner)[0]
+            index += 1
+            while tokens[index] != ']':
+                name, equals, value = tokens[index:index + 3]
+                assert equals == '=', tokens[index:index + 3]
+                if name == 'label':
+                    labels[owner] = shown_lines(value) if value.startswith('"') else [value]
+                index += 3
+        index += 1
+    return labels
+
+
+def as_shown(text):
+    """What a label must show for ``text``: control characters and lone surrogates as
+    Python writes them, newlines as line breaks."""
+    return [re.sub(r'[\x00-\x1f\x7f-\x9f\ud800-\udfff]', lambda m: repr(m.group())[1:-1], part)
+            for part in text.split('\n')]
+
+
+TRICKY = ['ends with \\', 'say "hi"', '\\"', 'x\\\\\\', 'two\nlines', 'bell\x07nul\x00',
+          'tab\tcr\r', 'lone \ud800', '\x85 next line', '<b>html</b>', '<lambda>',
+          '\\n is not a break', '\\N \\G \\L', 'é ☃ 𝄞', '', '"', '\\']
+
+
+def tricky_trace(text):
+    """A trace whose names, results and reasons are all ``text``."""
+    tracer = Tracer()
+    tracer.workflow_started(1, text, None, None)
+    tracer.scheduled(1, 'ok-0-0', 'ok', 'activity', (), 1)
+    tracer.completed(1, 'ok-0-0', text)
+    tracer.scheduled(1, 'bad-0-0', 'bad', 'activity', ('ok-0-0',), 2)
+    tracer.failed(1, 'bad-0-0', text)
+    tracer.call_failed(1, 'never-0-0', 'never', 3, text)
+    tracer.workflow_finished(1, Fail(text))
+    return tracer
+
+
+@pytest.mark.parametrize('text', TRICKY, ids=repr)
+def test_labels_show_any_text_as_it_is(text):
+    labels = node_labels(tricky_trace(text).to_dot())
+    assert labels['cluster_1'] == as_shown('%s (run 1) failed: %s' % (text, text))
+    assert labels['w1/start'] == as_shown(text)
+    assert labels['w1/ok-0-0'] == ['ok-0-0', 'decision 1'] + as_shown('= ' + text)
+    assert labels['w1/bad-0-0'] == ['bad-0-0', 'decision 2'] + as_shown('failed: ' + text)
+    assert labels['w1/never-0-0'] == ['never-0-0', 'decision 3'] + as_shown('failed: ' + text)
+
+
+def test_long_texts_are_clipped_before_they_are_escaped():
+    labels = node_labels(tricky_trace('\\' * 30).to_dot())
+    assert labels['w1/ok-0-0'][-1] == '= ' + '\\' * 21 + '...'
+
+
+@pytest.mark.skipif(not HAVE_DOT, reason='the Graphviz "dot" program is not installed')
+def test_graphviz_draws_tricky_labels(tmp_path):
+    tracer = tricky_trace('')
+    for index, text in enumerate(TRICKY):
+        tracer.scheduled(1, 'tricky-%d-0' % index, 'tricky', 'activity', (), index)
+        tracer.failed(1, 'tricky-%d-0' % index, text)
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')
+        written = tracer.write(str(tmp_path / 'tricky'))
+    assert written == [str(tmp_path / 'tricky.dot'), str(tmp_path / 'tricky.svg')]
+    svg = (tmp_path / 'tricky.svg').read_text(encoding='utf-8')
+    shown = {html.unescape(text).strip()
+             for text in re.findall(r'<text[^>]*>([^<]*)</text>', svg)}
+    for text in TRICKY:
+        for line in as_shown('failed: ' + text):
+            assert line.strip() in shown, (text, line)
+
+
+# -- writing never fails the run ---------------------------------------------------------
+
+posix_only = pytest.mark.skipif(os.name != 'posix', reason='the fake renderers are sh scripts')
+
+
+def fake_dot(directory, script):
+    """Put a ``dot`` program running the sh ``script`` first on the PATH.  It is called
+    as ``dot -Tsvg -o OUTPUT INPUT``."""
+    directory.mkdir(exist_ok=True)
+    program = directory / 'dot'
+    program.write_text('#!/bin/sh\n' + script + '\n')
+    program.chmod(0o755)
+    return program
+
+
+@pytest.fixture
+def renderer(tmp_path, monkeypatch):
+    """Make ``dot`` run a given sh script instead of Graphviz."""
+    def install(script):
+        fake_dot(tmp_path / 'bin', script)
+        monkeypatch.setenv('PATH', str(tmp_path / 'bin') + os.pathsep + os.environ['PATH'])
+    return install
+
+
+def trace_warnings(caught):
+    return [str(w.message) for w in caught if issubclass(w.category, TraceWarning)]
+
+
+@posix_only
+def test_a_failing_renderer_only_warns(tmp_path, renderer):
+    renderer('echo "Error: syntax error in line 1 near x" >&2; exit 3')
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter('always')
+        written = tricky_trace('x').write(str(tmp_path / 'out' / 'run'))
+    dot = str(tmp_path / 'out' / 'run.dot')
+    assert written == [dot]
+    [message] = trace_warnings(caught)
+    assert message.startswith('the trace %s was written as DOT only: ' % dot)
+    assert 'exit status 3' in message and 'syntax error in line 1' in message
+    assert sorted(p.name for p in (tmp_path / 'out').iterdir()) == ['run.dot']
+
+
+@posix_only
+def test_a_renderer_that_does_not_finish_is_stopped_after_the_timeout(tmp_path, renderer):
+    pid_file = tmp_path / 'renderer.pid'
+    # The stand-in for a huge graph: a renderer that would go on for ten minutes.
+    renderer('echo $$ > "%s"; exec sleep 600' % pid_file)
+    tracer = tricky_trace('x')
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter('always')
+        written = tracer.write(str(tmp_path / 'run'), timeout=0.5)
+    assert written == [str(tmp_path / 'run.dot')]
+    assert (tmp_path / 'run.dot').read_text(encoding='utf-8') == tracer.to_dot()
+    [message] = trace_warnings(caught)
+    assert 'took longer than 0.5 seconds and was stopped' in message
+    assert str(tmp_path / 'run.dot') in message
+    with pytest.raises(ProcessLookupError):
+        os.kill(int(pid_file.read_text()), 0)
+    assert not (tmp_path / 'run.svg').exists() and not (tmp_path / 'run.svg.part').exists()
+
+
+@posix_only
+def test_the_render_timeout_is_a_module_setting(tmp_path, renderer, monkeypatch):
+    renderer('exec sleep 600')
+    monkeypatch.setattr(tracer_module, 'RENDER_TIMEOUT', 0.2)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter('always')
+        tricky_trace('x').write(str(tmp_path / 'run'))
+    [message] = trace_warnings(caught)
+    assert 'took longer than 0.2 seconds' in message
+
+
+@posix_only
+def test_a_renderer_that_succeeds_gives_the_svg(tmp_path, renderer):
+    renderer('[ "$1 $2" = "-Tsvg -o" ] && printf "<svg>%s</svg>" "$4" > "$3"')
+    written = tricky_trace('x').write(str(tmp_path / 'run'))
+    assert written == [str(tmp_path / 'run.dot'), str(tmp_path / 'run.svg')]
+    assert (tmp_path / 'run.svg').read_text() == '<svg>%s</svg>' % (tmp_path / 'run.dot')
+
+
+def test_without_graphviz_the_dot_file_is_written_with_a_warning(tmp_path, monkeypatch):
+    (tmp_path / 'empty').mkdir()
+    monkeypatch.setenv('PATH', str(tmp_path / 'empty'))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter('always')
+        written = tricky_trace('x').write(str(tmp_path / 'run'))
+    assert written == [str(tmp_path / 'run.dot')]
+    [message] = trace_warnings(caught)
+    assert 'Graphviz is not installed' in message and str(tmp_path / 'run.dot') in message
+
+
+def test_a_trace_that_cannot_be_written_only_warns(tmp_path):
+    (tmp_path / 'a file').write_text('')
+    path = tmp_path / 'a file' / 'run'
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter('always')
+        assert tricky_trace('x').write(str(path)) == []
+    [message] = trace_warnings(caught)
+    assert message.startswith('the trace could not be written to %s.dot: ' % path)
+
+
+@posix_only
+def test_warnings_turned_into_errors_are_logged_instead(tmp_path, renderer, caplog):
+    renderer('exit 1')
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')
+        written = tricky_trace('x').write(str(tmp_path / 'run'))
+    assert written == [str(tmp_path / 'run.dot')]
+    assert any('written as DOT only' in r.getMessage() and r.levelname == 'WARNING'
+               for r in caplog.records)
+
+
+@posix_only
+@pytest.mark.parametrize('script', ['exit 1', 'exec sleep 600'], ids=['failing', 'slow'])
+def test_a_run_with_a_broken_renderer_keeps_its_result(tmp_path, renderer, monkeypatch,
+                                                        script):
+    renderer(script)
+    monkeypatch.setattr(tracer_module, 'RENDER_TIMEOUT', 0.2)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter('always')
+        assert make_workflow().run(3, _trace=str(tmp_path / 'ok')) == [9, 82]
+        failing = LocalWorkflow(Child, executor=ThreadPoolExecutor)
+        failing.conf_activity('square', boom)
+        with pytest.raises(TaskError, match='boom 2'):
+            failing.run(2, _trace=str(tmp_path / 'failed'))
+    assert len(trace_warnings(caught)) == 2
+    assert 'boom-0-0' in (tmp_path / 'ok.dot').read_text()
+    assert 'boom 2' in (tmp_path / 'failed.dot').read_text()
+
+
+def unencodable(x):
+    raise ValueError('lone surrogate \ud800 in the reason')
+
+
+def test_a_reason_that_utf8_cannot_encode_is_written(tmp_path):
+    workflow = LocalWorkflow(Child, executor=ThreadPoolExecutor)
+    workflow.conf_activity('square', unencodable)
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        with pytest.raises(TaskError, match='lone surrogate'):
+            workflow.run(2, _trace=str(tmp_path / 'run'))
+    assert 'failed: lone surrogate \\\\ud8' in (tmp_path / 'run.dot').read_text(encoding='utf-8')
