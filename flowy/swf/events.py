@@ -36,8 +36,6 @@ class Malformed(HistoryError):
 
     def __init__(self, name, problem):
         super().__init__('the attribute %s %s' % (name, problem))
-        self.name = name
-        self.problem = problem
 
 
 _ATTRIBUTE_KEYS = {}

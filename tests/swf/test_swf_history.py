@@ -69,8 +69,9 @@ def snapshot(execution):
 # -- the helper and the model --------------------------------------------------------------
 
 
-def test_the_module_does_not_import_boto3():
-    code = ('import sys, flowy.swf, flowy.swf.history, flowy.swf.decisions\n'
+def test_the_pure_modules_and_the_command_do_not_import_boto3():
+    code = ('import sys, flowy.swf, flowy.swf.history, flowy.swf.decisions, flowy.swf.packer, '
+            'flowy.swf.events, flowy.swf.names, flowy.swf.types, flowy.swf.cli\n'
             'print(sorted(m for m in sys.modules if m.split(".")[0] in ("boto3", "botocore")))')
     done = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
                           timeout=60, check=False)
