@@ -7,7 +7,7 @@ failed (SWF refused a call, a workflow failed, a wait timed out), 2 for a usage 
 
 Its parts: :mod:`~flowy.swf.cli.parser` (the arguments and help texts),
 :mod:`~flowy.swf.cli.commands` and :mod:`~flowy.swf.cli.run` (what each command does,
-over the helpers of :mod:`~flowy.swf.cli.context`), :mod:`~flowy.swf.cli.output` (what
+over what :mod:`~flowy.swf.cli.context` gives them), :mod:`~flowy.swf.cli.output` (what
 they print) and :mod:`~flowy.swf.cli.main` (the entry point and its exit statuses).
 """
 
