@@ -9,6 +9,9 @@ and in process-pool workers.
 
 The SWF engines (``swf``, ``swf_replay``) of a test module share one in-process moto:
 the module-scoped ``swf_runtime`` (``sem_swf.py``).
+
+``gates`` makes gate files that hold calls back until another call opens them (see
+``sem_activities``), on the engines that run calls side by side.
 """
 
 import os
@@ -20,6 +23,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 if HERE not in sys.path:
     sys.path.insert(0, HERE)
 
+import sem_activities  # noqa: E402
 from sem_harness import ENGINE_CLASSES, SWFEngine, make_engine  # noqa: E402
 
 
@@ -53,6 +57,34 @@ def swf_runtime():
     runtime = SWFRuntime()
     yield runtime
     runtime.close()
+
+
+class Gates:
+    """Gate files in ``directory``, or None for every gate when there is no directory."""
+
+    def __init__(self, directory):
+        self.directory = directory
+        self.made = []
+
+    def new(self):
+        if self.directory is None:
+            return None
+        gate = os.path.join(self.directory, 'gate-%d' % len(self.made))
+        self.made.append(gate)
+        return gate
+
+    def open_all(self):
+        for gate in self.made:
+            sem_activities.release(gate)
+
+
+@pytest.fixture
+def gates(engine, tmp_path):
+    """Gates for this test's engine; those still closed are opened when the test ends,
+    so that a call held past the end of its run returns before the pools close."""
+    made = Gates(str(tmp_path) if engine.concurrent else None)
+    yield made
+    made.open_all()
 
 
 @pytest.fixture

@@ -4,6 +4,13 @@ Everything here is defined at module level so that a process pool can send it to
 workers by reference; ``tests/conftest.py`` keeps this directory importable there.
 The optional ``after`` arguments are ignored: passing a task result there makes a call
 wait for it, which forces a finish order without sleeping.
+
+Calls that must finish after others they do not depend on (the losers of a ``first``)
+take a ``gate``: a file path (made by the ``gates`` fixture) that they wait for before
+they return.  The workflow opens it with ``release(gate, after=winner)``, a call that
+starts only once the winner's outcome is recorded, or the test opens it when it ends.
+A gate of None holds nothing: on engines that run calls one at a time (plain Python,
+the simulated histories) the fixture gives None, and the order is theirs.
 """
 
 import datetime
@@ -25,9 +32,33 @@ class ActivityFailure(TaskError):
     """
 
 
-def square(n, after=None, delay=0):
-    if delay:
-        time.sleep(delay)
+GATE_TIMEOUT = 60  # seconds a held call waits for its gate before it fails the test
+GATE_POLL = 0.002  # seconds between two looks for the gate file
+
+
+def hold(gate):
+    """Return once the file ``gate`` exists (at once for None); fail after GATE_TIMEOUT."""
+    if gate is None:
+        return
+    # A file, because the held call may run in a pool process or an SWF worker thread.
+    # The pause only spaces out the looks: the order comes from the file, which exists
+    # only once release() has run.
+    deadline = time.monotonic() + GATE_TIMEOUT
+    while not os.path.exists(gate):
+        if time.monotonic() > deadline:
+            raise AssertionError('gate %s was never opened' % gate)
+        time.sleep(GATE_POLL)
+
+
+def release(gate, after=None):
+    """Open ``gate`` (None: nothing to open); pass the result it waits for as ``after``."""
+    if gate is not None:
+        with open(gate, 'a'):
+            pass
+
+
+def square(n, after=None, gate=None):
+    hold(gate)
     return n * n
 
 
@@ -51,21 +82,17 @@ def wrap(x, after=None):
     return [x]
 
 
-def echo(value, after=None, delay=0):
-    if delay:
-        time.sleep(delay)
+def echo(value, after=None, gate=None):
+    hold(gate)
     return value
 
 
-def fail(message, after=None, delay=0):
-    if delay:
-        time.sleep(delay)
+def fail(message, after=None, gate=None):
+    hold(gate)
     raise ActivityFailure(message)
 
 
-def boom(message, after=None, delay=0):
-    if delay:
-        time.sleep(delay)
+def boom(message, after=None):
     raise ValueError(message)
 
 

@@ -163,8 +163,8 @@ class BoundedEngine(SimulatedEngine):
 class LifoEngine(BoundedEngine):
     """The simulated engine, completing the most recently scheduled call first.
 
-    It stands in for "later calls are faster": the order the thread and process cases
-    produce with small sleeps, where an earlier call sleeps longer.
+    It stands in for "later calls are faster": the order the thread, process and SWF
+    cases produce with gates, where an earlier call is held until a later one finished.
     """
 
     def _pick(self, running):
@@ -179,6 +179,7 @@ class _Engine:
     name = None
     executor = ThreadPoolExecutor
     flowy = True  # False for plain Python
+    concurrent = False  # True where calls run side by side, in an order nobody chose
     alias = None  # an engine whose per-engine expectations apply to this one too
     driver = None  # LocalWorkflow's default
 
@@ -226,8 +227,9 @@ class _Engine:
         """Run ``config`` and compare with ``expect``, or with ``per_engine[self.name]``.
 
         ``timed=True`` marks a case whose result depends on which of several independent
-        calls finishes first (set up with sleeps: earlier calls are slower); the replay
-        engine then completes calls last-in first-out only.
+        calls finishes first (set up with gates, see ``sem_activities``: earlier calls are
+        held until later ones finish); the replay engine then completes calls last-in
+        first-out only, which is that order.
         """
         unknown = set(per_engine) - set(ENGINE_CLASSES)
         assert not unknown, 'unknown engines %s' % unknown
@@ -377,6 +379,7 @@ class CachedEngine(ReplayEngine):
 class ThreadsEngine(_Engine):
     name = 'threads'
     executor = ThreadPoolExecutor
+    concurrent = True
 
     def run(self, config, *args, **kwargs):
         return config.run(*args, **kwargs)
@@ -411,6 +414,7 @@ class SWFEngine(_Engine):
 
     name = 'swf'
     executor = ThreadPoolExecutor  # the LocalWorkflow only describes the workflow here
+    concurrent = True
     swf_driver = 'cached'  # the decider's (SWFWorkflowWorker's default)
 
     def __init__(self, runtime=None):

@@ -22,8 +22,9 @@ How a LocalWorkflow maps to SWF:
 Type names (``<number>.<Python name>``) are unique within a runtime, so runs never
 share a type by accident; a configuration run again reuses its types.  The decision task
 list of a type is that of the decider (one per driver) that runs it.  The activity
-workers are several threads so that calls with sleeps overlap, as in the thread pool of
-the local engine; each runs one activity at a time.
+workers are several threads so that calls held by a gate (``sem_activities``) leave
+others to run, as in the thread pool of the local engine; each runs one activity at a
+time.
 
 An open execution that waits for nothing (no decision task, activity, child workflow or
 timer open) would wait on SWF until it times out; :meth:`SWFRuntime.run` raises
@@ -54,7 +55,7 @@ DOMAIN = 'flowy-semantics'
 DECISIONS = 'semantics-decisions-%s'  # % the driver
 ACTIVITIES = 'semantics-activities'
 VERSION = '1'
-ACTIVITY_THREADS = 4  # the most activities with sleeps that one test runs side by side
+ACTIVITY_THREADS = 4  # one more than the most calls that one test holds at a gate
 EMPTY_POLL_WAIT = 0.005  # seconds an empty poll waits in moto_ext (moto: 1 s)
 RESULT_POLL = 0.01  # seconds between two look-ups of wait_for_result
 STUCK_CHECK = 0.5  # seconds between two looks for executions that wait for nothing

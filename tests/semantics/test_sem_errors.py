@@ -8,8 +8,6 @@ from sem_harness import Error, Flow, LifoEngine, make_engine
 from flowy import TaskError, restart, wait
 from flowy.history import RUNNING
 
-SLOW = 0.05
-
 
 class UsesFailure:
     def __init__(self, boom):
@@ -55,19 +53,24 @@ def test_a_call_with_a_failed_argument_returns_that_error(engine):
 class TwoFailures:
     """Both arguments failed: the error that finished first wins, wherever it is."""
 
-    def __init__(self, fail, add, echo):
+    def __init__(self, fail, add, echo, release):
         self.fail = fail
         self.add = add
         self.echo = echo
+        self.release = release
 
-    def __call__(self, late_first):
-        late = self.fail('late', delay=SLOW)  # called first, finishes last
+    def __call__(self, late_first, gate=None):
+        late = self.fail('late', gate=gate)  # called first, held until `early` failed
         early = self.fail('early')
-        for result in (late, early):  # make the calls below once both have failed
-            try:
-                wait(result)
-            except TaskError:
-                pass
+        try:
+            wait(early)
+        except TaskError:
+            pass
+        self.release(gate)
+        try:  # make the calls below once both have failed
+            wait(late)
+        except TaskError:
+            pass
         args = [late, early] if late_first else [early, late]
         reasons = []
         for result in (self.add(*args), self.echo({'nested': [(args[0],), args[1]]})):
@@ -79,18 +82,20 @@ class TwoFailures:
 
 
 @pytest.mark.parametrize('late_first', [True, False])
-def test_with_two_failed_arguments_the_first_to_finish_wins(engine, late_first):
+def test_with_two_failed_arguments_the_first_to_finish_wins(engine, gates, late_first):
     # Plain Python raises the first error at its call, before the second call is made.
-    w = engine.workflow(TwoFailures, fail=acts.fail, add=acts.add, echo=acts.echo)
-    engine.check(w, (late_first,), expect=['early', 'early'], sequential=Error('late'),
-                 timed=True)
+    w = engine.workflow(TwoFailures, fail=acts.fail, add=acts.add, echo=acts.echo,
+                        release=acts.release)
+    engine.check(w, (late_first, gates.new()), expect=['early', 'early'],
+                 sequential=Error('late'), timed=True)
 
 
 @pytest.mark.engine_only('replay')
 @pytest.mark.parametrize('late_first', [True, False])
 def test_two_failures_follow_the_history_order_not_the_call_order(late_first):
     engine = make_engine('replay')
-    w = engine.workflow(TwoFailures, fail=acts.fail, add=acts.add, echo=acts.echo)
+    w = engine.workflow(TwoFailures, fail=acts.fail, add=acts.add, echo=acts.echo,
+                        release=acts.release)
     # FIFO: 'late' (called first) finishes first; LIFO: 'early' does.
     assert SimulatedEngine(w).run(late_first) == ['late', 'late']
     assert LifoEngine(w).run(late_first) == ['early', 'early']
@@ -102,15 +107,15 @@ class ErrorBeatsPending:
         self.echo = echo
         self.add = add
 
-    def __call__(self):
-        slow = self.echo(1, delay=SLOW)
+    def __call__(self, gate=None):
+        pending = self.echo(1, gate=gate)  # held until the test ends
         failed = self.fail('fast failure')
-        return self.add(slow, failed)
+        return self.add(pending, failed)
 
 
-def test_errors_win_over_unfinished_results(engine):
+def test_errors_win_over_unfinished_results(engine, gates):
     w = engine.workflow(ErrorBeatsPending, fail=acts.fail, echo=acts.echo, add=acts.add)
-    engine.check(w, expect=Error('fast failure'))
+    engine.check(w, (gates.new(),), expect=Error('fast failure'))
 
 
 @pytest.mark.engine_only('replay')

@@ -10,8 +10,6 @@ from sem_harness import ORDERS
 
 from flowy import finish_order, first, parallel_reduce, wait
 
-SLOW = 0.05  # the longest an activity sleeps in this suite
-
 
 class SequentialChain:
     """2 -> 4 -> 16 -> 256 -> 65536: each call waits for the one before."""
@@ -49,12 +47,15 @@ class ParallelSum:
 class WaitFirst:
     """``first`` of four squares; the last call is the fastest one."""
 
-    def __init__(self, square):
+    def __init__(self, square, release):
         self.square = square
+        self.release = release
 
-    def __call__(self):
-        delays = (SLOW, SLOW, SLOW, 0)
-        return first(*[self.square(n, delay=d) for n, d in zip((1, 2, 3, 4), delays, strict=True)])
+    def __call__(self, gate=None):
+        held = [self.square(n, gate=gate) for n in (1, 2, 3)]
+        last = self.square(4)
+        self.release(gate, after=last)
+        return first(*held, last)
 
 
 class WaitFirstTwo:
@@ -157,10 +158,10 @@ def test_parallel_sum(engine):
     engine.check(engine.workflow(ParallelSum, square=acts.square), expect=30)
 
 
-def test_wait_first(engine):
+def test_wait_first(engine, gates):
     # Plain Python has no finish order: first() is its first argument there.
-    w = engine.workflow(WaitFirst, square=acts.square)
-    engine.check(w, expect=16, sequential=1, timed=True)
+    w = engine.workflow(WaitFirst, square=acts.square, release=acts.release)
+    engine.check(w, (gates.new(),), expect=16, sequential=1, timed=True)
 
 
 def test_wait_first_two(engine):

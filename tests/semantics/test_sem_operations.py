@@ -8,7 +8,6 @@ from sem_harness import Error, make_engine
 
 from flowy import TaskError, finish_order, first, parallel_reduce, wait
 
-SLOW = 0.05
 N_PLAIN = 100_000
 
 
@@ -93,15 +92,18 @@ def test_first_is_the_first_to_finish(engine):
 
 
 class FirstByTime:
-    def __init__(self, echo, fail):
+    def __init__(self, echo, fail, release):
         self.echo = echo
         self.fail = fail
+        self.release = release
 
-    def __call__(self):
-        slow, fast = self.echo('slow', delay=SLOW), self.echo('fast')
+    def __call__(self, gates=(None, None)):
+        # Earlier calls are the slow ones: held until a later call has finished.
+        slow, fast = self.echo('slow', gate=gates[0]), self.echo('fast')
+        self.release(gates[0], after=fast)
         winners = [first(slow, fast), first([slow, fast]), first(iter([slow, fast]))]
         try:
-            slow_too = self.echo('slow too', delay=SLOW)  # earlier calls are the slow ones
+            slow_too = self.echo('slow too', gate=gates[1])  # held until the test ends
             failing = self.fail('failed first')
             winners.append(first(slow_too, failing) + '?')
         except TaskError as exc:
@@ -109,9 +111,10 @@ class FirstByTime:
         return winners
 
 
-def test_first_of_independent_calls(engine):
-    w = engine.workflow(FirstByTime, echo=acts.echo, fail=acts.fail)
-    engine.check(w, expect=['fast', 'fast', 'fast', 'failed first'],
+def test_first_of_independent_calls(engine, gates):
+    w = engine.workflow(FirstByTime, echo=acts.echo, fail=acts.fail, release=acts.release)
+    engine.check(w, ([gates.new(), gates.new()],),
+                 expect=['fast', 'fast', 'fast', 'failed first'],
                  sequential=['slow', 'slow', 'slow', 'failed first'], timed=True)
 
 
@@ -166,12 +169,14 @@ def test_finish_order_of_one_result_is_that_result(engine):
 
 
 class FinishOrderByTime:
-    def __init__(self, echo, fail):
+    def __init__(self, echo, fail, release):
         self.echo = echo
         self.fail = fail
+        self.release = release
 
-    def __call__(self):
-        results = [self.echo('slow', delay=SLOW), self.echo('fast')]
+    def __call__(self, gate=None):
+        results = [self.echo('slow', gate=gate), self.echo('fast')]
+        self.release(gate, after=results[1])
         seen = []
         for result in finish_order(results):
             seen.append(result)
@@ -181,10 +186,11 @@ class FinishOrderByTime:
         return seen
 
 
-def test_finish_order_of_independent_calls(engine):
-    w = engine.workflow(FinishOrderByTime, echo=acts.echo, fail=acts.fail)
-    engine.check(w, expect=['fast', 'fast!', 'slow'], sequential=['slow', 'slow!', 'fast'],
-                 timed=True)
+def test_finish_order_of_independent_calls(engine, gates):
+    w = engine.workflow(FinishOrderByTime, echo=acts.echo, fail=acts.fail,
+                        release=acts.release)
+    engine.check(w, (gates.new(),), expect=['fast', 'fast!', 'slow'],
+                 sequential=['slow', 'slow!', 'fast'], timed=True)
 
 
 # -- parallel_reduce ------------------------------------------------------------------
@@ -361,14 +367,15 @@ class ReduceErrorEarly:
         self.fail = fail
         self.add = add
 
-    def __call__(self):
-        return parallel_reduce(self.add, [self.echo(1, delay=SLOW), self.echo(2, delay=SLOW),
+    def __call__(self, gate=None):
+        # The echoes are held until the test ends: the failure always comes first.
+        return parallel_reduce(self.add, [self.echo(1, gate=gate), self.echo(2, gate=gate),
                                           self.fail('reduce input broke')])
 
 
-def test_parallel_reduce_fails_with_the_failed_input(engine):
+def test_parallel_reduce_fails_with_the_failed_input(engine, gates):
     w = engine.workflow(ReduceErrorEarly, echo=acts.echo, fail=acts.fail, add=acts.add)
-    engine.check(w, expect=Error('reduce input broke'))
+    engine.check(w, (gates.new(),), expect=Error('reduce input broke'))
 
 
 @pytest.mark.engine_only('replay')
@@ -387,14 +394,16 @@ def test_parallel_reduce_fails_without_waiting_for_unfinished_inputs():
 class ChainedOps:
     """Results of first, finish_order and parallel_reduce passed on to more tasks."""
 
-    def __init__(self, echo, inc, square, add):
+    def __init__(self, echo, inc, square, add, release):
         self.echo = echo
         self.inc = inc
         self.square = square
         self.add = add
+        self.release = release
 
-    def __call__(self):
-        slow, fast = self.echo(10, delay=SLOW), self.echo(20)
+    def __call__(self, gate=None):
+        slow, fast = self.echo(10, gate=gate), self.echo(20)
+        self.release(gate, after=fast)
         return [self.inc(first(slow, fast)),
                 self.echo(list(finish_order([slow, fast]))),
                 self.square(parallel_reduce(self.add, [slow, fast, 3])),
@@ -402,10 +411,10 @@ class ChainedOps:
                 self.echo({'first': [first([slow, fast])]})]
 
 
-def test_operation_results_flow_into_other_calls(engine):
+def test_operation_results_flow_into_other_calls(engine, gates):
     w = engine.workflow(ChainedOps, echo=acts.echo, inc=acts.inc, square=acts.square,
-                        add=acts.add)
-    engine.check(w, expect=[21, [20, 10], 1089, 900, {'first': [20]}],
+                        add=acts.add, release=acts.release)
+    engine.check(w, (gates.new(),), expect=[21, [20, 10], 1089, 900, {'first': [20]}],
                  sequential=[11, [10, 20], 1089, 900, {'first': [10]}], timed=True)
 
 
