@@ -2,7 +2,8 @@
 
 Users catch ``flowy.FlowyError`` to catch anything flowy raises itself; mixins such as
 ``ValueError`` or ``LookupError`` stay where callers expect them.  Only the body's
-suspension signal stands outside, by design (see SuspendTask).
+suspension signal stands outside, by design (see SuspendTask); warning categories are
+not errors and derive from ``Warning``.
 """
 
 import importlib
@@ -27,7 +28,7 @@ def defined_exceptions():
         module = importlib.import_module(module_name)
         for name, value in vars(module).items():
             if (not name.startswith('_') and inspect.isclass(value)
-                    and issubclass(value, BaseException)
+                    and issubclass(value, BaseException) and not issubclass(value, Warning)
                     and value.__module__ in (module_name, 'flowy')
                     and value not in OUTSIDE_THE_TREE
                     and not any(value is other for _, other in found)):
