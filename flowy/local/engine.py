@@ -98,6 +98,7 @@ class Engine:
             if feeder.done:
                 feeder.loop_waits = False
                 feeder.take_done()
+                self._drain()  # events too, however busy the workers keep the loop
                 return
         if self._stalled():
             self._fail_stalled()
