@@ -84,6 +84,7 @@ class ThreadFeeder:
 
     def _run_calls(self, job):
         calls, done, post = self.calls, self.done, self.engine.post
+        job.call = None
         while True:
             try:
                 call = calls.popleft()
@@ -102,22 +103,27 @@ class ThreadFeeder:
                 post(self.take_done)
 
     def _job_failed(self, job, exc):
-        # A fault of the engine, not of an activity.  The call in hand fails with it;
-        # with none in hand the next queued one does, so even a job that fails at
-        # once settles a call and jobs started one after another cannot loop forever.
+        # A fault of the engine, not of an activity.  The call in hand fails with it.
+        # A job that failed before taking any call fails the next queued one instead:
+        # jobs started one after another to replace it could otherwise loop forever.
         logger.error('the local engine failed while running activities on threads',
                      exc_info=exc)
         call = job.call
-        if call is None:
+        if call is _SETTING_UP:
             try:
                 call = self.calls.popleft()
             except IndexError:
-                return
+                call = None
+        if call is None:
+            return
         error = RuntimeError('the local engine failed while running this activity: %s'
                              % exception_text(exc))
         error.__cause__ = exc
         self.done.append((call[0], call[1], None, error))
         self.engine.post(self.take_done)
+
+
+_SETTING_UP = ()  # the call of a job that has not started taking calls yet
 
 
 class _Job:
@@ -126,9 +132,9 @@ class _Job:
     __slots__ = ('call',)
 
     def __init__(self):
-        self.call = None
+        self.call = _SETTING_UP
 
     def __call__(self, details=None):
         _encode_details(details)
         call = self.call
-        return call is None or call[0].heartbeat()
+        return not call or call[0].heartbeat()
