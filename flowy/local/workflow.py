@@ -101,6 +101,10 @@ class LocalWorkflow(WorkflowConfig):
         (by default they are abandoned and queued ones cancelled).  ``_trace`` records
         the run: pass a :class:`~flowy.local.Tracer`, or a path such as ``'out/run'`` to
         write ``out/run.dot`` (and ``out/run.svg`` when Graphviz is installed).
+
+        Ctrl-C stops the run and kills its worker processes.  So does SIGTERM while
+        ``run`` is active on the main thread (unless the program handles SIGTERM
+        itself), after which the process ends as SIGTERM would have ended it.
         """
         self._check_tree()
         input_data = self.encode_input(args, kwargs)
