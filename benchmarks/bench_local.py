@@ -144,7 +144,7 @@ def chain_workflow(driver):
 def pool_processes(workflow):
     """How many worker processes the pool ``workflow`` keeps holds (None if unknown)."""
     try:
-        return len(workflow._pools[0]._processes)
+        return len(workflow._pools.current.activity._processes)
     except (AttributeError, IndexError, TypeError):
         return None
 

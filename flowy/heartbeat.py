@@ -16,7 +16,7 @@ is no longer wanted; called as plain Python, outside any engine, it does nothing
 returns False.  So the same function runs unchanged everywhere.
 
 Engines install a *reporter* (a callable taking the details and returning the
-cancellation flag) around each activity call with :func:`_reporting`.  The reporter
+cancellation flag) around each activity call with :class:`reporting`.  The reporter
 lives in a context variable: it belongs to the thread (or asyncio context) that runs the
 activity, and threads the activity starts itself do not inherit it.
 """
@@ -24,7 +24,11 @@ activity, and threads the activity starts itself do not inherit it.
 import contextvars
 import json
 
-__all__ = ['heartbeat']
+# Engines use these two to carry heartbeats; workflow code needs only heartbeat().
+__all__ = ['heartbeat', 'reporting', 'encode_details', 'MAX_DETAILS']
+
+#: The most characters of heartbeat details (Amazon SWF's limit, kept on every engine).
+MAX_DETAILS = 2048
 
 _reporter = contextvars.ContextVar('flowy_heartbeat_reporter', default=None)
 
@@ -45,8 +49,8 @@ def heartbeat(details=None):
     return bool(reporter(details))
 
 
-class _reporting:
-    """``with _reporting(reporter):`` heartbeats in this context go to ``reporter``.
+class reporting:
+    """``with reporting(reporter):`` heartbeats in this context go to ``reporter``.
 
     ``reporter(details) -> bool`` is called by :func:`heartbeat`.  The previous reporter
     (usually none) is restored on leaving the block.  A class rather than a generator:
@@ -71,7 +75,7 @@ class _reporting:
         return False
 
 
-def _encode_details(details, limit=2048):
+def encode_details(details, limit=MAX_DETAILS):
     """The text an engine records for heartbeat ``details``, checked as SWF checks them.
 
     None stays None, a string is kept as it is, anything else is encoded as compact JSON.

@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from flowy.local.engine import close_all
+from flowy.local import close_all
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 if HERE not in sys.path:

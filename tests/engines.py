@@ -13,7 +13,7 @@ from flowy.decision import FailCall, Finish, Restart
 from flowy.drivers.replay import replay
 from flowy.errors import TaskError
 from flowy.history import History
-from flowy.local.engine import run_activity
+from flowy.local.runner import run_activity
 
 
 class Stuck(AssertionError):

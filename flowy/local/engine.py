@@ -21,9 +21,8 @@ from ..drivers.cached import CachedDriver
 from ..drivers.replay import replay
 from ..errors import TaskError
 from .feeder import ThreadFeeder
-from .pools import close_all  # noqa: F401  (imported from here by existing code)
 from .run import Run
-from .runner import run_activity, run_in_worker  # noqa: F401  (run_activity: as above)
+from .runner import run_in_worker
 
 __all__ = ['Engine']
 

@@ -5,7 +5,7 @@ import concurrent.futures
 import logging
 
 from ..errors import exception_text
-from ..heartbeat import _encode_details, _reporting
+from ..heartbeat import encode_details, reporting
 from .runner import run_activity
 
 __all__ = ['ThreadFeeder']
@@ -75,7 +75,7 @@ class ThreadFeeder:
         # ended: a run never waits for an outcome that nobody will report.
         job = _Job()
         try:
-            with _reporting(job):
+            with reporting(job):
                 self._run_calls(job)
         except BaseException as exc:
             self._job_failed(job, exc)
@@ -135,6 +135,6 @@ class _Job:
         self.call = _SETTING_UP
 
     def __call__(self, details=None):
-        _encode_details(details)
+        encode_details(details)
         call = self.call
         return not call or call[0].heartbeat()

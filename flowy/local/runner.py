@@ -4,7 +4,7 @@ import pickle
 from concurrent.futures import BrokenExecutor, CancelledError
 
 from ..errors import TaskError, exception_text
-from ..heartbeat import _encode_details, _reporting
+from ..heartbeat import encode_details, reporting
 
 __all__ = ['run_activity', 'run_in_worker', 'failure_reason']
 
@@ -33,12 +33,12 @@ def run_in_worker(func, transport, key, input_data):
     Such a worker cannot know whether the run still wants the result, so its
     heartbeats answer False; their details are still checked, as on every engine.
     """
-    with _reporting(_unanswered_heartbeat):
+    with reporting(_unanswered_heartbeat):
         return run_activity(func, transport, key, input_data)
 
 
 def _unanswered_heartbeat(details=None):
-    _encode_details(details)
+    encode_details(details)
     return False
 
 

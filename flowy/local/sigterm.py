@@ -15,7 +15,7 @@ from .pools import terminate_all
 __all__ = ['stopping_on_sigterm']
 
 
-class Terminated(BaseException):
+class _Terminated(BaseException):
     """SIGTERM arrived while a run was active: raised in the run's loop to stop it."""
 
 
@@ -40,7 +40,7 @@ class stopping_on_sigterm:
         if os.getpid() != self.pid:
             _die_of_sigterm()  # a worker forked while the handler was set: as the default
         self.received = True
-        raise Terminated('SIGTERM')
+        raise _Terminated('SIGTERM')
 
     def __exit__(self, *exc_info):
         if not self.installed:

@@ -36,13 +36,12 @@ return True and the outcome is dropped: nobody would read it.  Errors of the cal
 SWF are logged, never raised: the worker goes on with the next task.
 """
 
-import json
 import logging
 import time
 import traceback
 
 from ..errors import exception_line, exception_text
-from ..heartbeat import _reporting
+from ..heartbeat import MAX_DETAILS, encode_details, reporting
 from .client import error_code
 from .config import ACTIVITY_CATEGORY, SWFActivityConfig
 from .failures import failure_fields, keep_end
@@ -53,7 +52,7 @@ __all__ = ['SWFActivityWorker', 'MAX_HEARTBEAT_DETAILS']
 
 log = logging.getLogger('flowy.swf')
 
-MAX_HEARTBEAT_DETAILS = 2048  # SWF's limit on RecordActivityTaskHeartbeat details
+MAX_HEARTBEAT_DETAILS = MAX_DETAILS  # SWF's limit on RecordActivityTaskHeartbeat details
 _GONE = 'UnknownResourceFault'
 
 
@@ -136,7 +135,7 @@ class _Task:
             return
         reporter = _Heartbeat(self.client, self.token, self.what)
         try:
-            with _reporting(reporter):
+            with reporting(reporter):
                 value = activity.func(*args, **kwargs)
         except (Exception, SystemExit) as exc:
             self._raised(exc, reporter)
@@ -225,7 +224,7 @@ class _Heartbeat:
         self.gone = False
 
     def __call__(self, details=None):
-        details = heartbeat_details(details)
+        details = encode_details(details)
         if self.gone:
             return True
         try:
@@ -244,23 +243,6 @@ class _Heartbeat:
             log.info('%s: cancellation requested; flowy.heartbeat() tells the activity to '
                      'stop', self.what)
         return self.cancel_requested
-
-
-def heartbeat_details(details):
-    """The text SWF records for heartbeat ``details``: a string as it is, anything else as
-    JSON; at most :data:`MAX_HEARTBEAT_DETAILS` characters (else ``ValueError``)."""
-    if details is None:
-        return None
-    if not isinstance(details, str):
-        try:
-            details = json.dumps(details, ensure_ascii=False, separators=(',', ':'))
-        except (TypeError, ValueError) as exc:
-            raise TypeError('heartbeat details must be a string or a value JSON can encode; '
-                            'got %s: %s' % (type(details).__name__, exc)) from None
-    if len(details) > MAX_HEARTBEAT_DETAILS:
-        raise ValueError('heartbeat details are %d characters; SWF allows %d'
-                         % (len(details), MAX_HEARTBEAT_DETAILS))
-    return details
 
 
 def _describe_task(task):

@@ -170,7 +170,7 @@ def test_a_fault_of_the_worker_job_fails_each_call_instead_of_hanging(monkeypatc
     def broken(reporter):
         raise RuntimeError('cannot install the heartbeat reporter')
 
-    monkeypatch.setattr(flowy.local.feeder, '_reporting', broken)
+    monkeypatch.setattr(flowy.local.feeder, 'reporting', broken)
     with LocalWorkflow(Tries, activity_workers=2, executor=ThreadPoolExecutor) as w:
         w.conf_activity('quick', quick)
         messages = bounded_run(w, 3)

@@ -12,7 +12,7 @@ import pytest
 
 import flowy
 from flowy import LocalWorkflow, TaskError, restart, wait
-from flowy.heartbeat import _encode_details, _reporting
+from flowy.heartbeat import encode_details, reporting
 
 PROMPT = 10  # seconds: a generous bound for "soon" (the real cost is milliseconds)
 DRIVERS = ['cached', 'replay']
@@ -88,10 +88,10 @@ def test_a_reporter_answers_within_its_block_only():
         seen.append(details)
         return len(seen) > 1
 
-    with _reporting(reporter):
+    with reporting(reporter):
         assert flowy.heartbeat('a') is False
         assert flowy.heartbeat({'b': 2}) is True
-        with _reporting(lambda details: 0):  # nested: the inner one answers, as a bool
+        with reporting(lambda details: 0):  # nested: the inner one answers, as a bool
             assert flowy.heartbeat() is False
         assert flowy.heartbeat() is True
     assert seen == ['a', {'b': 2}, None]
@@ -100,14 +100,14 @@ def test_a_reporter_answers_within_its_block_only():
 
 def test_a_reporter_is_restored_when_the_activity_raises():
     with pytest.raises(RuntimeError):
-        with _reporting(lambda details: True):
+        with reporting(lambda details: True):
             raise RuntimeError('boom')
     assert flowy.heartbeat() is False
 
 
 def test_a_reporter_belongs_to_its_thread():
     answers = []
-    with _reporting(lambda details: True):
+    with reporting(lambda details: True):
         other = threading.Thread(target=lambda: answers.append(flowy.heartbeat()))
         other.start()
         other.join(PROMPT)
@@ -119,27 +119,27 @@ def test_errors_of_the_reporter_reach_the_activity():
     def reporter(details):
         raise ValueError('details too long')
 
-    with _reporting(reporter), pytest.raises(ValueError, match='too long'):
+    with reporting(reporter), pytest.raises(ValueError, match='too long'):
         flowy.heartbeat('x' * 5000)
 
 
 def test_a_reporter_must_be_callable():
     with pytest.raises(TypeError, match='callable'):
-        _reporting('not a function')
+        reporting('not a function')
 
 
 def test_details_are_checked_as_swf_checks_them():
-    assert _encode_details(None) is None
-    assert _encode_details('x' * 2048) == 'x' * 2048
-    assert _encode_details({'done': 5, 'of': [1, 'é']}) == '{"done":5,"of":[1,"é"]}'
+    assert encode_details(None) is None
+    assert encode_details('x' * 2048) == 'x' * 2048
+    assert encode_details({'done': 5, 'of': [1, 'é']}) == '{"done":5,"of":[1,"é"]}'
     with pytest.raises(ValueError, match='2049 characters long; at most 2048'):
-        _encode_details('x' * 2049)
+        encode_details('x' * 2049)
     with pytest.raises(ValueError, match='at most 2048'):
-        _encode_details(['x' * 2046])
+        encode_details(['x' * 2046])
     with pytest.raises(TypeError, match='string or a value JSON can encode; got object'):
-        _encode_details(object())
+        encode_details(object())
     with pytest.raises(TypeError, match='got Circular'):
-        _encode_details(Circular())
+        encode_details(Circular())
 
 
 # -- the local engine on threads -------------------------------------------------------------

@@ -20,8 +20,9 @@ import pytest
 from botocore.exceptions import ClientError
 
 import flowy
+from flowy.heartbeat import encode_details as heartbeat_details
 from flowy.serialization import JSON
-from flowy.swf.activity import MAX_HEARTBEAT_DETAILS, SWFActivityWorker, heartbeat_details
+from flowy.swf.activity import MAX_HEARTBEAT_DETAILS, SWFActivityWorker
 from flowy.swf.client import SWFClient
 from flowy.swf.config import (
     ACTIVITY_CATEGORY,
