@@ -17,7 +17,6 @@ setup(
         'boto3>=1.26',
         'venusian>=3.0',
         'lazy-object-proxy>=1.9',
-        'graphviz>=0.20',
     ],
     extras_require={
         'test': [

@@ -27,12 +27,6 @@ def pytest_addoption(parser):
              'engine only: %s' % ', '.join(ENGINES))
 
 
-def pytest_configure(config):
-    config.addinivalue_line(
-        'markers', 'engine_only(name): a test that exercises one engine only; it is '
-                   'skipped when --engine selects a different one')
-
-
 @pytest.fixture(autouse=True)
 def close_local_pools():
     """LocalWorkflow keeps its pools between runs; no test leaves them to the next."""

@@ -27,13 +27,6 @@ import sem_activities  # noqa: E402
 from sem_harness import ENGINE_CLASSES, SWFEngine, make_engine  # noqa: E402
 
 
-def pytest_configure(config):
-    config.addinivalue_line(
-        'markers', 'engine_xfail(name, reason, raises=None): a known bug of engine NAME '
-                   '(and of engines whose alias is NAME): the test must fail there '
-                   '(strict xfail; with that exception if given)')
-
-
 def selected_engines(config):
     chosen = config.getoption('engine', default=None)
     return (chosen,) if chosen else tuple(ENGINE_CLASSES)
