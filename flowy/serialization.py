@@ -88,6 +88,8 @@ __all__ = ['dumps', 'loads', 'JSONTransport', 'JSON', 'MAX_DEPTH']  # noqa: RUF0
 #: :func:`loads` reads.  Both check the text against this one number, so what one
 #: process encodes any other decodes, whatever either's own stack depth.
 MAX_DEPTH = 500
+# Text no longer than this cannot hold MAX_DEPTH + 1 levels of brackets.
+_SHALLOW_LENGTH = 2 * MAX_DEPTH + 1
 
 # Values of these exact types are already JSON; the hot loops below test
 # membership here before paying for a function call.
@@ -230,8 +232,7 @@ def dumps(value):
     except (_Unsupported, RecursionError) as exc:
         failure = exc
     else:
-        # Text this short cannot hold MAX_DEPTH + 1 levels of brackets.
-        if len(text) <= 2 * MAX_DEPTH + 1 or not _nested_too_deeply(text):
+        if len(text) <= _SHALLOW_LENGTH or not _nested_too_deeply(text):
             return text
         failure = None
     # Only reached on failure, so tracking paths costs nothing normally.  Done
@@ -604,10 +605,9 @@ def loads(text):
     is not valid tagged JSON, naming the place of a malformed tag, and
     ``TypeError`` if ``text`` is not a str.
     """
-    if not isinstance(text, str):
+    if type(text) is not str and not isinstance(text, str):
         raise TypeError(f'tagged JSON is text: loads() needs a str, not {_kind(text)}')
-    # Text this short cannot hold MAX_DEPTH + 1 levels of brackets.
-    if len(text) > 2 * MAX_DEPTH + 1 and _nested_too_deeply(text):
+    if len(text) > _SHALLOW_LENGTH and _nested_too_deeply(text):
         raise ValueError(f'JSON text is nested too deeply to decode: more than the limit of '
                          f'{MAX_DEPTH} levels of arrays and objects '
                          f'(flowy.serialization.MAX_DEPTH)')

@@ -69,7 +69,7 @@ class _ReactiveExecution(Execution):
         self._instance.park(None)
 
     def started(self, call):
-        if not call.last_attempt:  # it may start again: keep its arguments as they are
+        if call.attempt + 1 < len(call.spec.retry):  # it may start again: keep its arguments
             call.args, call.kwargs = snapshot((call.args, call.kwargs))
         self._live[call.key] = call
 
@@ -99,15 +99,18 @@ class _ReactiveExecution(Execution):
             call = self._live.pop(key, None)
             if call is None:
                 continue
-            self._resolve(call, outcomes[key])
+            outcome = outcomes[key]
+            if outcome.state is COMPLETED:
+                call.result.set_encoded(outcome.data, call.spec.transport.loads, outcome.order)
+            else:
+                self._resolve_failure(call, outcome)
             if self._after_step:
                 self._finish_step()
 
-    def _resolve(self, call, outcome):
+    def _resolve_failure(self, call, outcome):
+        """``call`` failed or timed out: fail its result, or start its next attempt."""
         result, spec = call.result, call.spec
-        if outcome.state is COMPLETED:
-            result.set_encoded(outcome.data, spec.transport.loads, outcome.order)
-        elif call.last_attempt or (outcome.state is FAILED and not spec.retry_failures):
+        if call.last_attempt or (outcome.state is FAILED and not spec.retry_failures):
             if outcome.state is FAILED:
                 result.set_error(failed_error(call.key, outcome), outcome.order)
             else:

@@ -160,8 +160,9 @@ class Execution:
             return self.defer(call, found.pending)
         while self.limit is not None and self.limiting and len(self.calls) >= self.limit:
             self.over_limit()  # returns once a later decision has room for this call
+        self.encoding = True  # inline _encode(): this is the path of every call
         try:
-            data = self._encode(call.spec.transport, [plain_args, plain_kwargs])
+            data = call.spec.transport.dumps([plain_args, plain_kwargs])
         except Exception as exc:
             self.calls.append(FailCall(
                 call.key, call.spec.dep, call.position, 'cannot serialize the input of %s: %s'
@@ -171,6 +172,8 @@ class Execution:
                                            call.position, data,
                                            tuple(dict.fromkeys(found.deps)),
                                            call.spec.retry[call.attempt]))
+        finally:
+            self.encoding = False
         self.started(call)
         return result
 
