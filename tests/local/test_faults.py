@@ -18,6 +18,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 
 import pytest
+from waiting import process_gone
 
 import flowy
 from flowy import LocalWorkflow, TaskError, wait
@@ -379,16 +380,6 @@ def join_new_threads(before):
         if thread not in before and thread is not threading.current_thread():
             thread.join(timeout=PROMPT)
             assert not thread.is_alive(), thread
-
-
-def process_gone(pid):
-    """True once ``pid`` has exited (a zombie waiting to be reaped counts as gone)."""
-    try:
-        with open('/proc/%d/stat' % pid) as stream:
-            state = stream.read().rpartition(')')[2].split()[0]
-    except (FileNotFoundError, ProcessLookupError):
-        return True
-    return state in ('Z', 'X')
 
 
 def join_children():

@@ -11,6 +11,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from waiting import bounded_run
 
 import flowy
 import flowy.local.feeder
@@ -29,25 +30,6 @@ def quick(x):
 def slow(x):
     RELEASE.wait(10)
     return x
-
-
-def bounded_run(w, *args, **kwargs):
-    """``w.run(...)`` on a helper thread, failing the test if it does not end in time."""
-    outcome = {}
-
-    def target():
-        try:
-            outcome['value'] = w.run(*args, **kwargs)
-        except BaseException as exc:
-            outcome['error'] = exc
-
-    thread = threading.Thread(target=target, daemon=True)
-    thread.start()
-    thread.join(PROMPT)
-    assert not thread.is_alive(), 'run() still waiting after %d s' % PROMPT
-    if 'error' in outcome:
-        raise outcome['error']
-    return outcome['value']
 
 
 class QuickThenSlow:

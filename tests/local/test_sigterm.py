@@ -14,6 +14,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from waiting import process_gone
 
 from flowy import LocalWorkflow
 
@@ -46,16 +47,6 @@ SCRIPT = textwrap.dedent('''
         workflow.conf_activity('task', sleeps)
         print(workflow.run())
 ''')
-
-
-def process_gone(pid):
-    """True once ``pid`` has exited (a zombie waiting to be reaped counts as gone)."""
-    try:
-        with open('/proc/%d/stat' % pid) as stream:
-            state = stream.read().rpartition(')')[2].split()[0]
-    except (FileNotFoundError, ProcessLookupError):
-        return True
-    return state in ('Z', 'X')
 
 
 def started_workers(directory, count, process):

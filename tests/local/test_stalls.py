@@ -7,6 +7,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from waiting import bounded_run
 
 import flowy
 import flowy.local.engine
@@ -16,25 +17,6 @@ from flowy.result import TaskResult
 
 PROMPT = 10  # seconds: a generous bound for "at once"
 DRIVERS = ['cached', 'replay']
-
-
-def bounded_run(w, *args, **kwargs):
-    """``w.run(...)`` on a helper thread, failing the test if it does not end in time."""
-    outcome = {}
-
-    def target():
-        try:
-            outcome['value'] = w.run(*args, **kwargs)
-        except BaseException as exc:
-            outcome['error'] = exc
-
-    thread = threading.Thread(target=target, daemon=True)
-    thread.start()
-    thread.join(PROMPT)
-    assert not thread.is_alive(), 'run() still waiting after %d s' % PROMPT
-    if 'error' in outcome:
-        raise outcome['error']
-    return outcome['value']
 
 
 def square(x):
