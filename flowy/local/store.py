@@ -1,0 +1,468 @@
+"""A run store: each workflow run's input, history, children, restarts and result, in SQLite.
+
+What is stored.  One row per run (the root, each child workflow, each restarted or
+repaired run): its id, workflow name, encoded input, state (running, finished,
+failed, interrupted, restarted), parent run and call key for a child, predecessor for
+a restart, the run it repairs, creation and update times, and its result or failure
+reason and traceback text.  Per run, two append-only tables hold what a driver needs to
+rebuild its :class:`~flowy.history.History`: the calls scheduled (key, dependency,
+position, encoded input, the keys it waited for, start time) and their outcomes
+(completed, failed or timed out, with data, reason, traceback text, finish order and
+finish time).  Both share one sequence per run, so that :meth:`SQLiteStore.load`
+rebuilds the history exactly: same outcomes, finish order and positions.
+
+Transactions.  Everything one decision records (the outcomes it consumed, the calls it
+starts, the child runs it creates, how the run ended) goes into one transaction,
+committed once by :meth:`SQLiteStore.transaction` (one decision, or several runs'
+decisions together).  Rows are buffered in Python and written at the end of the
+``with`` block; an exception inside the block writes nothing.  Commit a decision
+before starting its calls: a call that started may run again after a crash, a call
+whose outcome was committed never does.
+
+Durability.  The file is in WAL mode.  ``durability='normal'`` (synchronous=NORMAL,
+the default) survives a killed process: every committed transaction is there after a
+crash of the program, but a power loss or OS crash may lose the last ones (never
+corrupting the file).  ``durability='fsync'`` (synchronous=FULL) syncs the log at
+every commit and survives a power loss too, at several times the cost per commit.
+
+Ownership.  A process drives a run only while it holds the run's claim (its pid,
+host name, process start time and a token unique to the store object), taken with
+``BEGIN IMMEDIATE`` by :meth:`SQLiteStore.claim` or by creating the run.  A second
+claimer gets :class:`ClaimError` naming the run and the holder; every transaction
+checks that its runs are still held by the store object writing them.  A claim is
+stale, and taken over silently, when it was taken on this host by a process that no
+longer exists (its pid is gone, a zombie, or now belongs to a process started at
+another time).  A claim from another host is never presumed stale: ``claim(...,
+takeover=True)`` takes it anyway.  Ending a run (finished, failed, restarted,
+interrupted) releases its claim; so does :meth:`SQLiteStore.close` for runs still held.
+
+Opening refuses, with a :class:`StoreError` naming the file, a path that is a
+directory, a file that is not SQLite, an SQLite database that is not a flowy store, a
+schema newer than this version of flowy reads, and a database SQLite finds corrupt;
+nothing is written to a file that was refused.  :meth:`SQLiteStore.check` runs SQLite's
+full integrity check on demand.
+
+Threads.  The local engine uses one store from its event-loop thread.  A lock makes
+each method atomic, so other threads may read (listing, showing) while it runs, but a
+transaction object belongs to the thread that opened it.
+"""
+
+import json
+import os
+import socket
+import sqlite3
+import threading
+import time
+import uuid
+from contextlib import contextmanager
+
+from ..history import COMPLETED, History
+from ..history import FAILED as CALL_FAILED
+from .store_records import (
+    INTERRUPTED,
+    RUNNING,
+    CallRecord,
+    ClaimError,
+    LoadedRun,
+    PendingCall,
+    RecordedError,
+    RunRecord,
+    StoreError,
+    Transaction,
+    _Decision,
+)
+
+__all__ = ['SQLiteStore', 'open_store', 'StoreError', 'ClaimError', 'RecordedError',
+           'SCHEMA_VERSION', 'APPLICATION_ID']
+
+SCHEMA_VERSION = 1
+APPLICATION_ID = 0x666C6F77  # 'flow', in the SQLite header: this file is a flowy store
+_MAGIC = b'SQLite format 3\x00'
+_DURABILITY = {'normal': 'NORMAL', 'fsync': 'FULL'}
+
+_SCHEMA = '''
+CREATE TABLE runs (
+    id TEXT PRIMARY KEY, workflow TEXT NOT NULL, input TEXT, state TEXT NOT NULL,
+    parent TEXT REFERENCES runs(id), parent_key TEXT, predecessor TEXT REFERENCES runs(id),
+    repair_of TEXT REFERENCES runs(id), created REAL NOT NULL, updated REAL NOT NULL,
+    result TEXT, reason TEXT, traceback TEXT,
+    owner TEXT, owner_pid INTEGER, owner_host TEXT, owner_start INTEGER, owner_since REAL);
+CREATE INDEX runs_parent ON runs(parent, parent_key);
+CREATE INDEX runs_created ON runs(created);
+CREATE TABLE scheduled (
+    run TEXT NOT NULL REFERENCES runs(id), key TEXT NOT NULL, seq INTEGER NOT NULL,
+    dep TEXT, position INTEGER, input TEXT, depends_on TEXT, started REAL NOT NULL,
+    PRIMARY KEY (run, key)) WITHOUT ROWID;
+CREATE TABLE outcomes (
+    run TEXT NOT NULL REFERENCES runs(id), key TEXT NOT NULL, seq INTEGER NOT NULL,
+    state TEXT NOT NULL, position INTEGER, data TEXT, reason TEXT, traceback TEXT,
+    finish_order INTEGER NOT NULL, finished REAL NOT NULL,
+    PRIMARY KEY (run, key)) WITHOUT ROWID;
+'''
+_TABLES = {'runs', 'scheduled', 'outcomes'}
+_RUN_COLUMNS = ', '.join(RunRecord._fields)
+
+
+def open_store(store, durability='normal'):
+    """``store`` as a store object: a path opens an :class:`SQLiteStore`."""
+    if store is None or not isinstance(store, (str, os.PathLike)):
+        return store
+    return SQLiteStore(store, durability)
+
+
+class SQLiteStore:
+    """A run store in one SQLite file, created with the current schema if missing."""
+
+    def __init__(self, path, durability='normal'):
+        if durability not in _DURABILITY:
+            raise ValueError("durability must be 'normal' (survives a killed process) or "
+                             "'fsync' (survives a power loss too); got %r" % (durability,))
+        self.path = os.fspath(path)
+        self.durability = durability
+        self.token = uuid.uuid4().hex
+        self._lock = threading.RLock()
+        self._owned = {}  # held run id -> [last seq, outcomes, last update time]
+        self._host, self._pid, self._start = socket.gethostname(), os.getpid(), _process_start()
+        self._con = None
+        self._con = self._open()
+
+    # -- opening --------------------------------------------------------------------------
+
+    def _refuse(self, what):
+        return StoreError('%s is not usable as a flowy run store: %s' % (self.path, what))
+
+    def _open(self):
+        path = self.path
+        if os.path.isdir(path):
+            raise self._refuse('it is a directory')
+        try:
+            with open(path, 'rb') as stream:
+                header = stream.read(100)
+        except FileNotFoundError:
+            header = b''
+        except OSError as exc:
+            raise self._refuse('cannot read it (%s)' % exc) from exc
+        if header:  # an empty file holds nothing to lose: it becomes a store
+            if not header.startswith(_MAGIC):
+                raise self._refuse('it is not an SQLite database (nothing was changed)')
+            if len(header) < 100:
+                raise self._refuse('the database is corrupt (its header is truncated)')
+            if int.from_bytes(header[68:72], 'big') != APPLICATION_ID:
+                raise self._refuse('it is an SQLite database of another application '
+                                   '(nothing was changed)')
+        try:
+            con = sqlite3.connect(path, isolation_level=None, check_same_thread=False,
+                                  timeout=5.0)
+        except sqlite3.Error as exc:
+            raise self._refuse('SQLite cannot open it (%s)' % exc) from exc
+        try:
+            self._prepare(con, created=not header)
+        except BaseException:
+            con.close()
+            raise
+        return con
+
+    def _prepare(self, con, created):
+        try:
+            if created:
+                con.execute('BEGIN IMMEDIATE')
+                if con.execute('PRAGMA application_id').fetchone()[0] == 0 and not (
+                        con.execute('SELECT count(*) FROM sqlite_master').fetchone()[0]):
+                    con.execute('PRAGMA application_id=%d' % APPLICATION_ID)
+                    con.execute('PRAGMA user_version=%d' % SCHEMA_VERSION)
+                    for statement in _SCHEMA.split(';'):
+                        if statement.strip():
+                            con.execute(statement)
+                    con.execute('COMMIT')
+                else:
+                    con.execute('ROLLBACK')  # another process created it meanwhile
+            version = con.execute('PRAGMA user_version').fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise self._refuse('its schema version %d is newer than this flowy reads '
+                                   '(%d); upgrade flowy' % (version, SCHEMA_VERSION))
+            tables = {row[0] for row in con.execute(
+                "SELECT name FROM sqlite_master WHERE type='table'")}
+            if version < 1 or not _TABLES <= tables:
+                raise self._refuse('its schema is incomplete (version %d, tables %s)'
+                                   % (version, ', '.join(sorted(tables)) or 'none'))
+            # Reading every table's first rows finds a file cut short or garbled early,
+            # before anything is written to it.
+            for table in sorted(_TABLES):
+                con.execute('SELECT * FROM %s LIMIT 1' % table).fetchall()
+            con.execute('PRAGMA journal_mode=WAL')
+            con.execute('PRAGMA synchronous=%s' % _DURABILITY[self.durability])
+        except sqlite3.DatabaseError as exc:
+            raise self._refuse('the database is corrupt (SQLite: %s)' % exc) from exc
+
+    def check(self):
+        """Run SQLite's integrity check; raise StoreError describing any damage."""
+        try:
+            with self._lock:
+                problems = [row[0] for row in self._con.execute('PRAGMA integrity_check')]
+        except sqlite3.DatabaseError as exc:
+            problems = [str(exc)]
+        if problems != ['ok']:
+            raise self._refuse('the database is corrupt: %s' % '; '.join(problems[:5]))
+
+    def close(self):
+        """Release the claims this object holds (the runs stay as they are) and close."""
+        with self._lock:
+            con, self._con = self._con, None
+            if con is None:
+                return
+            try:
+                if self._owned:
+                    con.execute('BEGIN IMMEDIATE')
+                    con.executemany(
+                        'UPDATE runs SET owner=NULL, owner_pid=NULL, owner_host=NULL, '
+                        'owner_start=NULL, owner_since=NULL WHERE id=? AND owner=?',
+                        [(run_id, self.token) for run_id in self._owned])
+                    con.execute('COMMIT')
+                self._owned.clear()
+            finally:
+                con.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+
+    def __repr__(self):
+        return '<SQLiteStore %s durability=%s>' % (self.path, self.durability)
+
+    @contextmanager
+    def _reading(self):
+        with self._lock:
+            if self._con is None:
+                raise StoreError('the run store %s is closed' % self.path)
+            try:
+                yield self._con
+            except sqlite3.DatabaseError as exc:
+                raise StoreError('%s: %s' % (self.path, exc)) from exc
+
+    # -- runs and their claims ------------------------------------------------------------
+
+    def new_run_id(self, workflow):
+        """``<workflow>-<UTC time>-<random>``: a fresh id for a top-level run."""
+        name = ''.join(c if c.isalnum() or c in '._' else '_' for c in workflow) or 'run'
+        return '%s-%s-%s' % (name, time.strftime('%Y%m%dT%H%M%SZ', time.gmtime()),
+                             uuid.uuid4().hex[:8])
+
+    def create_run(self, workflow, input, run_id=None, repair_of=None):
+        """Record a new top-level run, held by this object; return its id."""
+        with self.transaction() as tx:
+            run_id = tx.create(workflow, input, run_id, repair_of=repair_of)
+        return run_id
+
+    def claim(self, run_id, takeover=False):
+        """Hold ``run_id`` to resume it; return its :class:`RunRecord`.
+
+        Raises :class:`ClaimError` if a live process holds it (``takeover=True`` takes
+        it from any holder), and StoreError if the run is unknown or has ended (only a
+        running or interrupted run can be resumed).
+        """
+        with self._reading() as con:
+            con.execute('BEGIN IMMEDIATE')
+            try:
+                run = self._run(con, run_id)
+                if run.state not in (RUNNING, INTERRUPTED):
+                    raise StoreError('run %s in %s has %s: there is nothing to resume'
+                                     % (run_id, self.path, run.state))
+                owner, pid, host, start, since = con.execute(
+                    'SELECT owner, owner_pid, owner_host, owner_start, owner_since FROM runs '
+                    'WHERE id=?', (run_id,)).fetchone()
+                if owner is not None and owner != self.token and not takeover and \
+                        not self._stale(pid, host, start):
+                    raise ClaimError(
+                        'run %s in %s is being run by process %s on %s (since %s); stop '
+                        'that process first, or wait for it to end'
+                        % (run_id, self.path, pid, host, _utc(since)))
+                con.execute('UPDATE runs SET state=?, owner=?, owner_pid=?, owner_host=?, '
+                            'owner_start=?, owner_since=? WHERE id=?',
+                            (RUNNING, self.token, self._pid, self._host, self._start,
+                             time.time(), run_id))
+                seq = con.execute('SELECT max(seq) FROM (SELECT seq FROM scheduled WHERE run=?'
+                                  ' UNION ALL SELECT seq FROM outcomes WHERE run=?)',
+                                  (run_id, run_id)).fetchone()[0]
+                done = con.execute('SELECT count(*) FROM outcomes WHERE run=?',
+                                   (run_id,)).fetchone()[0]
+                con.execute('COMMIT')
+            except BaseException:
+                con.execute('ROLLBACK')
+                raise
+            self._owned[run_id] = [-1 if seq is None else seq, done, 0.0]
+            return run._replace(state=RUNNING, owner_pid=self._pid, owner_host=self._host)
+
+    def _stale(self, pid, host, start):
+        if host != self._host or pid is None:
+            return False
+        if pid == self._pid:
+            return False  # this process: another store object holds it
+        started = _process_start(pid)
+        if started is not None:
+            return start is not None and started != start
+        if _process_start() is not None:
+            return True  # /proc has no live process with that pid
+        return not _alive(pid)
+
+    def release(self, run_id):
+        """Give up the claim on ``run_id`` without changing its state."""
+        with self._reading() as con:
+            con.execute('UPDATE runs SET owner=NULL, owner_pid=NULL, owner_host=NULL, '
+                        'owner_start=NULL, owner_since=NULL WHERE id=? AND owner=?',
+                        (run_id, self.token))
+            self._owned.pop(run_id, None)
+
+    def holds(self, run_id):
+        return run_id in self._owned
+
+    def transaction(self):
+        """``with store.transaction() as tx:`` records of one or more runs, one commit."""
+        return Transaction(self)
+
+    def decision(self, run_id):
+        """``with store.decision(run_id) as d:`` one run's decision, in one transaction."""
+        return _Decision(self, run_id)
+
+    # -- reading --------------------------------------------------------------------------
+
+    def run(self, run_id):
+        """The :class:`RunRecord` of ``run_id``; StoreError if there is none."""
+        with self._reading() as con:
+            return self._run(con, run_id)
+
+    def _run(self, con, run_id):
+        row = con.execute('SELECT %s FROM runs WHERE id=?' % _RUN_COLUMNS, (run_id,)).fetchone()
+        if row is None:
+            raise StoreError('there is no run %s in %s' % (run_id, self.path))
+        return RunRecord(*row)
+
+    def runs(self, parent=None, state=None, children=False):
+        """Runs, oldest first: top-level ones only unless ``children`` or ``parent``."""
+        where, args = [], []
+        if parent is not None:
+            where.append('parent=?')
+            args.append(parent)
+        elif not children:
+            where.append('parent IS NULL')
+        if state is not None:
+            where.append('state=?')
+            args.append(state)
+        sql = 'SELECT %s FROM runs%s ORDER BY created, rowid' % (
+            _RUN_COLUMNS, ' WHERE ' + ' AND '.join(where) if where else '')
+        with self._reading() as con:
+            return [RunRecord(*row) for row in con.execute(sql, args)]
+
+    def child(self, parent, key):
+        """The latest run started for call ``key`` of ``parent`` (after restarts), or None."""
+        with self._reading() as con:
+            row = con.execute('SELECT %s FROM runs WHERE parent=? AND parent_key=? ORDER BY '
+                              'created DESC, rowid DESC LIMIT 1' % _RUN_COLUMNS,
+                              (parent, key)).fetchone()
+        return None if row is None else RunRecord(*row)
+
+    def successor(self, run_id):
+        """The run ``run_id`` restarted as, or None."""
+        with self._reading() as con:
+            row = con.execute('SELECT %s FROM runs WHERE predecessor=?' % _RUN_COLUMNS,
+                              (run_id,)).fetchone()
+        return None if row is None else RunRecord(*row)
+
+    def calls(self, run_id):
+        """Every call attempt of ``run_id``, in the order it was made, with its outcome."""
+        with self._reading() as con:
+            self._run(con, run_id)
+            scheduled = {row[0]: row for row in con.execute(
+                'SELECT key, seq, dep, position, input, depends_on, started FROM scheduled '
+                'WHERE run=?', (run_id,))}
+            outcomes = {row[0]: row for row in con.execute(
+                'SELECT key, seq, state, position, data, reason, traceback, finish_order, '
+                'finished FROM outcomes WHERE run=?', (run_id,))}
+        calls = []
+        for key in set(scheduled) | set(outcomes):
+            s = scheduled.get(key) or (key, outcomes[key][1], None, outcomes[key][3], None,
+                                       None, None)
+            o = outcomes.get(key) or (key, None, 'running') + (None,) * 6
+            calls.append((s[1], CallRecord(key, s[2], s[3], s[4], _keys(s[5]), s[6], o[2],
+                                           o[4], o[5], o[6], o[7], o[8])))
+        return [call for _, call in sorted(calls)]
+
+    def load(self, run_id):
+        """The run, its :class:`~flowy.history.History` rebuilt exactly, and its pending calls.
+
+        Failures come back with a :class:`RecordedError` carrying their traceback text
+        as their cause.
+        """
+        with self._reading() as con:
+            run = self._run(con, run_id)
+            events = [(row[0], 0, row) for row in con.execute(
+                'SELECT seq, key, dep, position, input, depends_on, started FROM scheduled '
+                'WHERE run=?', (run_id,))]
+            events += [(row[0], 1, row) for row in con.execute(
+                'SELECT seq, key, state, position, data, reason, traceback, finish_order '
+                'FROM outcomes WHERE run=?', (run_id,))]
+        events.sort(key=lambda event: event[0])
+        history, pending = History(), {}
+        for _, kind, row in events:
+            if kind == 0:
+                _, key, dep, position, input, depends_on, started = row
+                history.scheduled(key, position)
+                pending[key] = PendingCall(key, dep, position, input, _keys(depends_on),
+                                           started)
+                continue
+            _, key, state, position, data, reason, text, order = row
+            if order != history.finished:
+                raise StoreError('%s: run %s has an outcome out of finish order (%s)'
+                                 % (self.path, run_id, key))
+            pending.pop(key, None)
+            if state == COMPLETED:
+                history.completed(key, data)
+            elif state == CALL_FAILED:
+                cause = None if text is None else RecordedError(text)
+                history.failed(key, reason, cause, position)
+            else:
+                history.timed_out(key, reason)
+        return LoadedRun(run, history, list(pending.values()))
+
+    def completed(self, run_id):
+        """``{call key: encoded value}`` of the completed calls of ``run_id`` (for repair)."""
+        with self._reading() as con:
+            self._run(con, run_id)
+            return dict(con.execute('SELECT key, data FROM outcomes WHERE run=? AND state=?',
+                                    (run_id, COMPLETED)))
+
+
+def _keys(text):
+    return () if text is None else tuple(json.loads(text))
+
+
+def _utc(when):
+    return 'unknown' if when is None else time.strftime('%Y-%m-%d %H:%M:%S UTC',
+                                                        time.gmtime(when))
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _process_start(pid=None):
+    """When process ``pid`` (default: this one) started, in clock ticks; None if unknown.
+
+    With the pid it tells a live holder from a later process that reuses its pid.  A
+    zombie (ended, not yet reaped) counts as gone.  Only Linux's /proc is read.
+    """
+    try:
+        with open('/proc/%s/stat' % ('self' if pid is None else pid)) as stream:
+            fields = stream.read().rpartition(')')[2].split()
+    except OSError:
+        return None
+    if fields[0] in ('Z', 'X'):
+        return None
+    return int(fields[19])

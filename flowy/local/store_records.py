@@ -1,0 +1,266 @@
+"""What a run store records: the records it returns, and the rows one transaction writes."""
+
+import json
+import sqlite3
+import time
+import traceback
+from collections import namedtuple
+
+from ..errors import FlowyError
+from ..history import COMPLETED, TIMEDOUT
+from ..history import FAILED as CALL_FAILED
+
+__all__ = ['RUNNING', 'FINISHED', 'FAILED', 'INTERRUPTED', 'RESTARTED', 'STATES',
+           'StoreError', 'ClaimError', 'RecordedError', 'RunRecord', 'CallRecord',
+           'PendingCall', 'LoadedRun', 'Transaction', 'RunWriter', 'traceback_text']
+
+# The states of a run.  Only a running one has an owner; the others are final, except
+# that an interrupted run may be claimed and resumed.
+RUNNING = 'running'
+FINISHED = 'finished'
+FAILED = 'failed'
+INTERRUPTED = 'interrupted'
+RESTARTED = 'restarted'
+STATES = (RUNNING, FINISHED, FAILED, INTERRUPTED, RESTARTED)
+
+
+class StoreError(FlowyError):
+    """A run store cannot be used: the message names the file and what is wrong."""
+
+
+class ClaimError(StoreError):
+    """Another live process (or another store object) drives this run."""
+
+
+class RecordedError(FlowyError):
+    """A failure read back from a run store; only its text (the traceback) survives."""
+
+    def __init__(self, text):
+        super().__init__(text)
+        self.text = text
+
+    def __str__(self):
+        return self.text
+
+
+RunRecord = namedtuple('RunRecord', (
+    'id', 'workflow', 'input', 'state', 'parent', 'parent_key', 'predecessor', 'repair_of',
+    'created', 'updated', 'result', 'reason', 'traceback', 'owner_pid', 'owner_host'))
+RunRecord.__doc__ = """One run as stored.
+
+``parent`` and ``parent_key`` name the run and call that started a child workflow;
+``predecessor`` is the run this one restarted from (``restart``), ``repair_of`` the
+failed or interrupted run whose completed outcomes it reuses.  ``result`` is the
+encoded value of a finished run; ``reason`` and ``traceback`` say why a run failed.
+``owner_pid`` and ``owner_host`` name the process driving a running run, if any.
+"""
+
+CallRecord = namedtuple('CallRecord', (
+    'key', 'dep', 'position', 'input', 'depends_on', 'started', 'state', 'data', 'reason',
+    'traceback', 'order', 'finished'))
+CallRecord.__doc__ = """One attempt of one call of a run, for display.
+
+``state`` is ``'running'`` until an outcome is recorded (``'completed'``, ``'failed'``
+or ``'timedout'``); ``order`` is its place in the finish order.  ``started`` and
+``finished`` are UNIX times; a call that failed before it could start has no
+``started``.
+"""
+
+PendingCall = namedtuple('PendingCall', ('key', 'dep', 'position', 'input', 'depends_on',
+                                         'started'))
+PendingCall.__doc__ = """A call that was scheduled and has no recorded outcome (to start again)."""
+
+LoadedRun = namedtuple('LoadedRun', ('run', 'history', 'pending'))
+LoadedRun.__doc__ = """A run's record, its rebuilt History, and its calls still pending."""
+
+
+def _duration(call):
+    if call.started is None or call.finished is None:
+        return None
+    return call.finished - call.started
+
+
+CallRecord.duration = property(_duration, doc='Seconds from start to outcome, or None.')
+
+_SCHEDULED = 'INSERT INTO scheduled VALUES (?,?,?,?,?,?,?,?)'
+_OUTCOME = 'INSERT INTO outcomes VALUES (?,?,?,?,?,?,?,?,?,?)'
+_END = ('UPDATE runs SET updated=?, state=?, result=?, reason=?, traceback=?, owner=NULL, '
+        'owner_pid=NULL, owner_host=NULL, owner_start=NULL, owner_since=NULL '
+        'WHERE id=? AND owner=?')
+
+
+class Transaction:
+    """Rows buffered for one commit; :meth:`run` gives the writer of one held run."""
+
+    def __init__(self, store):
+        self._store = store
+        self._writers = {}
+        self._runs, self._scheduled, self._outcomes = [], [], []
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, exc, tb):
+        if kind is not None:
+            return  # nothing was written
+        store = self._store
+        with store._lock:
+            if store._con is None:
+                raise StoreError('the run store %s is closed' % store.path)
+            try:
+                self._commit(store._con)
+            except sqlite3.DatabaseError as exc:
+                raise StoreError('%s: %s' % (store.path, exc)) from exc
+
+    def run(self, run_id):
+        writer = self._writers.get(run_id)
+        if writer is None:
+            counters = self._store._owned.get(run_id)
+            if counters is None:
+                raise ClaimError('run %s in %s is not held by this store object: claim it '
+                                 'first' % (run_id, self._store.path))
+            writer = self._writers[run_id] = RunWriter(self, run_id, *counters)
+        return writer
+
+    def create(self, workflow, input, run_id=None, parent=None, parent_key=None,
+               predecessor=None, repair_of=None):
+        """Record a new run, held by this store once committed; return its id."""
+        store = self._store
+        if run_id is None:
+            run_id = (store.new_run_id(workflow) if parent is None or predecessor is not None
+                      else '%s/%s' % (parent, parent_key))
+        now = time.time()
+        self._runs.append((run_id, workflow, input, RUNNING, parent, parent_key, predecessor,
+                           repair_of, now, now, store.token, store._pid, store._host,
+                           store._start, now))
+        self._writers[run_id] = RunWriter(self, run_id, -1, 0, now)
+        return run_id
+
+    def _commit(self, con):
+        store, token, now = self._store, self._store.token, time.time()
+        con.execute('BEGIN IMMEDIATE')
+        try:
+            if self._runs:
+                con.executemany(
+                    'INSERT INTO runs (id, workflow, input, state, parent, parent_key, '
+                    'predecessor, repair_of, created, updated, owner, owner_pid, owner_host, '
+                    'owner_start, owner_since) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)',
+                    self._runs)
+            for sql, rows in ((_SCHEDULED, self._scheduled), (_OUTCOME, self._outcomes)):
+                if len(rows) == 1:
+                    con.execute(sql, rows[0])
+                elif rows:
+                    con.executemany(sql, rows)
+            for writer in self._writers.values():
+                # Every run written must still be held by this object.  A run's update
+                # time is rewritten at most once a second: a read checks the claim for
+                # less than an update costs.
+                if writer.end is not None:
+                    held = con.execute(_END, (now,) + writer.end + (writer.run_id, token)
+                                       ).rowcount
+                elif now - writer.updated >= 1.0:
+                    held = con.execute('UPDATE runs SET updated=? WHERE id=? AND owner=?',
+                                       (now, writer.run_id, token)).rowcount
+                    writer.updated = now
+                else:
+                    held = len(con.execute('SELECT 1 FROM runs WHERE id=? AND owner=?',
+                                           (writer.run_id, token)).fetchall())
+                if held != 1:
+                    store._owned.pop(writer.run_id, None)
+                    raise ClaimError('run %s in %s is no longer held by this process: '
+                                     'another one took it over' % (writer.run_id, store.path))
+            con.execute('COMMIT')
+        except sqlite3.IntegrityError as exc:
+            con.execute('ROLLBACK')
+            raise StoreError('%s: cannot record this decision (%s); an outcome or call is '
+                             'recorded once per key, a run id once' % (store.path, exc)) from exc
+        except BaseException:
+            con.execute('ROLLBACK')
+            raise
+        for run_id, writer in self._writers.items():
+            if writer.end is None:
+                store._owned[run_id] = [writer.seq, writer.done, writer.updated]
+            else:
+                store._owned.pop(run_id, None)
+
+
+class RunWriter:
+    """What one decision of one run records; rows go to the enclosing transaction."""
+
+    __slots__ = ('tx', 'run_id', 'seq', 'done', 'updated', 'end')
+
+    def __init__(self, tx, run_id, seq, done, updated):
+        self.tx, self.run_id, self.seq, self.done = tx, run_id, seq, done
+        self.updated, self.end = updated, None
+
+    def scheduled(self, key, dep, position, input, depends_on=(), at=None):
+        self.seq += 1
+        self.tx._scheduled.append((
+            self.run_id, key, self.seq, dep, position, input,
+            json.dumps(list(depends_on)) if depends_on else None,
+            time.time() if at is None else at))
+
+    def _outcome(self, key, state, data, reason, text, position, at):
+        self.seq += 1
+        self.tx._outcomes.append((self.run_id, key, self.seq, state, position, data, reason,
+                                  text, self.done, time.time() if at is None else at))
+        self.done += 1
+
+    def completed(self, key, data, at=None):
+        self._outcome(key, COMPLETED, data, None, None, None, at)
+
+    def failed(self, key, reason, cause=None, position=None, at=None):
+        """``cause`` (an exception, or traceback text) is kept as traceback text."""
+        self._outcome(key, CALL_FAILED, None, reason, traceback_text(cause), position, at)
+
+    def timed_out(self, key, reason='the task timed out', at=None):
+        self._outcome(key, TIMEDOUT, None, reason, None, None, at)
+
+    def child(self, key, workflow, input, run_id=None):
+        """Record the child run started for call ``key``; return its id."""
+        return self.tx.create(workflow, input, run_id, parent=self.run_id, parent_key=key)
+
+    def finish(self, result):
+        self.end = (FINISHED, result, None, None)
+
+    def fail(self, reason, cause=None):
+        self.end = (FAILED, None, reason, traceback_text(cause))
+
+    def interrupt(self, reason='the run was interrupted'):
+        self.end = (INTERRUPTED, None, reason, None)
+
+    def restart(self, workflow, input, run_id=None):
+        """End this run as restarted; record and return the id of its successor."""
+        self.end = (RESTARTED, None, None, None)
+        # The successor keeps the parent and call key of a child workflow.
+        row = next((r for r in self.tx._runs if r[0] == self.run_id), None)
+        if row is None:
+            run = self.tx._store.run(self.run_id)
+            parent, key = run.parent, run.parent_key
+        else:
+            parent, key = row[4], row[5]
+        if run_id is None:
+            base, _, number = self.run_id.rpartition('+')
+            run_id = ('%s+%d' % (base, int(number) + 1) if base and number.isdigit()
+                      else self.run_id + '+1')
+        return self.tx.create(workflow, input, run_id, parent, key, predecessor=self.run_id)
+
+
+class _Decision(Transaction):
+    def __init__(self, store, run_id):
+        super().__init__(store)
+        self._run_id = run_id
+
+    def __enter__(self):
+        return self.run(self._run_id)
+
+
+def traceback_text(cause):
+    if cause is None or isinstance(cause, str):
+        return cause
+    if isinstance(cause, RecordedError):
+        return cause.text
+    try:
+        return ''.join(traceback.format_exception(cause))
+    except Exception:
+        return repr(cause)
