@@ -1,21 +1,24 @@
 """A run store: each workflow run's input, history, children, restarts and result, in SQLite.
 
-What is stored.  One row per run (the root, each child workflow, each restarted or
-repaired run): its id, workflow name, encoded input, state (running, finished,
-failed, interrupted, restarted), parent run and call key for a child, predecessor for
-a restart, the run it repairs, creation and update times, and its result or failure
-reason and traceback text.  Per run, two append-only tables hold what a driver needs to
-rebuild its :class:`~flowy.history.History`: the calls scheduled (key, dependency,
-position, encoded input, the keys it waited for, start time) and their outcomes
-(completed, failed or timed out, with data, reason, traceback text, finish order and
-finish time).  Both share one sequence per run, so that :meth:`SQLiteStore.load`
-rebuilds the history exactly: same outcomes, finish order and positions.
+What is stored.  Table ``runs`` has one row per run (the root, each child workflow,
+each restarted or repaired run): its id, workflow name, encoded input, state (running,
+finished, failed, interrupted, restarted), parent run and call key for a child,
+predecessor for a restart, the run it repairs, creation and update times, its result
+or failure reason and traceback text, and its claim.  Table ``records`` is append-only:
+per run and per transaction, one row holds what happened to the run's calls, in order
+(see :class:`~flowy.local.store_records.RunWriter`): each call scheduled (key,
+dependency, position, encoded input, the keys it waited for, start time) and each
+outcome (completed, failed or timed out, with data, reason, traceback text, finish
+order and time).  :meth:`SQLiteStore.load` rebuilds the
+:class:`~flowy.history.History` from them exactly: same outcomes, finish order and
+positions.  One row per transaction rather than one per call keeps a call's cost at a
+few microseconds when a decision starts many calls.
 
 Transactions.  Everything one decision records (the outcomes it consumed, the calls it
 starts, the child runs it creates, how the run ended) goes into one transaction,
-committed once by :meth:`SQLiteStore.transaction` (one decision, or several runs'
-decisions together).  Rows are buffered in Python and written at the end of the
-``with`` block; an exception inside the block writes nothing.  Commit a decision
+committed once (group commit) when the ``with`` block of :meth:`SQLiteStore.decision`
+or :meth:`SQLiteStore.transaction` (several runs' decisions together) ends.  Nothing
+is written before that, and nothing at all if the block raises.  Commit a decision
 before starting its calls: a call that started may run again after a crash, a call
 whose outcome was committed never does.
 
@@ -56,8 +59,9 @@ import time
 import uuid
 from contextlib import contextmanager
 
-from ..history import COMPLETED, History
+from ..history import COMPLETED, TIMEDOUT, History
 from ..history import FAILED as CALL_FAILED
+from ..history import RUNNING as RUNNING_CALL
 from .store_records import (
     INTERRUPTED,
     RUNNING,
@@ -82,24 +86,19 @@ _DURABILITY = {'normal': 'NORMAL', 'fsync': 'FULL'}
 
 _SCHEMA = '''
 CREATE TABLE runs (
-    id TEXT PRIMARY KEY, workflow TEXT NOT NULL, input TEXT, state TEXT NOT NULL,
-    parent TEXT REFERENCES runs(id), parent_key TEXT, predecessor TEXT REFERENCES runs(id),
-    repair_of TEXT REFERENCES runs(id), created REAL NOT NULL, updated REAL NOT NULL,
-    result TEXT, reason TEXT, traceback TEXT,
+    number INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, workflow TEXT NOT NULL, input TEXT,
+    state TEXT NOT NULL, parent TEXT REFERENCES runs(id), parent_key TEXT,
+    predecessor TEXT REFERENCES runs(id), repair_of TEXT REFERENCES runs(id),
+    created REAL NOT NULL, updated REAL NOT NULL, result TEXT, reason TEXT, traceback TEXT,
     owner TEXT, owner_pid INTEGER, owner_host TEXT, owner_start INTEGER, owner_since REAL);
 CREATE INDEX runs_parent ON runs(parent, parent_key);
 CREATE INDEX runs_created ON runs(created);
-CREATE TABLE scheduled (
-    run TEXT NOT NULL REFERENCES runs(id), key TEXT NOT NULL, seq INTEGER NOT NULL,
-    dep TEXT, position INTEGER, input TEXT, depends_on TEXT, started REAL NOT NULL,
-    PRIMARY KEY (run, key)) WITHOUT ROWID;
-CREATE TABLE outcomes (
-    run TEXT NOT NULL REFERENCES runs(id), key TEXT NOT NULL, seq INTEGER NOT NULL,
-    state TEXT NOT NULL, position INTEGER, data TEXT, reason TEXT, traceback TEXT,
-    finish_order INTEGER NOT NULL, finished REAL NOT NULL,
-    PRIMARY KEY (run, key)) WITHOUT ROWID;
+CREATE TABLE records (
+    run INTEGER NOT NULL REFERENCES runs(number), seq INTEGER NOT NULL, at REAL NOT NULL,
+    outcomes INTEGER NOT NULL, events TEXT NOT NULL,
+    PRIMARY KEY (run, seq)) WITHOUT ROWID;
 '''
-_TABLES = {'runs', 'scheduled', 'outcomes'}
+_TABLES = {'runs', 'records'}
 _RUN_COLUMNS = ', '.join(RunRecord._fields)
 
 
@@ -269,9 +268,9 @@ class SQLiteStore:
                 if run.state not in (RUNNING, INTERRUPTED):
                     raise StoreError('run %s in %s has %s: there is nothing to resume'
                                      % (run_id, self.path, run.state))
-                owner, pid, host, start, since = con.execute(
-                    'SELECT owner, owner_pid, owner_host, owner_start, owner_since FROM runs '
-                    'WHERE id=?', (run_id,)).fetchone()
+                number, owner, pid, host, start, since = con.execute(
+                    'SELECT number, owner, owner_pid, owner_host, owner_start, owner_since '
+                    'FROM runs WHERE id=?', (run_id,)).fetchone()
                 if owner is not None and owner != self.token and not takeover and \
                         not self._stale(pid, host, start):
                     raise ClaimError(
@@ -279,19 +278,16 @@ class SQLiteStore:
                         'that process first, or wait for it to end'
                         % (run_id, self.path, pid, host, _utc(since)))
                 con.execute('UPDATE runs SET state=?, owner=?, owner_pid=?, owner_host=?, '
-                            'owner_start=?, owner_since=? WHERE id=?',
+                            'owner_start=?, owner_since=? WHERE number=?',
                             (RUNNING, self.token, self._pid, self._host, self._start,
-                             time.time(), run_id))
-                seq = con.execute('SELECT max(seq) FROM (SELECT seq FROM scheduled WHERE run=?'
-                                  ' UNION ALL SELECT seq FROM outcomes WHERE run=?)',
-                                  (run_id, run_id)).fetchone()[0]
-                done = con.execute('SELECT count(*) FROM outcomes WHERE run=?',
-                                   (run_id,)).fetchone()[0]
+                             time.time(), number))
+                seq, done = con.execute('SELECT coalesce(max(seq), 0), coalesce(sum(outcomes), '
+                                        '0) FROM records WHERE run=?', (number,)).fetchone()
                 con.execute('COMMIT')
             except BaseException:
                 con.execute('ROLLBACK')
                 raise
-            self._owned[run_id] = [-1 if seq is None else seq, done, 0.0]
+            self._owned[run_id] = [number, seq, done, 0.0]
             return run._replace(state=RUNNING, owner_pid=self._pid, owner_host=self._host)
 
     def _stale(self, pid, host, start):
@@ -349,7 +345,7 @@ class SQLiteStore:
         if state is not None:
             where.append('state=?')
             args.append(state)
-        sql = 'SELECT %s FROM runs%s ORDER BY created, rowid' % (
+        sql = 'SELECT %s FROM runs%s ORDER BY created, number' % (
             _RUN_COLUMNS, ' WHERE ' + ' AND '.join(where) if where else '')
         with self._reading() as con:
             return [RunRecord(*row) for row in con.execute(sql, args)]
@@ -358,7 +354,7 @@ class SQLiteStore:
         """The latest run started for call ``key`` of ``parent`` (after restarts), or None."""
         with self._reading() as con:
             row = con.execute('SELECT %s FROM runs WHERE parent=? AND parent_key=? ORDER BY '
-                              'created DESC, rowid DESC LIMIT 1' % _RUN_COLUMNS,
+                              'created DESC, number DESC LIMIT 1' % _RUN_COLUMNS,
                               (parent, key)).fetchone()
         return None if row is None else RunRecord(*row)
 
@@ -369,24 +365,44 @@ class SQLiteStore:
                               (run_id,)).fetchone()
         return None if row is None else RunRecord(*row)
 
+    def _events(self, run_id):
+        """The run's record and its events in the order they were recorded.
+
+        Each event comes with its time: its own, or that of the commit that stored it.
+        """
+        with self._reading() as con:
+            run = self._run(con, run_id)
+            rows = con.execute('SELECT records.at, records.events FROM records JOIN runs ON '
+                               'records.run=runs.number WHERE runs.id=? ORDER BY seq',
+                               (run_id,)).fetchall()
+        try:
+            events = [(event, at if event[-1] is None else event[-1])
+                      for at, text in rows for event in json.loads(text)]
+        except ValueError as exc:
+            raise StoreError('%s: the records of run %s cannot be read (%s)'
+                             % (self.path, run_id, exc)) from exc
+        return run, events
+
     def calls(self, run_id):
         """Every call attempt of ``run_id``, in the order it was made, with its outcome."""
-        with self._reading() as con:
-            self._run(con, run_id)
-            scheduled = {row[0]: row for row in con.execute(
-                'SELECT key, seq, dep, position, input, depends_on, started FROM scheduled '
-                'WHERE run=?', (run_id,))}
-            outcomes = {row[0]: row for row in con.execute(
-                'SELECT key, seq, state, position, data, reason, traceback, finish_order, '
-                'finished FROM outcomes WHERE run=?', (run_id,))}
-        calls = []
-        for key in set(scheduled) | set(outcomes):
-            s = scheduled.get(key) or (key, outcomes[key][1], None, outcomes[key][3], None,
-                                       None, None)
-            o = outcomes.get(key) or (key, None, 'running') + (None,) * 6
-            calls.append((s[1], CallRecord(key, s[2], s[3], s[4], _keys(s[5]), s[6], o[2],
-                                           o[4], o[5], o[6], o[7], o[8])))
-        return [call for _, call in sorted(calls)]
+        calls = {}
+        for event, at in self._events(run_id)[1]:
+            kind, key = event[0], event[1]
+            if kind == 's':
+                calls[key] = CallRecord(key, event[2], event[3], event[4], tuple(event[5] or ()),
+                                        at, RUNNING_CALL, None, None, None, None, None)
+                continue
+            call = calls.get(key) or CallRecord(key, None, None, None, (), None, RUNNING_CALL,
+                                                None, None, None, None, None)
+            if kind == 'c':
+                call = call._replace(state=COMPLETED, data=event[3])
+            elif kind == 'f':
+                call = call._replace(state=CALL_FAILED, reason=event[3], traceback=event[4],
+                                     position=call.position if event[5] is None else event[5])
+            else:
+                call = call._replace(state=TIMEDOUT, reason=event[3])
+            calls[key] = call._replace(order=event[2], finished=at)
+        return list(calls.values())
 
     def load(self, run_id):
         """The run, its :class:`~flowy.history.History` rebuilt exactly, and its pending calls.
@@ -394,47 +410,36 @@ class SQLiteStore:
         Failures come back with a :class:`RecordedError` carrying their traceback text
         as their cause.
         """
-        with self._reading() as con:
-            run = self._run(con, run_id)
-            events = [(row[0], 0, row) for row in con.execute(
-                'SELECT seq, key, dep, position, input, depends_on, started FROM scheduled '
-                'WHERE run=?', (run_id,))]
-            events += [(row[0], 1, row) for row in con.execute(
-                'SELECT seq, key, state, position, data, reason, traceback, finish_order '
-                'FROM outcomes WHERE run=?', (run_id,))]
-        events.sort(key=lambda event: event[0])
+        run, events = self._events(run_id)
         history, pending = History(), {}
-        for _, kind, row in events:
-            if kind == 0:
-                _, key, dep, position, input, depends_on, started = row
-                history.scheduled(key, position)
-                pending[key] = PendingCall(key, dep, position, input, _keys(depends_on),
-                                           started)
-                continue
-            _, key, state, position, data, reason, text, order = row
-            if order != history.finished:
-                raise StoreError('%s: run %s has an outcome out of finish order (%s)'
-                                 % (self.path, run_id, key))
-            pending.pop(key, None)
-            if state == COMPLETED:
-                history.completed(key, data)
-            elif state == CALL_FAILED:
-                cause = None if text is None else RecordedError(text)
-                history.failed(key, reason, cause, position)
-            else:
-                history.timed_out(key, reason)
+        try:
+            for event, at in events:
+                kind, key = event[0], event[1]
+                if kind == 's':
+                    history.scheduled(key, event[3])
+                    pending[key] = PendingCall(key, event[2], event[3], event[4],
+                                               tuple(event[5] or ()), at)
+                    continue
+                if event[2] != history.finished:
+                    raise ValueError('%s is recorded out of finish order' % key)
+                pending.pop(key, None)
+                if kind == 'c':
+                    history.completed(key, event[3])
+                elif kind == 'f':
+                    cause = None if event[4] is None else RecordedError(event[4])
+                    history.failed(key, event[3], cause, event[5])
+                elif kind == 't':
+                    history.timed_out(key, event[3])
+                else:
+                    raise ValueError('unknown event %r' % (event,))
+        except (ValueError, TypeError, IndexError) as exc:
+            raise StoreError('%s: the history of run %s is inconsistent: %s'
+                             % (self.path, run_id, exc)) from exc
         return LoadedRun(run, history, list(pending.values()))
 
     def completed(self, run_id):
         """``{call key: encoded value}`` of the completed calls of ``run_id`` (for repair)."""
-        with self._reading() as con:
-            self._run(con, run_id)
-            return dict(con.execute('SELECT key, data FROM outcomes WHERE run=? AND state=?',
-                                    (run_id, COMPLETED)))
-
-
-def _keys(text):
-    return () if text is None else tuple(json.loads(text))
+        return {event[1]: event[3] for event, _ in self._events(run_id)[1] if event[0] == 'c'}
 
 
 def _utc(when):

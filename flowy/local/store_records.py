@@ -7,8 +7,6 @@ import traceback
 from collections import namedtuple
 
 from ..errors import FlowyError
-from ..history import COMPLETED, TIMEDOUT
-from ..history import FAILED as CALL_FAILED
 
 __all__ = ['RUNNING', 'FINISHED', 'FAILED', 'INTERRUPTED', 'RESTARTED', 'STATES',
            'StoreError', 'ClaimError', 'RecordedError', 'RunRecord', 'CallRecord',
@@ -82,20 +80,28 @@ def _duration(call):
 
 CallRecord.duration = property(_duration, doc='Seconds from start to outcome, or None.')
 
-_SCHEDULED = 'INSERT INTO scheduled VALUES (?,?,?,?,?,?,?,?)'
-_OUTCOME = 'INSERT INTO outcomes VALUES (?,?,?,?,?,?,?,?,?,?)'
+_INSERT_RUN = ('INSERT INTO runs (id, workflow, input, state, parent, parent_key, predecessor, '
+               'repair_of, created, updated, owner, owner_pid, owner_host, owner_start, '
+               'owner_since) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)')
+_RECORD = 'INSERT INTO records VALUES (?,?,?,?,?)'
+_encode = json.JSONEncoder(separators=(',', ':')).encode
+_HELD = 'SELECT 1 FROM runs WHERE number=? AND owner=?'
+_TOUCH = 'UPDATE runs SET updated=? WHERE number=? AND owner=?'
 _END = ('UPDATE runs SET updated=?, state=?, result=?, reason=?, traceback=?, owner=NULL, '
         'owner_pid=NULL, owner_host=NULL, owner_start=NULL, owner_since=NULL '
-        'WHERE id=? AND owner=?')
+        'WHERE number=? AND owner=?')
 
 
 class Transaction:
-    """Rows buffered for one commit; :meth:`run` gives the writer of one held run."""
+    """What one commit records; :meth:`run` gives the writer of one held run.
+
+    Nothing touches the file before the ``with`` block ends without an exception.
+    """
 
     def __init__(self, store):
         self._store = store
         self._writers = {}
-        self._runs, self._scheduled, self._outcomes = [], [], []
+        self._new = []  # (row, writer) of the runs created here
 
     def __enter__(self):
         return self
@@ -115,11 +121,11 @@ class Transaction:
     def run(self, run_id):
         writer = self._writers.get(run_id)
         if writer is None:
-            counters = self._store._owned.get(run_id)
-            if counters is None:
+            held = self._store._owned.get(run_id)
+            if held is None:
                 raise ClaimError('run %s in %s is not held by this store object: claim it '
                                  'first' % (run_id, self._store.path))
-            writer = self._writers[run_id] = RunWriter(self, run_id, *counters)
+            writer = self._writers[run_id] = RunWriter(self, run_id, *held)
         return writer
 
     def create(self, workflow, input, run_id=None, parent=None, parent_key=None,
@@ -130,91 +136,92 @@ class Transaction:
             run_id = (store.new_run_id(workflow) if parent is None or predecessor is not None
                       else '%s/%s' % (parent, parent_key))
         now = time.time()
-        self._runs.append((run_id, workflow, input, RUNNING, parent, parent_key, predecessor,
+        writer = self._writers[run_id] = RunWriter(self, run_id, None, 0, 0, now)
+        self._new.append(((run_id, workflow, input, RUNNING, parent, parent_key, predecessor,
                            repair_of, now, now, store.token, store._pid, store._host,
-                           store._start, now))
-        self._writers[run_id] = RunWriter(self, run_id, -1, 0, now)
+                           store._start, now), writer))
         return run_id
 
     def _commit(self, con):
         store, token, now = self._store, self._store.token, time.time()
+        records = []
         con.execute('BEGIN IMMEDIATE')
         try:
-            if self._runs:
-                con.executemany(
-                    'INSERT INTO runs (id, workflow, input, state, parent, parent_key, '
-                    'predecessor, repair_of, created, updated, owner, owner_pid, owner_host, '
-                    'owner_start, owner_since) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)',
-                    self._runs)
-            for sql, rows in ((_SCHEDULED, self._scheduled), (_OUTCOME, self._outcomes)):
-                if len(rows) == 1:
-                    con.execute(sql, rows[0])
-                elif rows:
-                    con.executemany(sql, rows)
+            for row, writer in self._new:
+                writer.number = con.execute(_INSERT_RUN, row).lastrowid
             for writer in self._writers.values():
-                # Every run written must still be held by this object.  A run's update
-                # time is rewritten at most once a second: a read checks the claim for
-                # less than an update costs.
+                number = writer.number
+                # Every run written must still be held by this object.  Its update time
+                # is rewritten at most once a second: reading the claim costs less.
                 if writer.end is not None:
-                    held = con.execute(_END, (now,) + writer.end + (writer.run_id, token)
-                                       ).rowcount
+                    held = con.execute(_END, (now,) + writer.end + (number, token)).rowcount
                 elif now - writer.updated >= 1.0:
-                    held = con.execute('UPDATE runs SET updated=? WHERE id=? AND owner=?',
-                                       (now, writer.run_id, token)).rowcount
+                    held = con.execute(_TOUCH, (now, number, token)).rowcount
                     writer.updated = now
                 else:
-                    held = len(con.execute('SELECT 1 FROM runs WHERE id=? AND owner=?',
-                                           (writer.run_id, token)).fetchall())
+                    held = len(con.execute(_HELD, (number, token)).fetchall())
                 if held != 1:
                     store._owned.pop(writer.run_id, None)
                     raise ClaimError('run %s in %s is no longer held by this process: '
                                      'another one took it over' % (writer.run_id, store.path))
+                if writer.events:
+                    writer.seq += 1
+                    records.append((number, writer.seq, now, writer.finished,
+                                    _encode(writer.events)))
+            if len(records) == 1:
+                con.execute(_RECORD, records[0])
+            elif records:
+                con.executemany(_RECORD, records)
             con.execute('COMMIT')
         except sqlite3.IntegrityError as exc:
             con.execute('ROLLBACK')
-            raise StoreError('%s: cannot record this decision (%s); an outcome or call is '
-                             'recorded once per key, a run id once' % (store.path, exc)) from exc
+            raise StoreError('%s: cannot record this (%s): a run id is used once'
+                             % (store.path, exc)) from exc
         except BaseException:
             con.execute('ROLLBACK')
             raise
         for run_id, writer in self._writers.items():
             if writer.end is None:
-                store._owned[run_id] = [writer.seq, writer.done, writer.updated]
+                store._owned[run_id] = [writer.number, writer.seq, writer.done, writer.updated]
             else:
                 store._owned.pop(run_id, None)
 
 
 class RunWriter:
-    """What one decision of one run records; rows go to the enclosing transaction."""
+    """What one transaction records of one run: its events, and maybe how it ended.
 
-    __slots__ = ('tx', 'run_id', 'seq', 'done', 'updated', 'end')
+    The events of a run in one transaction are stored as one row (a JSON list), in the
+    order they were recorded: ``['s', key, dep, position, input, depends_on, time]`` for a
+    scheduled call, ``['c', key, order, data, time]``, ``['f', key, order, reason,
+    traceback, position, time]`` and ``['t', key, order, reason, time]`` for outcomes.
+    A null time is the commit's.
+    """
 
-    def __init__(self, tx, run_id, seq, done, updated):
-        self.tx, self.run_id, self.seq, self.done = tx, run_id, seq, done
-        self.updated, self.end = updated, None
+    __slots__ = ('tx', 'run_id', 'number', 'seq', 'done', 'updated', 'events', 'finished',
+                 'end')
+
+    def __init__(self, tx, run_id, number, seq, done, updated):
+        self.tx, self.run_id, self.number, self.seq, self.done = tx, run_id, number, seq, done
+        self.updated, self.events, self.finished, self.end = updated, [], 0, None
 
     def scheduled(self, key, dep, position, input, depends_on=(), at=None):
-        self.seq += 1
-        self.tx._scheduled.append((
-            self.run_id, key, self.seq, dep, position, input,
-            json.dumps(list(depends_on)) if depends_on else None,
-            time.time() if at is None else at))
-
-    def _outcome(self, key, state, data, reason, text, position, at):
-        self.seq += 1
-        self.tx._outcomes.append((self.run_id, key, self.seq, state, position, data, reason,
-                                  text, self.done, time.time() if at is None else at))
-        self.done += 1
+        self.events.append(('s', key, dep, position, input, depends_on or None, at))
 
     def completed(self, key, data, at=None):
-        self._outcome(key, COMPLETED, data, None, None, None, at)
+        self.events.append(('c', key, self.done, data, at))
+        self.done += 1
+        self.finished += 1
 
     def failed(self, key, reason, cause=None, position=None, at=None):
         """``cause`` (an exception, or traceback text) is kept as traceback text."""
-        self._outcome(key, CALL_FAILED, None, reason, traceback_text(cause), position, at)
+        self.events.append(('f', key, self.done, reason, traceback_text(cause), position, at))
+        self.done += 1
+        self.finished += 1
 
     def timed_out(self, key, reason='the task timed out', at=None):
-        self._outcome(key, TIMEDOUT, None, reason, None, None, at)
+        self.events.append(('t', key, self.done, reason, at))
+        self.done += 1
+        self.finished += 1
 
     def child(self, key, workflow, input, run_id=None):
         """Record the child run started for call ``key``; return its id."""
@@ -230,10 +237,12 @@ class RunWriter:
         self.end = (INTERRUPTED, None, reason, None)
 
     def restart(self, workflow, input, run_id=None):
-        """End this run as restarted; record and return the id of its successor."""
+        """End this run as restarted; record and return the id of its successor.
+
+        The successor keeps the parent and call key of a child workflow.
+        """
         self.end = (RESTARTED, None, None, None)
-        # The successor keeps the parent and call key of a child workflow.
-        row = next((r for r in self.tx._runs if r[0] == self.run_id), None)
+        row = next((row for row, writer in self.tx._new if writer is self), None)
         if row is None:
             run = self.tx._store.run(self.run_id)
             parent, key = run.parent, run.parent_key

@@ -63,7 +63,7 @@ def test_a_new_file_gets_the_marked_versioned_schema_in_wal_mode(path):
     con = sqlite3.connect(path)
     tables = {row[0] for row in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     con.close()
-    assert {'runs', 'scheduled', 'outcomes'} <= tables
+    assert {'runs', 'records'} <= tables
 
 
 @pytest.mark.parametrize('durability, level', [('normal', 1), ('fsync', 2)])
@@ -177,7 +177,7 @@ def test_refuses_a_garbled_database(path):
     refused(path, 'corrupt')
 
 
-@pytest.mark.parametrize('table', ['runs', 'scheduled', 'outcomes'])
+@pytest.mark.parametrize('table', ['runs', 'records'])
 def test_refuses_a_database_with_a_garbled_table(path, table):
     filled(path)
     con = sqlite3.connect(path)
@@ -192,9 +192,15 @@ def test_refuses_a_database_with_a_garbled_table(path, table):
 
 def test_check_finds_damage_that_opening_does_not_read(path):
     size = filled(path)
+    con = sqlite3.connect(path)
+    page_size = con.execute('PRAGMA page_size').fetchone()[0]
+    roots = {row[0] for row in con.execute('SELECT rootpage FROM sqlite_master')}
+    con.close()
+    page = size // page_size  # the last page: a leaf, read by no opening probe
+    assert page not in roots
     with open(path, 'r+b') as stream:
-        stream.seek(size // 2)
-        stream.write(b'\x5a' * 8192)
+        stream.seek((page - 1) * page_size)
+        stream.write(b'\x5a' * page_size)
     with SQLiteStore(path) as store:
         with pytest.raises(StoreError, match='corrupt') as info:
             store.check()
@@ -319,6 +325,21 @@ def test_a_saved_history_loads_back_exactly(tmp_path_factory, drawn):
         same_history(store.load(run_id).history, expected)
 
 
+def test_calls_show_their_timings(store):
+    run_id = store.create_run('Wf', '[]')
+    with store.decision(run_id) as d:
+        d.scheduled('a-0-0', 'a', 0, '[[1], {}]', at=100.0)
+        d.scheduled('b-1-0', 'b', 1, '[[2], {}]', depends_on=('a-0-0',))
+    with store.decision(run_id) as d:
+        d.completed('a-0-0', '1', at=102.5)
+    a, b = store.calls(run_id)
+    assert (a.key, a.state, a.data, a.order) == ('a-0-0', 'completed', '1', 0)
+    assert (a.started, a.finished, a.duration) == (100.0, 102.5, 2.5)
+    assert (b.key, b.state, b.depends_on, b.finished, b.duration) == (
+        'b-1-0', 'running', ('a-0-0',), None, None)
+    assert b.started >= store.run(run_id).created  # the time of its commit
+
+
 def test_failures_keep_their_traceback_text(store):
     run_id = store.create_run('Wf', '[]')
     try:
@@ -360,19 +381,32 @@ def test_an_exception_inside_a_decision_commits_nothing(store):
 
 
 def test_a_refused_commit_writes_nothing_and_the_store_goes_on(store):
-    run_id = store.create_run('Wf', '[]')
-    with store.decision(run_id) as d:
-        d.scheduled('a-0-0', 'a', 0, '[]')
-        d.completed('a-0-0', '1')
-    with pytest.raises(StoreError, match='recorded once'):
+    run_id = store.create_run('Wf', '[]', run_id='taken')
+    with pytest.raises(StoreError, match='a run id is used once'):
         with store.decision(run_id) as d:
             d.scheduled('b-1-0', 'b', 1, '[]')
-            d.completed('a-0-0', '2')  # a second outcome for one key
-    assert [call.key for call in store.calls(run_id)] == ['a-0-0']
+            d.child('w-2-0', 'Child', '[]', run_id='taken')
+    assert store.calls(run_id) == []
+    assert [run.id for run in store.runs(children=True)] == ['taken']
     with store.decision(run_id) as d:
         d.scheduled('b-1-0', 'b', 1, '[]')
         d.completed('b-1-0', '3')
-    assert store.load(run_id).history.finished_since(0) == ['a-0-0', 'b-1-0']
+    assert store.load(run_id).history.finished_since(0) == ['b-1-0']
+
+
+def test_an_inconsistent_history_is_reported_not_loaded(path, store):
+    run_id = store.create_run('Wf', '[]', run_id='twice')
+    with store.decision(run_id) as d:
+        d.scheduled('a-0-0', 'a', 0, '[]')
+        d.completed('a-0-0', '1')
+    with store.decision(run_id) as d:
+        d.completed('a-0-0', '2')  # the engine never does this; a damaged file might
+    with pytest.raises(StoreError, match='history of run twice is inconsistent') as info:
+        store.load(run_id)
+    assert path in str(info.value)
+    store._con.execute("UPDATE records SET events='[[' WHERE seq=2")
+    with pytest.raises(StoreError, match='records of run twice cannot be read'):
+        store.calls(run_id)
 
 
 def test_one_transaction_holds_several_runs(store):
