@@ -120,7 +120,8 @@ class SQLiteStore:
         self.durability = durability
         self.token = uuid.uuid4().hex
         self._lock = threading.RLock()
-        self._owned = {}  # held run id -> [last seq, outcomes, last update time]
+        # run id -> [run number, last record seq, outcomes, last update time] of held runs
+        self._owned = {}
         self._host, self._pid, self._start = socket.gethostname(), os.getpid(), _process_start()
         self._con = None
         self._con = self._open()
@@ -195,11 +196,13 @@ class SQLiteStore:
 
     def check(self):
         """Run SQLite's integrity check; raise StoreError describing any damage."""
-        try:
-            with self._lock:
+        with self._lock:
+            if self._con is None:
+                raise StoreError('the run store %s is closed' % self.path)
+            try:
                 problems = [row[0] for row in self._con.execute('PRAGMA integrity_check')]
-        except sqlite3.DatabaseError as exc:
-            problems = [str(exc)]
+            except sqlite3.DatabaseError as exc:
+                problems = [str(exc)]
         if problems != ['ok']:
             raise self._refuse('the database is corrupt: %s' % '; '.join(problems[:5]))
 

@@ -430,6 +430,10 @@ def test_a_closed_store_says_so(path):
     store.close()
     with pytest.raises(StoreError, match='closed'):
         store.run(run_id)
+    with pytest.raises(StoreError, match='closed'):
+        store.check()
+    with SQLiteStore(path) as other:  # closing released the claim
+        assert other.claim(run_id).owner_pid == os.getpid()
 
 
 # -- claims -------------------------------------------------------------------------------
