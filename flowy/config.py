@@ -9,7 +9,8 @@ import keyword
 
 from .serialization import JSON
 
-__all__ = ['ACTIVITY', 'WORKFLOW', 'TaskSpec', 'WorkflowConfig', 'check_transport']
+__all__ = ['ACTIVITY', 'WORKFLOW', 'TaskSpec', 'WorkflowConfig', 'check_seconds',
+           'check_transport']
 
 ACTIVITY = 'activity'
 WORKFLOW = 'workflow'
@@ -22,17 +23,26 @@ class TaskSpec:
     allows a second attempt five seconds after the first timed out.  With
     ``retry_failures`` a failed attempt is tried again too (the last failure is the
     call's error); otherwise only timeouts are.
+
+    ``timeout`` is how many seconds an attempt may run, from its start to its close, and
+    ``heartbeat`` the most seconds allowed between two heartbeats of a running
+    activity; None means no limit.  Engines that keep their own timeouts (SWF) leave
+    them None.
     """
 
-    __slots__ = ('dep', 'kind', 'target', 'transport', 'retry', 'retry_failures')
+    __slots__ = ('dep', 'kind', 'target', 'transport', 'retry', 'retry_failures',
+                 'timeout', 'heartbeat')
 
-    def __init__(self, dep, kind, target, transport=None, retry=(0,), retry_failures=False):
+    def __init__(self, dep, kind, target, transport=None, retry=(0,), retry_failures=False,
+                 timeout=None, heartbeat=None):
         self.dep = dep
         self.kind = kind
         self.target = target
         self.transport = check_transport(transport)
         self.retry = _check_retry(retry)
         self.retry_failures = bool(retry_failures)
+        self.timeout = check_seconds('timeout', timeout)
+        self.heartbeat = check_seconds('heartbeat', heartbeat)
 
     def __repr__(self):
         return '<TaskSpec %s %s>' % (self.kind, self.dep)
@@ -46,6 +56,19 @@ def check_transport(transport):
         raise TypeError('a transport needs dumps(value) -> str and loads(text) -> value '
                         'methods; got %r' % (transport,))
     return transport
+
+
+def check_seconds(name, value):
+    """``value`` if it is None or a positive finite number of seconds; else raise."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError('%s must be a number of seconds (or None for no limit); got %r'
+                        % (name, value))
+    if not 0 < value < float('inf'):
+        raise ValueError('%s must be a positive, finite number of seconds (or None for no '
+                         'limit); got %r' % (name, value))
+    return value
 
 
 def _check_retry(retry):

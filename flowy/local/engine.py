@@ -8,9 +8,15 @@ the decision is made right there (each body lives in a thread of its own); with 
 replay driver it goes to a decider thread, and outcomes arriving meanwhile are batched
 into the next one.  When nothing is left that could ever move the run on, the loop says
 so and fails it, instead of waiting forever.
+
+Timers (retry delays, timeouts) are deadlines in a heap kept by the loop: it waits for
+events no longer than until the first one, and runs the actions that are due.  A timer
+holds no thread.
 """
 
 import concurrent.futures
+import heapq
+import itertools
 import queue
 import time
 from concurrent.futures import BrokenExecutor, ThreadPoolExecutor
@@ -31,8 +37,22 @@ __all__ = ['Engine']
 _LIVE_RUNS = 4096
 
 
+class Timer:
+    """An action the event loop runs at a time of :attr:`Engine.clock`, unless cancelled."""
+
+    __slots__ = ('when', 'action', 'live')
+
+    def __init__(self, when, action):
+        self.when = when
+        self.action = action
+        self.live = True
+
+
 class Engine:
     """The event loop of one ``LocalWorkflow.run()`` and the runs it drives."""
+
+    #: The clock of every timer and timeout (seconds; only differences count).
+    clock = staticmethod(time.monotonic)
 
     def __init__(self, root, wait, tracer):
         self.root = root
@@ -57,6 +77,9 @@ class Engine:
         self.feeder = None
         self.futures = set()
         self._runs = 0
+        self.timers = []  # heap of (when, sequence number, Timer)
+        self.live_timers = 0  # timers neither run nor cancelled yet
+        self._sequence = itertools.count()
         self.closed = False  # read by the heartbeats of activities on other threads
 
     def post(self, event):
@@ -91,6 +114,10 @@ class Engine:
 
     def _take_news(self):
         """Record what has arrived, waiting for it if nothing has."""
+        timers = self.timers
+        if timers and timers[0][0] <= self.clock():
+            self._run_timers()
+            return  # decide on what they brought before waiting for more
         feeder = self.feeder
         if feeder is not None:
             feeder.loop_waits = True  # from here on a job that ends a call wakes the loop
@@ -157,7 +184,7 @@ class Engine:
         start and end, so the check costs the same whatever the size of the run.
         """
         return (self.in_flight == 0 and self.deciding == 0 and not self.deferred
-                and self.events.empty())
+                and not self.live_timers and self.events.empty())
 
     def _fail_stalled(self):
         top = next(run for run in self.live if run.parent is None)
@@ -198,20 +225,55 @@ class Engine:
         than one decision.
         """
         if run not in self.deferred:
-            self.deferred[run] = time.monotonic() + run.last_duration
+            self.deferred[run] = self.clock() + run.last_duration
 
     def _until_deadline(self):
-        if not self.deferred:
+        if not self.deferred and not self.timers:
             return None
-        return max(0.0, min(self.deferred.values()) - time.monotonic())
+        deadlines = list(self.deferred.values())
+        if self.timers:
+            deadlines.append(self.timers[0][0])
+        return max(0.0, min(deadlines) - self.clock())
 
     def _release(self, expired_only=False):
-        now = time.monotonic()
+        now = self.clock()
         due = [run for run, deadline in self.deferred.items()
                if not expired_only or deadline <= now]
         for run in due:
             del self.deferred[run]
             run.decide_now(defer=False)
+
+    # -- timers -------------------------------------------------------------------------
+
+    def at(self, when, action):
+        """Run ``action()`` on the event loop once :attr:`clock` reaches ``when``."""
+        timer = Timer(when, action)
+        heapq.heappush(self.timers, (when, next(self._sequence), timer))
+        self.live_timers += 1
+        return timer
+
+    def after(self, seconds, action):
+        """Run ``action()`` on the event loop ``seconds`` from now; returns its Timer."""
+        return self.at(self.clock() + seconds, action)
+
+    def cancel(self, timer):
+        if timer is not None and timer.live:
+            timer.live = False
+            self.live_timers -= 1
+            timers = self.timers
+            if len(timers) > 64 and self.live_timers < len(timers) // 4:
+                # Mostly cancelled timers (finished calls' timeouts): drop them now.
+                timers[:] = [entry for entry in timers if entry[2].live]
+                heapq.heapify(timers)
+
+    def _run_timers(self):
+        timers, now = self.timers, self.clock()
+        while timers and timers[0][0] <= now:
+            timer = heapq.heappop(timers)[2]
+            if timer.live:
+                timer.live = False
+                self.live_timers -= 1
+                timer.action()
 
     # -- activities on a pool without a feeder ------------------------------------------------
 

@@ -8,7 +8,7 @@ from ..errors import exception_text
 from ..heartbeat import encode_details, reporting
 from .runner import run_activity
 
-__all__ = ['ThreadFeeder']
+__all__ = ['ThreadFeeder', 'Attempt']
 
 logger = logging.getLogger('flowy')
 
@@ -34,8 +34,9 @@ class ThreadFeeder:
         self.draining = 0
         self.jobs = set()
 
-    def submit(self, run, key, func, transport, input_data):
-        self.calls.append((run, key, func, transport, input_data))
+    def submit(self, run, key, func, transport, input_data, attempt=None):
+        """Queue a call; ``attempt`` (an :class:`Attempt`) when it has timeouts."""
+        self.calls.append((run, key, func, transport, input_data, attempt))
         if self.draining < self.workers:
             self._start_job()
 
@@ -43,7 +44,9 @@ class ThreadFeeder:
         """On the event loop: record the outcomes that have arrived."""
         done = self.done
         for _ in range(len(done)):
-            run, key, data, exc = done.popleft()
+            run, key, data, exc, attempt = done.popleft()
+            if attempt is not None and not attempt.close():
+                continue  # the late outcome of an attempt that timed out: nobody wants it
             run.activity_done(key, data, exc)
 
     def cancel(self):
@@ -91,11 +94,14 @@ class ThreadFeeder:
             except IndexError:
                 return
             job.call = call
-            run, key, func, transport, input_data = call
+            run, key, func, transport, input_data, attempt = call
+            if attempt is not None:
+                attempt.begin()
             try:
-                outcome = (run, key, run_activity(func, transport, key, input_data), None)
+                outcome = (run, key, run_activity(func, transport, key, input_data), None,
+                           attempt)
             except BaseException as exc:  # reported as the activity's failure
-                outcome = (run, key, None, exc)
+                outcome = (run, key, None, exc, attempt)
             done.append(outcome)
             job.call = None
             if self.loop_waits:
@@ -119,7 +125,7 @@ class ThreadFeeder:
         error = RuntimeError('the local engine failed while running this activity: %s'
                              % exception_text(exc))
         error.__cause__ = exc
-        self.done.append((call[0], call[1], None, error))
+        self.done.append((call[0], call[1], None, error, call[5]))
         self.engine.post(self.take_done)
 
 
@@ -137,4 +143,91 @@ class _Job:
     def __call__(self, details=None):
         encode_details(details)
         call = self.call
-        return not call or call[0].heartbeat()
+        if not call:
+            return True
+        attempt = call[5]
+        if attempt is not None:
+            attempt.beat()
+            if attempt.timed_out:
+                return True
+        return call[0].heartbeat()
+
+
+class Attempt:
+    """The timeouts of one attempt of an activity on threads.
+
+    The worker thread calls :meth:`begin` when it starts the attempt and :meth:`beat` at
+    each heartbeat (it only writes a time); everything else happens on the event loop.
+    Deadlines are timers of the engine: the heartbeat timer, when it comes, looks at the
+    last heartbeat and either times the attempt out or waits for the next deadline, so a
+    heartbeat costs no more than reading the clock.  A thread cannot be stopped: a
+    timed-out attempt keeps running, its heartbeats answer True, and its outcome is
+    dropped when it comes.
+    """
+
+    __slots__ = ('engine', 'run', 'key', 'timeout', 'heartbeat', 'started', 'last_beat',
+                 'timed_out', 'settled', 'timers')
+
+    def __init__(self, engine, run, key, timeout, heartbeat):
+        self.engine = engine
+        self.run = run
+        self.key = key
+        self.timeout = timeout
+        self.heartbeat = heartbeat
+        self.started = self.last_beat = None
+        self.timed_out = False  # read by the attempt's thread
+        self.settled = False  # its outcome (or its timeout) is recorded
+        self.timers = []
+
+    def begin(self):
+        """In the worker thread, as the attempt starts: its timeouts count from now."""
+        self.started = self.last_beat = self.engine.clock()
+        self.engine.post(self._arm)
+
+    def beat(self):
+        """In the worker thread, at each heartbeat."""
+        self.last_beat = self.engine.clock()
+
+    def close(self):
+        """On the loop, as the outcome arrives: True if it is to be recorded."""
+        if self.settled:
+            return False
+        self.settled = True
+        self._cancel_timers()
+        return True
+
+    def _arm(self):
+        if self.settled:
+            return
+        engine = self.engine
+        if self.timeout is not None:
+            self.timers.append(engine.at(self.started + self.timeout, self._ran_too_long))
+        if self.heartbeat is not None:
+            self.timers.append(engine.at(self.started + self.heartbeat, self._check_beat))
+
+    def _ran_too_long(self):
+        self._expire('ran longer than its timeout of %g s (start-to-close)' % self.timeout)
+
+    def _check_beat(self):
+        if self.settled:
+            return
+        due = self.last_beat + self.heartbeat
+        if due > self.engine.clock():
+            self.timers = [timer for timer in self.timers if timer.live]
+            self.timers.append(self.engine.at(due, self._check_beat))
+        else:
+            self._expire('no heartbeat for %g s (heartbeat timeout)' % self.heartbeat)
+
+    def _expire(self, why):
+        if self.settled:
+            return
+        self.settled = self.timed_out = True
+        self._cancel_timers()
+        self.engine.activity_ended()
+        self.run.timed_out(self.key, '%s timed out: %s' % (self.key, why))
+
+    def _cancel_timers(self):
+        cancel = self.engine.cancel
+        for timer in self.timers:
+            cancel(timer)
+        self.timers = []

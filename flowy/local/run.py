@@ -4,9 +4,10 @@ import time
 from functools import partial
 
 from ..config import WORKFLOW
-from ..decision import FailCall, Finish, Restart
+from ..decision import Fail, FailCall, Finish, Restart
 from ..errors import TaskError
 from ..history import History
+from .feeder import Attempt
 from .runner import failure_reason
 
 __all__ = ['Run']
@@ -29,6 +30,7 @@ class Run:
         self.decisions = 0
         self.last_duration = 0.0
         self.waiting_for = None  # what the body waited for at its last decision
+        self.child_timers = None  # {call key: Timer} of children with a timeout
         self.id = engine.run_started(self)
         if engine.tracer is not None:
             engine.tracer.workflow_started(self.id, config.name, parent and parent.id, key)
@@ -118,14 +120,42 @@ class Run:
         if tracer is not None:
             tracer.scheduled(self.id, call.key, call.dep, spec.kind, call.depends_on,
                              self.decisions)
+        if call.delay:
+            # A retry waits on a timer of the event loop: no worker is held meanwhile.
+            engine.after(call.delay, partial(self._launch, spec, call.key, call.input))
+        else:
+            self._launch(spec, call.key, call.input)
+
+    def _launch(self, spec, key, input_data):
+        if self.done:
+            return
+        engine = self.engine
         if spec.kind is WORKFLOW:
-            Run(engine, spec.target, call.input, parent=self, key=call.key).decide()
+            if spec.timeout is not None:
+                if self.child_timers is None:
+                    self.child_timers = {}
+                self.child_timers[key] = engine.after(
+                    spec.timeout, partial(self._child_timed_out, key, spec.timeout))
+            Run(engine, spec.target, input_data, parent=self, key=key).decide()
             return
         if engine.feeder is not None:
             engine.in_flight += 1
-            engine.feeder.submit(self, call.key, spec.target, spec.transport, call.input)
+            attempt = None
+            if spec.timeout is not None or spec.heartbeat is not None:
+                attempt = Attempt(engine, self, key, spec.timeout, spec.heartbeat)
+            engine.feeder.submit(self, key, spec.target, spec.transport, input_data, attempt)
         else:
-            engine.submit_activity(self, spec, call.key, call.input)
+            engine.submit_activity(self, spec, key, input_data)
+
+    def _child_timed_out(self, key, seconds):
+        """The child workflow of call ``key`` ran too long: end it; the call timed out."""
+        self.child_timers.pop(key, None)
+        reason = ('%s timed out: the child workflow ran longer than its timeout of %g s '
+                  '(start-to-close)' % (key, seconds))
+        child = self.engine._child(self, key)  # the latest run of the child (restarts)
+        if child is not None:
+            child.end(Fail(reason))
+        self.timed_out(key, reason)
 
     def activity_done(self, key, data, exc):
         """An activity of this run ended, with ``data`` or with ``exc`` (from a feeder)."""
@@ -161,6 +191,21 @@ class Run:
             self._record(key, data, exc, reason)
         self.engine.waiting[self] = None
 
+    def timed_out(self, key, reason):
+        """Record that call ``key`` timed out (its late outcome, if any, is dropped)."""
+        if self.done:
+            return
+        if self.deciding:
+            self.inbox.append(partial(self._record_timeout, key, reason))
+            return
+        self._record_timeout(key, reason)
+        self.engine.waiting[self] = None
+
+    def _record_timeout(self, key, reason):
+        self.history.timed_out(key, reason)
+        if self.engine.tracer is not None:
+            self.engine.tracer.failed(self.id, key, reason)
+
     def _record(self, key, data, exc, reason):
         tracer = self.engine.tracer
         if exc is None:
@@ -173,13 +218,26 @@ class Run:
             if tracer is not None:
                 tracer.failed(self.id, key, reason)
 
-    def conclude(self, outcome):
-        """End this run with ``outcome``: deliver it to the parent, or to ``run()``."""
+    def end(self, outcome):
+        """End this run with ``outcome`` without delivering it (its calls are abandoned)."""
         self.done = True
         engine = self.engine
         engine.run_ended(self)
+        if self.child_timers:
+            for timer in self.child_timers.values():
+                engine.cancel(timer)
+            self.child_timers = None
         if engine.tracer is not None:
             engine.tracer.workflow_finished(self.id, outcome)
+
+    def conclude(self, outcome):
+        """End this run with ``outcome``: deliver it to the parent, or to ``run()``."""
+        self.end(outcome)
+        engine = self.engine
+        if type(outcome) is not Restart and self.parent is not None:
+            timers = self.parent.child_timers
+            if timers:
+                engine.cancel(timers.pop(self.key, None))
         if type(outcome) is Restart:
             successor = Run(engine, self.config, outcome.input, self.parent, self.key)
             if engine.tracer is not None:

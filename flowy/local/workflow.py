@@ -4,7 +4,7 @@ import copy
 import logging
 import os
 import pickle
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 
 from ..config import ACTIVITY, WORKFLOW, TaskSpec, WorkflowConfig, check_transport
 from ..errors import exception_text
@@ -32,11 +32,12 @@ class LocalWorkflow(WorkflowConfig):
     on the pools of the run that started it.
 
     :func:`flowy.heartbeat` in an activity running on threads returns True once the
-    run that called it has ended (finished, failed, restarted or interrupted, or its
-    parent or the whole ``run()`` has), so that a long activity whose result nobody
-    will read can stop early.  Activities on processes cannot see that: there it always
-    returns False, as it does in a plain call.  Either way its details are checked as
-    SWF checks them (``ValueError`` or ``TypeError`` for details SWF would refuse).
+    activity has timed out or the run that called it has ended (finished, failed,
+    restarted or interrupted, or its parent or the whole ``run()`` has), so that a long
+    activity whose result nobody will read can stop early.  Activities on processes
+    cannot see that: there it always returns False, as it does in a plain call.  Either
+    way its details are checked as SWF checks them (``ValueError`` or ``TypeError`` for
+    details SWF would refuse).
     """
 
     def __init__(self, factory, activity_workers=8, workflow_workers=2,
@@ -64,25 +65,41 @@ class LocalWorkflow(WorkflowConfig):
     def uses_processes(self):
         return isinstance(self.executor, type) and issubclass(self.executor, ProcessPoolExecutor)
 
-    def conf_activity(self, dep, func, transport=None):
+    def conf_activity(self, dep, func, transport=None, retry=(0,), retry_failures=False,
+                      timeout=None, heartbeat=None):
         """Give the workflow's ``dep`` argument a task that runs ``func`` as an activity.
 
         ``func`` is called with the arguments of each call, after a round trip through
         ``transport`` (tagged JSON by default), and its return value travels back the
         same way.
+
+        ``retry`` holds one delay in seconds per attempt: ``(0, 5, 60)`` allows three
+        attempts, the second five seconds after the first timed out, the third a minute
+        after the second did.  Only timeouts are retried unless ``retry_failures`` is
+        true.  ``timeout`` is how many seconds an attempt may run (from the moment a
+        worker starts it); ``heartbeat`` the most seconds allowed between two
+        :func:`flowy.heartbeat` calls of a running attempt (counted from its start for
+        the first one).  Both need ``executor=ThreadPoolExecutor``.
         """
         if not callable(func):
             hint = ''
             if callable(getattr(func, '__wrapped__', None)) or hasattr(func, '__factory__'):
                 hint = ' (it looks like a task result: pass the function, not a call of it)'
             raise TypeError('the activity for %r must be callable; got %r%s' % (dep, func, hint))
-        spec = TaskSpec(dep, ACTIVITY, func, transport)
+        spec = TaskSpec(dep, ACTIVITY, func, transport, retry, retry_failures, timeout,
+                        heartbeat)
         if self.uses_processes:
             _check_picklable(dep, func, spec.transport)
+        self._check_timeouts(spec)
         self._add_task(spec)
 
-    def conf_workflow(self, dep, workflow, transport=None):
-        """Give ``dep`` a task that runs ``workflow`` (a LocalWorkflow) as a child workflow."""
+    def conf_workflow(self, dep, workflow, transport=None, retry=(0,), retry_failures=False,
+                      timeout=None):
+        """Give ``dep`` a task that runs ``workflow`` (a LocalWorkflow) as a child workflow.
+
+        ``retry`` and ``retry_failures`` are as for :meth:`conf_activity`; ``timeout`` is
+        how many seconds the child may run before it is ended and the call times out.
+        """
         if not isinstance(workflow, LocalWorkflow):
             raise TypeError('conf_workflow(%r, ...) needs a LocalWorkflow to run as the child '
                             'workflow; got %r (for a plain function use conf_activity)'
@@ -92,7 +109,22 @@ class LocalWorkflow(WorkflowConfig):
             # child runs as a copy of its configuration that uses it (tasks are shared).
             workflow = copy.copy(workflow)
             workflow.transport = check_transport(transport)
-        self._add_task(TaskSpec(dep, WORKFLOW, workflow, workflow.transport))
+        self._add_task(TaskSpec(dep, WORKFLOW, workflow, workflow.transport, retry,
+                                retry_failures, timeout))
+
+    @property
+    def uses_threads(self):
+        return isinstance(self.executor, type) and issubclass(self.executor, ThreadPoolExecutor)
+
+    def _check_timeouts(self, spec, runs_on=None):
+        if (spec.timeout is None and spec.heartbeat is None) or (runs_on or self).uses_threads:
+            return
+        raise ValueError(
+            'the activity %r has a timeout, which the local engine can only keep for '
+            'activities on threads for now: run the workflow with '
+            'executor=ThreadPoolExecutor, or drop timeout= and heartbeat= (a worker process '
+            'running a timed-out attempt cannot yet be stopped without failing the other '
+            'activities on its pool)' % (spec.dep,))
 
     def run(self, *args, _wait=False, _trace=None, **kwargs):
         """Run the workflow with these arguments; return its result or raise TaskError.
@@ -134,9 +166,11 @@ class LocalWorkflow(WorkflowConfig):
     def _check_tree(self):
         for config in self._tree():
             config.check_factory()
-            if self.uses_processes:
-                for spec in config.specs.values():
-                    if spec.kind is ACTIVITY:
+            for spec in config.specs.values():
+                if spec.kind is ACTIVITY:
+                    # A child's activities run on the pools of the run that started it.
+                    self._check_timeouts(spec, runs_on=self)
+                    if self.uses_processes:
                         _check_picklable(spec.dep, spec.target, spec.transport)
 
     def _tree(self):
