@@ -3,7 +3,8 @@
 Retry delays are timers of the event loop; timeouts of activities on threads count from
 the moment a worker starts the attempt.  Times are read with ``Engine.clock``, the clock
 of the engine's timers.  Real timeouts are short (a fraction of a second) where the
-point is real time, and every wait is bounded.
+point is real time, and every wait is bounded; the timer heap and the heartbeat deadline
+logic are also checked under a fake clock, at the end.
 """
 
 import os
@@ -19,6 +20,7 @@ from waiting import PROMPT, bounded_run
 import flowy
 from flowy import LocalWorkflow, TaskError, TaskTimedout, wait
 from flowy.local.engine import Engine
+from flowy.local.feeder import Attempt
 
 DRIVERS = ['cached', 'replay']
 
@@ -390,3 +392,124 @@ def test_both_drivers_run_random_retries_and_timeouts_the_same(attempts, retry_f
         finally:
             w.close()
     assert results[0] == results[1] == expected(plans, attempts, retry_failures)
+
+
+# -- the timers and timeouts under a fake clock ----------------------------------------------
+
+class FakeClock:
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self):
+        return self.now
+
+
+class FakeRun:
+    """Stands for a Run: records the timeouts the engine reports."""
+
+    def __init__(self):
+        self.timeouts = []
+
+    def timed_out(self, key, reason):
+        self.timeouts.append((key, reason))
+
+
+def fake_engine():
+    engine = Engine(threads(One), False, None)
+    engine.clock = FakeClock()
+    return engine
+
+
+def test_timers_run_in_time_order_once_due_and_not_when_cancelled():
+    engine = fake_engine()
+    ran = []
+    engine.after(5, lambda: ran.append('five'))
+    engine.after(1, lambda: ran.append('one'))
+    cancelled = engine.after(3, lambda: ran.append('three'))
+    engine.cancel(cancelled)
+    assert engine.live_timers == 2
+    assert engine._until_deadline() == 1
+    engine.clock.now += 0.5
+    engine._run_timers()
+    assert ran == []
+    engine.clock.now += 4
+    engine._run_timers()
+    assert ran == ['one']
+    assert engine._until_deadline() == 0.5
+    engine.clock.now += 10
+    engine._run_timers()
+    assert ran == ['one', 'five']
+    assert engine.live_timers == 0 and engine._until_deadline() is None
+
+
+def test_pending_timers_keep_a_run_from_counting_as_stalled():
+    engine = fake_engine()
+    assert engine._stalled()
+    timer = engine.after(3600, lambda: None)
+    assert not engine._stalled()
+    engine.cancel(timer)
+    assert engine._stalled()
+
+
+def test_cancelled_timers_do_not_pile_up():
+    engine = fake_engine()
+    for _ in range(1000):
+        engine.cancel(engine.after(60, lambda: None))
+    assert engine.live_timers == 0
+    assert len(engine.timers) <= 64
+
+
+def armed(engine, timeout=None, heartbeat=None):
+    run = FakeRun()
+    attempt = Attempt(engine, run, 'task-0-0', timeout, heartbeat)
+    engine.in_flight += 1
+    attempt.begin()  # as the worker thread does: the timeouts count from here
+    engine._drain()  # the loop arms its timers
+    return attempt, run
+
+
+def test_heartbeats_push_the_heartbeat_deadline_back():
+    engine = fake_engine()
+    attempt, run = armed(engine, heartbeat=2)
+    for _ in range(10):  # 15 s in all, a heartbeat every 1.5 s
+        engine.clock.now += 1.5
+        attempt.beat()
+        engine._run_timers()
+    assert run.timeouts == [] and not attempt.timed_out
+    engine.clock.now += 1.9
+    engine._run_timers()
+    assert run.timeouts == []
+    engine.clock.now += 0.1
+    engine._run_timers()
+    assert run.timeouts == [
+        ('task-0-0', 'task-0-0 timed out: no heartbeat for 2 s (heartbeat timeout)')]
+    assert attempt.timed_out and engine.in_flight == 0
+    assert not attempt.close()  # its late outcome is dropped
+    assert engine.live_timers == 0
+
+
+def test_heartbeats_do_not_extend_a_start_to_close_timeout():
+    engine = fake_engine()
+    attempt, run = armed(engine, timeout=5, heartbeat=2)
+    for _ in range(3):
+        engine.clock.now += 1.6
+        attempt.beat()
+        engine._run_timers()
+    assert run.timeouts == []
+    engine.clock.now += 0.2  # 5 s since the start
+    engine._run_timers()
+    assert run.timeouts == [
+        ('task-0-0', 'task-0-0 timed out: ran longer than its timeout of 5 s '
+                     '(start-to-close)')]
+    assert engine.live_timers == 0
+
+
+def test_an_attempt_that_ends_in_time_cancels_its_timers():
+    engine = fake_engine()
+    attempt, run = armed(engine, timeout=5, heartbeat=2)
+    engine.clock.now += 1
+    assert attempt.close()
+    assert engine.live_timers == 0
+    engine.clock.now += 100
+    engine._run_timers()
+    assert run.timeouts == [] and not attempt.timed_out
