@@ -17,6 +17,7 @@ holds no thread.
 import concurrent.futures
 import heapq
 import itertools
+import logging
 import queue
 import time
 from concurrent.futures import BrokenExecutor, ThreadPoolExecutor
@@ -29,8 +30,11 @@ from ..errors import TaskError
 from .feeder import ThreadFeeder
 from .run import Run
 from .runner import run_in_worker
+from .store_records import StoreError
 
 __all__ = ['Engine']
+
+logger = logging.getLogger('flowy')
 
 # Every run of an engine (the root, children, restarts) stays live in the cached driver:
 # on one machine the bound only guards against runaway numbers of child workflows.
@@ -81,18 +85,24 @@ class Engine:
         self.live_timers = 0  # timers neither run nor cancelled yet
         self._sequence = itertools.count()
         self.closed = False  # read by the heartbeats of activities on other threads
+        self.store = root.store  # a run store, or None: runs live in memory
 
     def post(self, event):
         self.events.put(event)
 
-    def run(self, input_data):
+    def run(self, input_data, run_id=None, loaded=None):
+        """Drive the root run to its end; ``run_id`` and ``loaded`` come from a store."""
         interrupted = False
         try:
             self.pools = self.root._pools.acquire()
             pool = self.pools.activity
             if isinstance(pool, ThreadPoolExecutor):
                 self.feeder = ThreadFeeder(self, pool, self.root.activity_workers)
-            Run(self, self.root, input_data).decide()
+            root = Run(self, self.root, input_data, run_id=run_id,
+                       history=None if loaded is None else loaded.history)
+            if loaded is not None:
+                root.resume(loaded.pending)
+            root.decide()
             self._loop()
         except BaseException:
             interrupted = True
@@ -165,11 +175,11 @@ class Engine:
 
     # -- runs ---------------------------------------------------------------------------
 
-    def run_started(self, run):
-        """Register a new run; returns its id."""
+    def run_started(self, run, run_id=None):
+        """Register a new run; returns its id (``run_id``, its id in the store, if given)."""
         self.live[run] = None
         self._runs += 1
-        return self._runs
+        return self._runs if run_id is None else run_id
 
     def run_ended(self, run):
         self.live.pop(run, None)
@@ -306,6 +316,8 @@ class Engine:
 
     def _shutdown(self, interrupted):
         self.closed = True
+        if self.store is not None:
+            self._mark_interrupted()
         if isinstance(self.driver, CachedDriver):
             self.driver.close()
         if self.pools is None:
@@ -321,6 +333,21 @@ class Engine:
         # Work left by an interrupted run is unwanted: its pools are retired, and their
         # workers killed once no other run uses them.
         self.root._pools.release(self.pools, interrupted)
+
+
+    def _mark_interrupted(self):
+        """In one transaction, mark each run still held as interrupted (resumable)."""
+        store = self.store
+        held = [run.id for run in self.live if store.holds(run.id)]
+        if not held:
+            return
+        try:
+            with store.transaction() as tx:
+                for run_id in held:
+                    tx.run(run_id).interrupt()
+        except StoreError as exc:
+            logger.warning('could not mark runs %s interrupted in the run store: %s',
+                           ', '.join(held), exc)
 
 
 def driver_for(name):

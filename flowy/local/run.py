@@ -16,13 +16,18 @@ __all__ = ['Run']
 class Run:
     """One execution of one workflow (the root, a child, or a restarted run)."""
 
-    def __init__(self, engine, config, input_data, parent=None, key=None):
+    def __init__(self, engine, config, input_data, parent=None, key=None, run_id=None,
+                 history=None):
         self.engine = engine
         self.config = config
         self.input_data = input_data
         self.parent = parent
         self.key = key
-        self.history = History()
+        self.history = History() if history is None else history
+        # With a run store: outcomes recorded in the history and not yet committed, in
+        # arrival order, as (kind, key, data or reason, exception, time).
+        self.unsaved = []
+        self.saved_end = False
         self.inbox = []
         self.deciding = False
         self.again = False
@@ -31,9 +36,23 @@ class Run:
         self.last_duration = 0.0
         self.waiting_for = None  # what the body waited for at its last decision
         self.child_timers = None  # {call key: Timer} of children with a timeout
-        self.id = engine.run_started(self)
+        self.id = engine.run_started(self, run_id)
         if engine.tracer is not None:
             engine.tracer.workflow_started(self.id, config.name, parent and parent.id, key)
+
+    def resume(self, pending):
+        """Start again the calls a stored run scheduled and has no outcome for.
+
+        They are in the history already (as running): they are not recorded again.
+        """
+        tracer = self.engine.tracer
+        for call in pending:
+            spec = self.config.specs.get(call.dep)
+            if spec is None:
+                continue  # the body no longer has this task: its replay says so
+            if tracer is not None:
+                tracer.scheduled(self.id, call.key, call.dep, spec.kind, call.depends_on, 0)
+            self._launch(spec, call.key, call.input)
 
     def decide(self):
         """Ask for a decision of this run (made once the events at hand are recorded)."""
@@ -92,6 +111,8 @@ class Run:
         decision, self.last_duration = timed if future is None else future.result()
         self.decisions += 1
         self.waiting_for = decision.waiting_for
+        if self.engine.store is not None:
+            self._save(decision.calls, decision.outcome)
         for call in decision.calls:
             self._start(call)
         if decision.more:
@@ -105,6 +126,38 @@ class Run:
         if self.again or inbox:
             self.again = False
             self.decide()
+
+    def _save(self, calls, outcome):
+        """Commit what this decision records: outcomes so far, its calls, the run's end.
+
+        The calls start only once this returns, so a call whose outcome was committed
+        never runs again after a crash.
+        """
+        if not (self.unsaved or calls or outcome is not None):
+            return
+        if type(outcome) is Restart:
+            raise ValueError('a run store does not yet record restarts (flowy.restart): run '
+                             '%s without store=' % self.config.name)
+        with self.engine.store.decision(self.id) as writer:
+            for kind, key, value, exc, at in self.unsaved:
+                if kind == 'c':
+                    writer.completed(key, value, at)
+                elif kind == 'f':
+                    writer.failed(key, value, exc, at=at)
+                else:
+                    writer.timed_out(key, value, at)
+            for call in calls:
+                if type(call) is FailCall:
+                    writer.failed(call.key, call.reason, call.cause, call.position)
+                else:
+                    writer.scheduled(call.key, call.dep, call.position, call.input,
+                                     call.depends_on)
+            if type(outcome) is Finish:
+                writer.finish(outcome.result)
+            elif type(outcome) is Fail:
+                writer.fail(outcome.reason, outcome.error)
+        self.unsaved = []
+        self.saved_end = outcome is not None
 
     def _start(self, call):
         history, engine = self.history, self.engine
@@ -185,7 +238,7 @@ class Run:
         if self.deciding:
             self.inbox.append(partial(self._record, key, data, exc, reason))
             return
-        if exc is None and self.engine.tracer is None:
+        if exc is None and self.engine.tracer is None and self.engine.store is None:
             self.history.completed(key, data)
         else:
             self._record(key, data, exc, reason)
@@ -203,18 +256,25 @@ class Run:
 
     def _record_timeout(self, key, reason):
         self.history.timed_out(key, reason)
+        if self.engine.store is not None:
+            self.unsaved.append(('t', key, reason, None, time.time()))
         if self.engine.tracer is not None:
             self.engine.tracer.failed(self.id, key, reason)
 
     def _record(self, key, data, exc, reason):
         tracer = self.engine.tracer
+        saving = self.engine.store is not None
         if exc is None:
             self.history.completed(key, data)
+            if saving:
+                self.unsaved.append(('c', key, data, None, time.time()))
             if tracer is not None:
                 tracer.completed(self.id, key, data)
         else:
             reason = reason or failure_reason(exc)
             self.history.failed(key, reason, exc)
+            if saving:
+                self.unsaved.append(('f', key, reason, exc, time.time()))
             if tracer is not None:
                 tracer.failed(self.id, key, reason)
 
@@ -232,6 +292,8 @@ class Run:
 
     def conclude(self, outcome):
         """End this run with ``outcome``: deliver it to the parent, or to ``run()``."""
+        if self.engine.store is not None and not self.saved_end:
+            self._save((), outcome)  # an end no decision made (a run that stalled)
         self.end(outcome)
         engine = self.engine
         if type(outcome) is not Restart and self.parent is not None:

@@ -7,10 +7,12 @@ import pickle
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 
 from ..config import ACTIVITY, WORKFLOW, TaskSpec, WorkflowConfig, check_transport
-from ..errors import exception_text
+from ..errors import TaskError, exception_text
 from .engine import Engine
 from .pools import PoolKeeper
 from .sigterm import stopping_on_sigterm
+from .store import RecordedError, StoreError, open_store
+from .store_records import FAILED, FINISHED, RESTARTED
 
 __all__ = ['LocalWorkflow']
 
@@ -38,11 +40,20 @@ class LocalWorkflow(WorkflowConfig):
     cannot see that: there it always returns False, as it does in a plain call.  Either
     way its details are checked as SWF checks them (``ValueError`` or ``TypeError`` for
     details SWF would refuse).
+
+    ``store`` makes runs durable: a path (an SQLite file, created if missing) or a
+    :class:`~flowy.local.store.SQLiteStore`.  Each decision is then committed to it
+    before its calls start, and ``run(..., _id=...)`` resumes a run that did not end.
+    ``durability`` is ``'normal'`` (survives a killed process) or ``'fsync'`` (survives
+    a power loss too, at a higher cost per decision); it applies when ``store`` is a
+    path.  Without a store (the default) runs live in memory.
     """
 
     def __init__(self, factory, activity_workers=8, workflow_workers=2,
-                 executor=ProcessPoolExecutor, transport=None, driver='cached'):
+                 executor=ProcessPoolExecutor, transport=None, driver='cached', store=None,
+                 durability='normal'):
         super().__init__(factory, transport)
+        self.store = open_store(store, durability)
         if driver not in _DRIVERS:
             raise ValueError("driver must be 'cached' (keep each body alive between "
                              "decisions) or 'replay' (run it from the top each time); got %r"
@@ -126,7 +137,7 @@ class LocalWorkflow(WorkflowConfig):
             'running a timed-out attempt cannot yet be stopped without failing the other '
             'activities on its pool)' % (spec.dep,))
 
-    def run(self, *args, _wait=False, _trace=None, **kwargs):
+    def run(self, *args, _wait=False, _trace=None, _id=None, **kwargs):
         """Run the workflow with these arguments; return its result or raise TaskError.
 
         ``_wait=True`` waits, after the result is known, for activities still running
@@ -137,16 +148,73 @@ class LocalWorkflow(WorkflowConfig):
         Ctrl-C stops the run and kills its worker processes.  So does SIGTERM while
         ``run`` is active on the main thread (unless the program handles SIGTERM
         itself), after which the process ends as SIGTERM would have ended it.
+
+        ``_id`` (with a ``store``) names the run.  A new id starts a run under that
+        name; the id of a run that finished returns its recorded result, and that of a
+        run that failed raises its recorded error, without running anything; the id of
+        a run that did not end (its process died, or it was interrupted) resumes it:
+        its body is replayed against the recorded history, and only calls with no
+        recorded outcome run again.  Arguments may be left out to resume; given, they
+        must be those the run was started with.  Another live process resuming the same
+        run raises :class:`~flowy.local.store.ClaimError`.  Without ``_id`` a store
+        gives the run a new id, logged at INFO on the ``flowy`` logger.
         """
         self._check_tree()
+        if self.store is None and _id is not None:
+            raise ValueError('_id names a run in a run store: give the workflow one '
+                             '(LocalWorkflow(..., store=path)) or leave _id out')
         input_data = self.encode_input(args, kwargs)
+        run_id = loaded = None
+        if self.store is not None:
+            outcome, run_id, loaded = self._stored_run(_id, input_data, bool(args or kwargs))
+            if outcome is not None:
+                return outcome()
+            input_data = loaded.run.input if loaded is not None else input_data
         tracer, path = _tracer_for(_trace)
         with stopping_on_sigterm():
             try:
-                return Engine(self, _wait, tracer).run(input_data)
+                return Engine(self, _wait, tracer).run(input_data, run_id, loaded)
             finally:
                 if path is not None:
                     tracer.write(path)
+
+    def _stored_run(self, run_id, input_data, given):
+        """(what the run already ended with, or None; the id to run; its LoadedRun)."""
+        store = self.store
+        if len(self._tree()) > 1:
+            raise ValueError('a run store does not yet record child workflows: run %s '
+                             'without store=' % self.name)
+        record = None if run_id is None else _recorded(store, run_id)
+        if record is None:
+            run_id = store.create_run(self.name, input_data, run_id)
+            logger.info('started run %s of %s in %s', run_id, self.name, store.path)
+            return None, run_id, None
+        while record.state == RESTARTED:
+            record = store.successor(record.id)
+        if record.workflow != self.name:
+            raise ValueError('run %s in %s is a run of %s, not of %s'
+                             % (record.id, store.path, record.workflow, self.name))
+        if given and record.input != input_data:
+            raise ValueError('run %s in %s was started with other arguments (%s): resume it '
+                             'with the same ones, or without any'
+                             % (record.id, store.path, record.input))
+        if record.state == FINISHED:
+            return (lambda: self.transport.loads(record.result)), record.id, None
+        if record.state == FAILED:
+            error = TaskError(record.reason)
+            error.__cause__ = RecordedError(record.traceback or record.reason)
+
+            def fail():
+                raise error
+            return fail, record.id, None
+        store.claim(record.id)
+        try:
+            loaded = store.load(record.id)
+        except BaseException:
+            store.release(record.id)
+            raise
+        logger.info('resuming run %s of %s in %s', record.id, self.name, store.path)
+        return None, record.id, loaded
 
     def close(self):
         """Shut down the pools kept between runs (a later run starts new ones).
@@ -182,6 +250,15 @@ class LocalWorkflow(WorkflowConfig):
             seen.append(config)
             todo.extend(spec.target for spec in config.specs.values() if spec.kind is WORKFLOW)
         return seen
+
+
+def _recorded(store, run_id):
+    try:
+        return store.run(run_id)
+    except StoreError as exc:
+        if not str(exc).startswith('there is no run '):
+            raise  # the store is closed or unreadable
+        return None
 
 
 def _check_picklable(dep, func, transport):

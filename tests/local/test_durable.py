@@ -1,0 +1,336 @@
+"""Durable runs: a LocalWorkflow with a run store records, finishes, fails and resumes."""
+
+import collections
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+import flowy
+from flowy import LocalWorkflow, TaskError
+from flowy.errors import NondeterminismError
+from flowy.local.store import ClaimError, RecordedError, SQLiteStore
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(flowy.__file__)))
+
+# Activities on threads: SIGKILL from an activity kills the whole run, as a crash would.
+MODULE = textwrap.dedent('''
+    import json, os, signal, sys, time
+    from concurrent.futures import ThreadPoolExecutor
+    from flowy import LocalWorkflow
+
+    DIR = os.environ['DURABLE_DIR']
+
+    def _log(name, args):
+        with open(os.path.join(DIR, 'log'), 'a') as stream:
+            stream.write(json.dumps([name, list(args)]) + '\\n')
+
+    def _maybe_stop(name, args):
+        if [name, list(args)] != json.loads(os.environ.get('DURABLE_KILL', 'null')):
+            return
+        marker = os.path.join(DIR, 'killed')
+        if not os.path.exists(marker):
+            open(marker, 'w').close()
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    def square(x):
+        _log('square', [x])
+        time.sleep(0.02)
+        _maybe_stop('square', [x])
+        return x * x
+
+    def add(a, b):
+        _log('add', [a, b])
+        time.sleep(0.02)
+        _maybe_stop('add', [a, b])
+        gate = os.path.join(DIR, 'gate')
+        if os.environ.get('DURABLE_GATE'):
+            while not os.path.exists(gate):
+                time.sleep(0.01)
+        return a + b
+
+    def cube(x):
+        _log('cube', [x])
+        return x * x * x
+
+    class SumSquares:
+        def __init__(self, square, add, cube):
+            self.square, self.add, self.cube = square, add, cube
+
+        def __call__(self, n):
+            first = self.cube if os.environ.get('DURABLE_CHANGED') else self.square
+            squares = [first(0)] + [self.square(i) for i in range(1, n)]
+            acc = squares[0]
+            for value in squares[1:]:
+                acc = self.add(acc, value)
+            return acc
+
+    def workflow(driver, store):
+        w = LocalWorkflow(SumSquares, activity_workers=2, executor=ThreadPoolExecutor,
+                          driver=driver, store=store)
+        w.conf_activity('square', square)
+        w.conf_activity('add', add)
+        w.conf_activity('cube', cube)
+        return w
+
+    if __name__ == '__main__':
+        driver, store, run_id = sys.argv[1:4]
+        try:
+            print(json.dumps(workflow(driver, store).run(6, _id=run_id)))
+        except Exception as exc:
+            print(json.dumps([type(exc).__name__, str(exc),
+                              type(exc.__cause__).__name__]))
+''')
+
+EXPECTED = sum(i * i for i in range(6))
+CALLS = 6 + 5  # squares, then the adds
+
+
+@pytest.fixture
+def durable(tmp_path, monkeypatch):
+    (tmp_path / 'durable_wf.py').write_text(MODULE)
+    monkeypatch.setenv('DURABLE_DIR', str(tmp_path))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    sys.modules.pop('durable_wf', None)
+    import durable_wf
+    yield durable_wf
+    sys.modules.pop('durable_wf', None)
+
+
+def _start(tmp_path, driver, run_id, **env):
+    environ = dict(os.environ, PYTHONPATH=os.pathsep.join([REPO, str(tmp_path)]),
+                   DURABLE_DIR=str(tmp_path))
+    environ.update(env)
+    return subprocess.Popen(
+        [sys.executable, str(tmp_path / 'durable_wf.py'), driver, str(tmp_path / 'runs.db'),
+         run_id], env=environ, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _run(tmp_path, driver, run_id, **env):
+    process = _start(tmp_path, driver, run_id, **env)
+    out, err = process.communicate(timeout=120)
+    return process.returncode, out, err
+
+
+def _executions(tmp_path):
+    path = tmp_path / 'log'
+    if not path.exists():
+        return []
+    return [tuple(map(json.dumps, json.loads(line))) for line in path.read_text().splitlines()]
+
+
+def _recorded_outcomes(tmp_path, run_id):
+    with SQLiteStore(tmp_path / 'runs.db') as store:
+        return [(json.dumps(call.dep), json.dumps(json.loads(call.input)[0]))
+                for call in store.calls(run_id) if call.state == 'completed']
+
+
+@pytest.mark.parametrize('driver', ['cached', 'replay'])
+@pytest.mark.parametrize('kill', [['square', [4]], ['add', [14, 16]]])
+def test_a_killed_run_resumes_and_runs_only_the_calls_without_a_recorded_outcome(
+        tmp_path, durable, driver, kill):
+    code, out, err = _run(tmp_path, driver, 'job', DURABLE_KILL=json.dumps(kill))
+    assert code == -9, (out, err)
+    assert (tmp_path / 'killed').exists()
+    before = collections.Counter(_executions(tmp_path))
+    recorded = _recorded_outcomes(tmp_path, 'job')
+    assert recorded  # decisions were committed before the crash
+    code, out, err = _run(tmp_path, driver, 'job', DURABLE_KILL=json.dumps(kill))
+    assert code == 0, err
+    assert json.loads(out) == EXPECTED
+    after = collections.Counter(_executions(tmp_path)) - before
+    for call in recorded:
+        assert after[call] == 0, '%s ran again although its outcome was recorded' % (call,)
+    everything = before + after
+    assert len(everything) == CALLS
+    assert all(count <= 2 for count in everything.values())
+    # The id now holds the result: asking again runs nothing.
+    code, out, err = _run(tmp_path, driver, 'job')
+    assert code == 0, err
+    assert json.loads(out) == EXPECTED
+    assert collections.Counter(_executions(tmp_path)) == everything
+
+
+@pytest.mark.parametrize('driver', ['cached', 'replay'])
+def test_a_finished_or_failed_id_answers_from_the_store_without_running(
+        tmp_path, durable, driver):
+    store = str(tmp_path / 'runs.db')
+    w = durable.workflow(driver, store)
+    assert w.run(6, _id='one') == EXPECTED
+    count = len(_executions(tmp_path))
+    assert count == CALLS
+    assert w.run(6, _id='one') == EXPECTED
+    assert durable.workflow(driver, store).run(_id='one') == EXPECTED
+    assert len(_executions(tmp_path)) == count
+    with pytest.raises(ValueError, match='other arguments'):
+        w.run(5, _id='one')
+
+
+
+CALLED = collections.Counter()
+
+
+def boom(x):
+    CALLED['boom'] += 1
+    raise RuntimeError('boom %s' % x)
+
+
+class Fails:
+    def __init__(self, boom):
+        self.boom = boom
+
+    def __call__(self, x):
+        return self.boom(x) + 1
+
+
+@pytest.mark.parametrize('driver', ['cached', 'replay'])
+def test_a_failed_id_raises_the_recorded_error_without_running(tmp_path, driver):
+    CALLED.clear()
+    w = LocalWorkflow(Fails, executor=ThreadPoolExecutor, driver=driver,
+                      store=tmp_path / 'runs.db')
+    w.conf_activity('boom', boom)
+    with pytest.raises(TaskError, match='boom 3'):
+        w.run(3, _id='bad')
+    assert CALLED['boom'] == 1
+    with pytest.raises(TaskError, match='boom 3') as info:
+        w.run(3, _id='bad')
+    assert isinstance(info.value.__cause__, RecordedError)
+    assert 'RuntimeError: boom 3' in str(info.value.__cause__)
+    assert CALLED['boom'] == 1
+    with SQLiteStore(tmp_path / 'runs.db') as store:
+        assert store.run('bad').state == 'failed'
+        assert [call.state for call in store.calls('bad')] == ['failed']
+
+
+def test_a_run_without_id_gets_a_new_one_logged(tmp_path, durable, caplog):
+    w = durable.workflow('cached', str(tmp_path / 'runs.db'))
+    with caplog.at_level('INFO', logger='flowy'):
+        assert w.run(6) == EXPECTED
+        assert w.run(6) == EXPECTED
+    with SQLiteStore(tmp_path / 'runs.db') as store:
+        runs = store.runs()
+    assert [run.state for run in runs] == ['finished', 'finished']
+    assert runs[0].id != runs[1].id
+    for run in runs:
+        assert run.id in caplog.text
+        assert run.result == str(EXPECTED)
+    assert len(_executions(tmp_path)) == 2 * CALLS
+
+
+def test_an_id_without_a_store_is_a_usage_error(durable):
+    w = durable.workflow('cached', None)
+    with pytest.raises(ValueError, match='run store'):
+        w.run(6, _id='job')
+
+
+@pytest.mark.parametrize('driver', ['cached', 'replay'])
+def test_a_second_process_cannot_resume_a_run_the_first_one_drives(tmp_path, durable, driver):
+    process = _start(tmp_path, driver, 'held', DURABLE_GATE='1')
+    try:
+        deadline = time.monotonic() + 60
+        while not any(name == '"add"' for name, _ in _executions(tmp_path)):
+            assert process.poll() is None, process.communicate()
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        w = durable.workflow(driver, str(tmp_path / 'runs.db'))
+        with pytest.raises(ClaimError, match='held.*is being run by process %d' % process.pid):
+            w.run(6, _id='held')
+        (tmp_path / 'gate').touch()
+        out, err = process.communicate(timeout=120)
+    finally:
+        (tmp_path / 'gate').touch()
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 0, err
+    assert json.loads(out) == EXPECTED
+    count = len(_executions(tmp_path))
+    assert w.run(6, _id='held') == EXPECTED
+    assert len(_executions(tmp_path)) == count
+
+
+@pytest.mark.parametrize('driver', ['cached', 'replay'])
+def test_resuming_with_changed_code_fails_with_nondeterminism(tmp_path, durable, driver):
+    code, out, err = _run(tmp_path, driver, 'job', DURABLE_KILL=json.dumps(['add', [0, 1]]))
+    assert code == -9, (out, err)
+    code, out, err = _run(tmp_path, driver, 'job', DURABLE_CHANGED='1')
+    assert code == 0, err
+    kind, message, cause = json.loads(out)
+    assert (kind, cause) == ('TaskError', 'NondeterminismError')
+    assert 'cube' in message and 'square' in message
+    assert NondeterminismError.__name__ == cause
+    with SQLiteStore(tmp_path / 'runs.db') as store:
+        assert store.run('job').state == 'failed'
+
+
+class Parent:
+    def __init__(self, child):
+        self.child = child
+
+    def __call__(self, x):
+        return self.child(x)
+
+
+def test_child_workflows_are_refused_under_a_store_for_now(tmp_path, durable):
+    parent = LocalWorkflow(Parent, executor=ThreadPoolExecutor, store=tmp_path / 'runs.db')
+    parent.conf_workflow('child', durable.workflow('cached', None))
+    with pytest.raises(ValueError, match='does not yet record child workflows'):
+        parent.run(6)
+    with SQLiteStore(tmp_path / 'runs.db') as store:
+        assert store.runs() == []
+
+
+class Restarts:
+    def __init__(self, boom):
+        self.boom = boom
+
+    def __call__(self, x):
+        if x:
+            return flowy.restart(x - 1)
+        return x
+
+
+@pytest.mark.parametrize('driver', ['cached', 'replay'])
+def test_restarts_are_refused_under_a_store_for_now_and_the_run_is_left_resumable(
+        tmp_path, driver):
+    w = LocalWorkflow(Restarts, executor=ThreadPoolExecutor, driver=driver,
+                      store=tmp_path / 'runs.db')
+    w.conf_activity('boom', boom)
+    with pytest.raises(ValueError, match='does not yet record restarts'):
+        w.run(2, _id='r')
+    with SQLiteStore(tmp_path / 'runs.db') as store:
+        record = store.run('r')
+    assert record.state == 'interrupted'
+    assert record.owner_pid is None
+
+
+@pytest.mark.parametrize('driver', ['cached', 'replay'])
+def test_sigterm_marks_the_run_interrupted_and_it_resumes(tmp_path, durable, driver):
+    process = _start(tmp_path, driver, 'stopped', DURABLE_GATE='1')
+    try:
+        deadline = time.monotonic() + 60
+        while not any(name == '"add"' for name, _ in _executions(tmp_path)):
+            assert process.poll() is None, process.communicate()
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        process.terminate()
+        process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == -signal.SIGTERM
+    with SQLiteStore(tmp_path / 'runs.db') as store:
+        record = store.run('stopped')
+    assert (record.state, record.owner_pid) == ('interrupted', None)
+    (tmp_path / 'gate').touch()
+    before = collections.Counter(_executions(tmp_path))
+    assert durable.workflow(driver, str(tmp_path / 'runs.db')).run(_id='stopped') == EXPECTED
+    after = collections.Counter(_executions(tmp_path)) - before
+    assert ('"square"', '[1]') not in after  # recorded before the interrupt
