@@ -28,6 +28,7 @@ class Run:
         # arrival order, as (kind, key, data or reason, exception, time).
         self.unsaved = []
         self.saved_end = False
+        self.successor_id = None  # the store's id of the run this one restarted as
         self.inbox = []
         self.deciding = False
         self.again = False
@@ -135,9 +136,6 @@ class Run:
         """
         if not (self.unsaved or calls or outcome is not None):
             return
-        if type(outcome) is Restart:
-            raise ValueError('a run store does not yet record restarts (flowy.restart): run '
-                             '%s without store=' % self.config.name)
         with self.engine.store.decision(self.id) as writer:
             for kind, key, value, exc, at in self.unsaved:
                 if kind == 'c':
@@ -156,6 +154,8 @@ class Run:
                 writer.finish(outcome.result)
             elif type(outcome) is Fail:
                 writer.fail(outcome.reason, outcome.error)
+            elif type(outcome) is Restart:
+                self.successor_id = writer.restart(self.config.name, outcome.input)
         self.unsaved = []
         self.saved_end = outcome is not None
 
@@ -301,7 +301,8 @@ class Run:
             if timers:
                 engine.cancel(timers.pop(self.key, None))
         if type(outcome) is Restart:
-            successor = Run(engine, self.config, outcome.input, self.parent, self.key)
+            successor = Run(engine, self.config, outcome.input, self.parent, self.key,
+                            run_id=self.successor_id)
             if engine.tracer is not None:
                 engine.tracer.restarted(self.id, successor.id)
             successor.decide()

@@ -265,8 +265,8 @@ class SQLiteStore:
         running or interrupted run can be resumed).
         """
         with self._reading() as con:
-            con.execute('BEGIN IMMEDIATE')
             try:
+                con.execute('BEGIN IMMEDIATE')
                 run = self._run(con, run_id)
                 if run.state not in (RUNNING, INTERRUPTED):
                     raise StoreError('run %s in %s has %s: there is nothing to resume'
@@ -288,7 +288,8 @@ class SQLiteStore:
                                         '0) FROM records WHERE run=?', (number,)).fetchone()
                 con.execute('COMMIT')
             except BaseException:
-                con.execute('ROLLBACK')
+                if con.in_transaction:
+                    con.execute('ROLLBACK')
                 raise
             self._owned[run_id] = [number, seq, done, 0.0]
             return run._replace(state=RUNNING, owner_pid=self._pid, owner_host=self._host)

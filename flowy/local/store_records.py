@@ -145,8 +145,10 @@ class Transaction:
     def _commit(self, con):
         store, token, now = self._store, self._store.token, time.time()
         records = []
-        con.execute('BEGIN IMMEDIATE')
         try:
+            # BEGIN inside the try: an exception raised asynchronously (SIGTERM, Ctrl-C)
+            # right after it must not leave the connection inside a transaction.
+            con.execute('BEGIN IMMEDIATE')
             for row, writer in self._new:
                 writer.number = con.execute(_INSERT_RUN, row).lastrowid
             for writer in self._writers.values():
@@ -174,11 +176,11 @@ class Transaction:
                 con.executemany(_RECORD, records)
             con.execute('COMMIT')
         except sqlite3.IntegrityError as exc:
-            con.execute('ROLLBACK')
+            _rollback(con)
             raise StoreError('%s: cannot record this (%s): a run id is used once'
                              % (store.path, exc)) from exc
         except BaseException:
-            con.execute('ROLLBACK')
+            _rollback(con)
             raise
         for run_id, writer in self._writers.items():
             if writer.end is None:
@@ -262,6 +264,11 @@ class _Decision(Transaction):
 
     def __enter__(self):
         return self.run(self._run_id)
+
+
+def _rollback(con):
+    if con.in_transaction:
+        con.execute('ROLLBACK')
 
 
 def traceback_text(cause):

@@ -154,7 +154,8 @@ class LocalWorkflow(WorkflowConfig):
         run that failed raises its recorded error, without running anything; the id of
         a run that did not end (its process died, or it was interrupted) resumes it:
         its body is replayed against the recorded history, and only calls with no
-        recorded outcome run again.  Arguments may be left out to resume; given, they
+        recorded outcome run again (the id of a restarted run stands for the runs it
+        restarted as).  Arguments may be left out to resume; given, they
         must be those the run was started with.  Another live process resuming the same
         run raises :class:`~flowy.local.store.ClaimError`.  Without ``_id`` a store
         gives the run a new id, logged at INFO on the ``flowy`` logger.
@@ -189,8 +190,6 @@ class LocalWorkflow(WorkflowConfig):
             run_id = store.create_run(self.name, input_data, run_id)
             logger.info('started run %s of %s in %s', run_id, self.name, store.path)
             return None, run_id, None
-        while record.state == RESTARTED:
-            record = store.successor(record.id)
         if record.workflow != self.name:
             raise ValueError('run %s in %s is a run of %s, not of %s'
                              % (record.id, store.path, record.workflow, self.name))
@@ -198,6 +197,8 @@ class LocalWorkflow(WorkflowConfig):
             raise ValueError('run %s in %s was started with other arguments (%s): resume it '
                              'with the same ones, or without any'
                              % (record.id, store.path, record.input))
+        while record.state == RESTARTED:  # the run it restarted as holds the rest
+            record = store.successor(record.id)
         if record.state == FINISHED:
             return (lambda: self.transport.loads(record.result)), record.id, None
         if record.state == FAILED:

@@ -23,7 +23,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(flowy.__file__)))
 MODULE = textwrap.dedent('''
     import json, os, signal, sys, time
     from concurrent.futures import ThreadPoolExecutor
-    from flowy import LocalWorkflow
+    from flowy import LocalWorkflow, restart
 
     DIR = os.environ['DURABLE_DIR']
 
@@ -71,18 +71,29 @@ MODULE = textwrap.dedent('''
                 acc = self.add(acc, value)
             return acc
 
-    def workflow(driver, store):
-        w = LocalWorkflow(SumSquares, activity_workers=2, executor=ThreadPoolExecutor,
-                          driver=driver, store=store)
+    class Countdown:
+        def __init__(self, square, add, cube):
+            self.square, self.add = square, add
+
+        def __call__(self, n, acc=0):
+            total = self.add(acc, self.square(n))
+            if n:
+                return restart(n - 1, total + 0)
+            return total
+
+    def workflow(driver, store, factory='SumSquares'):
+        w = LocalWorkflow(globals()[factory], activity_workers=2,
+                          executor=ThreadPoolExecutor, driver=driver, store=store)
         w.conf_activity('square', square)
         w.conf_activity('add', add)
         w.conf_activity('cube', cube)
         return w
 
     if __name__ == '__main__':
-        driver, store, run_id = sys.argv[1:4]
+        driver, store, run_id, factory = (sys.argv[1:] + ['SumSquares'])[:4]
+        n = 6 if factory == 'SumSquares' else 5
         try:
-            print(json.dumps(workflow(driver, store).run(6, _id=run_id)))
+            print(json.dumps(workflow(driver, store, factory).run(n, _id=run_id)))
         except Exception as exc:
             print(json.dumps([type(exc).__name__, str(exc),
                               type(exc.__cause__).__name__]))
@@ -103,17 +114,17 @@ def durable(tmp_path, monkeypatch):
     sys.modules.pop('durable_wf', None)
 
 
-def _start(tmp_path, driver, run_id, **env):
+def _start(tmp_path, driver, run_id, factory='SumSquares', **env):
     environ = dict(os.environ, PYTHONPATH=os.pathsep.join([REPO, str(tmp_path)]),
                    DURABLE_DIR=str(tmp_path))
     environ.update(env)
     return subprocess.Popen(
         [sys.executable, str(tmp_path / 'durable_wf.py'), driver, str(tmp_path / 'runs.db'),
-         run_id], env=environ, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+         run_id, factory], env=environ, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def _run(tmp_path, driver, run_id, **env):
-    process = _start(tmp_path, driver, run_id, **env)
+def _run(tmp_path, driver, run_id, factory='SumSquares', **env):
+    process = _start(tmp_path, driver, run_id, factory, **env)
     out, err = process.communicate(timeout=120)
     return process.returncode, out, err
 
@@ -125,10 +136,11 @@ def _executions(tmp_path):
     return [tuple(map(json.dumps, json.loads(line))) for line in path.read_text().splitlines()]
 
 
-def _recorded_outcomes(tmp_path, run_id):
+def _recorded_outcomes(tmp_path, run_id=None):
     with SQLiteStore(tmp_path / 'runs.db') as store:
+        ids = [run_id] if run_id else [run.id for run in store.runs()]
         return [(json.dumps(call.dep), json.dumps(json.loads(call.input)[0]))
-                for call in store.calls(run_id) if call.state == 'completed']
+                for one in ids for call in store.calls(one) if call.state == 'completed']
 
 
 @pytest.mark.parametrize('driver', ['cached', 'replay'])
@@ -286,28 +298,44 @@ def test_child_workflows_are_refused_under_a_store_for_now(tmp_path, durable):
         assert store.runs() == []
 
 
-class Restarts:
-    def __init__(self, boom):
-        self.boom = boom
-
-    def __call__(self, x):
-        if x:
-            return flowy.restart(x - 1)
-        return x
+@pytest.mark.parametrize('driver', ['cached', 'replay'])
+def test_restarts_are_recorded_and_an_id_follows_them_to_the_last_run(
+        tmp_path, durable, driver):
+    w = durable.workflow(driver, str(tmp_path / 'runs.db'), 'Countdown')
+    assert w.run(3, _id='count') == 9 + 4 + 1
+    with SQLiteStore(tmp_path / 'runs.db') as store:
+        runs = store.runs()
+        assert [(run.id, run.state, run.predecessor) for run in runs] == [
+            ('count', 'restarted', None), ('count+1', 'restarted', 'count'),
+            ('count+2', 'restarted', 'count+1'), ('count+3', 'finished', 'count+2')]
+        assert json.loads(runs[1].input) == [[2, 9], {}]
+        assert [call.key for call in store.calls('count+3')] == ['square-0-0', 'add-0-0']
+    count = len(_executions(tmp_path))
+    assert count == 8
+    assert w.run(3, _id='count') == 14
+    assert w.run(_id='count') == 14
+    assert len(_executions(tmp_path)) == count
+    with pytest.raises(ValueError, match='other arguments'):
+        w.run(2, _id='count')
 
 
 @pytest.mark.parametrize('driver', ['cached', 'replay'])
-def test_restarts_are_refused_under_a_store_for_now_and_the_run_is_left_resumable(
-        tmp_path, driver):
-    w = LocalWorkflow(Restarts, executor=ThreadPoolExecutor, driver=driver,
-                      store=tmp_path / 'runs.db')
-    w.conf_activity('boom', boom)
-    with pytest.raises(ValueError, match='does not yet record restarts'):
-        w.run(2, _id='r')
+def test_a_run_killed_after_restarts_resumes_in_its_last_run(tmp_path, durable, driver):
+    kill = json.dumps(['add', [50, 4]])  # in the fourth run: 25, 16, 9 are added before
+    code, out, err = _run(tmp_path, driver, 'job', 'Countdown', DURABLE_KILL=kill)
+    assert code == -9, (out, err)
+    before = collections.Counter(_executions(tmp_path))
+    recorded = _recorded_outcomes(tmp_path)
+    assert ('"add"', '[41, 9]') in recorded
+    code, out, err = _run(tmp_path, driver, 'job', 'Countdown', DURABLE_KILL=kill)
+    assert code == 0, err
+    assert json.loads(out) == 55
+    after = collections.Counter(_executions(tmp_path)) - before
+    for call in recorded:
+        assert after[call] == 0, '%s ran again although its outcome was recorded' % (call,)
+    assert len(before + after) == 12
     with SQLiteStore(tmp_path / 'runs.db') as store:
-        record = store.run('r')
-    assert record.state == 'interrupted'
-    assert record.owner_pid is None
+        assert [run.state for run in store.runs()] == ['restarted'] * 5 + ['finished']
 
 
 @pytest.mark.parametrize('driver', ['cached', 'replay'])
@@ -320,15 +348,15 @@ def test_sigterm_marks_the_run_interrupted_and_it_resumes(tmp_path, durable, dri
             assert time.monotonic() < deadline
             time.sleep(0.02)
         process.terminate()
-        process.communicate(timeout=60)
+        out, err = process.communicate(timeout=60)
     finally:
         if process.poll() is None:
             process.kill()
             process.communicate()
-    assert process.returncode == -signal.SIGTERM
+    assert process.returncode == -signal.SIGTERM, (out, err)
     with SQLiteStore(tmp_path / 'runs.db') as store:
         record = store.run('stopped')
-    assert (record.state, record.owner_pid) == ('interrupted', None)
+    assert (record.state, record.owner_pid) == ('interrupted', None), err
     (tmp_path / 'gate').touch()
     before = collections.Counter(_executions(tmp_path))
     assert durable.workflow(driver, str(tmp_path / 'runs.db')).run(_id='stopped') == EXPECTED
