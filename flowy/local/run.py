@@ -9,6 +9,7 @@ from ..errors import TaskError
 from ..history import History
 from .feeder import Attempt
 from .runner import failure_reason
+from .store_records import FAILED, FINISHED, RecordedError, StoreError
 
 __all__ = ['Run']
 
@@ -29,6 +30,7 @@ class Run:
         self.unsaved = []
         self.saved_end = False
         self.successor_id = None  # the store's id of the run this one restarted as
+        self.child_ids = {}  # call key -> the store's id of a child run not started yet
         self.inbox = []
         self.deciding = False
         self.again = False
@@ -53,7 +55,10 @@ class Run:
                 continue  # the body no longer has this task: its replay says so
             if tracer is not None:
                 tracer.scheduled(self.id, call.key, call.dep, spec.kind, call.depends_on, 0)
-            self._launch(spec, call.key, call.input)
+            if spec.kind is WORKFLOW:
+                self._resume_child(spec, call.key, call.input)
+            else:
+                self._launch(spec, call.key, call.input)
 
     def decide(self):
         """Ask for a decision of this run (made once the events at hand are recorded)."""
@@ -150,6 +155,10 @@ class Run:
                 else:
                     writer.scheduled(call.key, call.dep, call.position, call.input,
                                      call.depends_on)
+                    spec = self.config.specs[call.dep]
+                    if spec.kind is WORKFLOW:
+                        self.child_ids[call.key] = writer.child(call.key, spec.target.name,
+                                                                call.input)
             if type(outcome) is Finish:
                 writer.finish(outcome.result)
             elif type(outcome) is Fail:
@@ -184,12 +193,7 @@ class Run:
             return
         engine = self.engine
         if spec.kind is WORKFLOW:
-            if spec.timeout is not None:
-                if self.child_timers is None:
-                    self.child_timers = {}
-                self.child_timers[key] = engine.after(
-                    spec.timeout, partial(self._child_timed_out, key, spec.timeout))
-            Run(engine, spec.target, input_data, parent=self, key=key).decide()
+            self._start_child(spec, key, input_data, self.child_ids.pop(key, None))
             return
         if engine.feeder is not None:
             engine.in_flight += 1
@@ -199,6 +203,36 @@ class Run:
             engine.feeder.submit(self, key, spec.target, spec.transport, input_data, attempt)
         else:
             engine.submit_activity(self, spec, key, input_data)
+
+    def _start_child(self, spec, key, input_data, run_id, loaded=None):
+        engine = self.engine
+        if spec.timeout is not None:
+            if self.child_timers is None:
+                self.child_timers = {}
+            self.child_timers[key] = engine.after(
+                spec.timeout, partial(self._child_timed_out, key, spec.timeout))
+        child = Run(engine, spec.target, input_data, parent=self, key=key, run_id=run_id,
+                    history=None if loaded is None else loaded.history)
+        if loaded is not None:
+            child.resume(loaded.pending)
+        child.decide()
+
+    def _resume_child(self, spec, key, input_data):
+        """Call ``key`` started a child workflow: deliver its recorded end, or resume it."""
+        store = self.engine.store
+        record = store.child(self.id, key)  # the last run, after restarts
+        if record is None:  # it is recorded in the decision that scheduled the call
+            raise StoreError('%s: run %s has no child run for its call %s'
+                             % (store.path, self.id, key))
+        if record.state == FINISHED:
+            self.arrived(key, record.result, None)
+        elif record.state == FAILED:
+            error = TaskError(record.reason, key)
+            error.__cause__ = RecordedError(record.traceback or record.reason)
+            self.arrived(key, None, error, record.reason)
+        else:
+            store.claim(record.id)
+            self._start_child(spec, key, record.input, record.id, store.load(record.id))
 
     def _child_timed_out(self, key, seconds):
         """The child workflow of call ``key`` ran too long: end it; the call timed out."""
@@ -280,8 +314,11 @@ class Run:
 
     def end(self, outcome):
         """End this run with ``outcome`` without delivering it (its calls are abandoned)."""
-        self.done = True
         engine = self.engine
+        if engine.store is not None and not self.saved_end:
+            # An end no decision made: a run that stalled, a child that timed out.
+            self._save((), outcome)
+        self.done = True
         engine.run_ended(self)
         if self.child_timers:
             for timer in self.child_timers.values():
@@ -292,8 +329,6 @@ class Run:
 
     def conclude(self, outcome):
         """End this run with ``outcome``: deliver it to the parent, or to ``run()``."""
-        if self.engine.store is not None and not self.saved_end:
-            self._save((), outcome)  # an end no decision made (a run that stalled)
         self.end(outcome)
         engine = self.engine
         if type(outcome) is not Restart and self.parent is not None:

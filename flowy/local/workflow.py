@@ -182,9 +182,6 @@ class LocalWorkflow(WorkflowConfig):
     def _stored_run(self, run_id, input_data, given):
         """(what the run already ended with, or None; the id to run; its LoadedRun)."""
         store = self.store
-        if len(self._tree()) > 1:
-            raise ValueError('a run store does not yet record child workflows: run %s '
-                             'without store=' % self.name)
         record = None if run_id is None else _recorded(store, run_id)
         if record is None:
             run_id = store.create_run(self.name, input_data, run_id)

@@ -81,17 +81,26 @@ MODULE = textwrap.dedent('''
                 return restart(n - 1, total + 0)
             return total
 
+    class Parent:
+        def __init__(self, square, add, cube, child):
+            self.square, self.add, self.child = square, add, child
+
+        def __call__(self, n):
+            return self.add(self.child(n), self.square(n))
+
     def workflow(driver, store, factory='SumSquares'):
         w = LocalWorkflow(globals()[factory], activity_workers=2,
                           executor=ThreadPoolExecutor, driver=driver, store=store)
         w.conf_activity('square', square)
         w.conf_activity('add', add)
         w.conf_activity('cube', cube)
+        if factory == 'Parent':
+            w.conf_workflow('child', workflow(driver, None))
         return w
 
     if __name__ == '__main__':
         driver, store, run_id, factory = (sys.argv[1:] + ['SumSquares'])[:4]
-        n = 6 if factory == 'SumSquares' else 5
+        n = 5 if factory == 'Countdown' else 6
         try:
             print(json.dumps(workflow(driver, store, factory).run(n, _id=run_id)))
         except Exception as exc:
@@ -138,7 +147,7 @@ def _executions(tmp_path):
 
 def _recorded_outcomes(tmp_path, run_id=None):
     with SQLiteStore(tmp_path / 'runs.db') as store:
-        ids = [run_id] if run_id else [run.id for run in store.runs()]
+        ids = [run_id] if run_id else [run.id for run in store.runs(children=True)]
         return [(json.dumps(call.dep), json.dumps(json.loads(call.input)[0]))
                 for one in ids for call in store.calls(one) if call.state == 'completed']
 
@@ -281,21 +290,83 @@ def test_resuming_with_changed_code_fails_with_nondeterminism(tmp_path, durable,
         assert store.run('job').state == 'failed'
 
 
-class Parent:
+@pytest.mark.parametrize('driver', ['cached', 'replay'])
+def test_child_workflows_are_recorded_as_runs_of_their_own(tmp_path, durable, driver):
+    w = durable.workflow(driver, str(tmp_path / 'runs.db'), 'Parent')
+    assert w.run(6, _id='family') == EXPECTED + 36
+    with SQLiteStore(tmp_path / 'runs.db') as store:
+        runs = store.runs(children=True)
+        assert [(run.id, run.workflow, run.state, run.parent, run.parent_key)
+                for run in runs] == [
+            ('family', 'Parent', 'finished', None, None),
+            ('family/child-0-0', 'SumSquares', 'finished', 'family', 'child-0-0')]
+        assert runs[1].result == str(EXPECTED)
+        assert store.run('family').result == str(EXPECTED + 36)
+        assert [call.key for call in store.calls('family')] == [
+            'child-0-0', 'square-0-0', 'add-0-0']
+    count = len(_executions(tmp_path))
+    assert count == CALLS + 2
+    assert w.run(_id='family') == EXPECTED + 36
+    assert len(_executions(tmp_path)) == count
+
+
+@pytest.mark.parametrize('driver', ['cached', 'replay'])
+def test_a_run_killed_in_a_child_workflow_resumes_the_child(tmp_path, durable, driver):
+    kill = json.dumps(['add', [14, 16]])
+    code, out, err = _run(tmp_path, driver, 'job', 'Parent', DURABLE_KILL=kill)
+    assert code == -9, (out, err)
+    before = collections.Counter(_executions(tmp_path))
+    recorded = _recorded_outcomes(tmp_path)
+    assert ('"add"', '[5, 9]') in recorded
+    code, out, err = _run(tmp_path, driver, 'job', 'Parent', DURABLE_KILL=kill)
+    assert code == 0, err
+    assert json.loads(out) == EXPECTED + 36
+    after = collections.Counter(_executions(tmp_path)) - before
+    for call in recorded:
+        assert after[call] == 0, '%s ran again although its outcome was recorded' % (call,)
+    assert len(before + after) == CALLS + 2
+    with SQLiteStore(tmp_path / 'runs.db') as store:
+        assert [run.state for run in store.runs(children=True)] == ['finished'] * 2
+
+
+def slow(x):
+    time.sleep(0.5)
+    return x
+
+
+class Slow:
+    def __init__(self, slow):
+        self.slow = slow
+
+    def __call__(self, x):
+        return self.slow(x)
+
+
+class Patient:
     def __init__(self, child):
         self.child = child
 
     def __call__(self, x):
-        return self.child(x)
+        try:
+            return flowy.wait(self.child(x))
+        except flowy.TaskTimedout:
+            return 'late'
 
 
-def test_child_workflows_are_refused_under_a_store_for_now(tmp_path, durable):
-    parent = LocalWorkflow(Parent, executor=ThreadPoolExecutor, store=tmp_path / 'runs.db')
-    parent.conf_workflow('child', durable.workflow('cached', None))
-    with pytest.raises(ValueError, match='does not yet record child workflows'):
-        parent.run(6)
+@pytest.mark.parametrize('driver', ['cached', 'replay'])
+def test_a_child_that_times_out_is_recorded_as_failed(tmp_path, driver):
+    child = LocalWorkflow(Slow, executor=ThreadPoolExecutor)
+    child.conf_activity('slow', slow)
+    w = LocalWorkflow(Patient, executor=ThreadPoolExecutor, driver=driver,
+                      store=tmp_path / 'runs.db')
+    w.conf_workflow('child', child, timeout=0.1)
+    assert w.run(1, _id='p') == 'late'
     with SQLiteStore(tmp_path / 'runs.db') as store:
-        assert store.runs() == []
+        parent, kid = store.runs(children=True)
+        assert (parent.state, kid.state) == ('finished', 'failed')
+        assert 'timed out' in kid.reason and kid.owner_pid is None
+        assert [call.state for call in store.calls('p')] == ['timedout']
+    assert w.run(_id='p') == 'late'
 
 
 @pytest.mark.parametrize('driver', ['cached', 'replay'])
