@@ -46,7 +46,8 @@ class LocalWorkflow(WorkflowConfig):
     before its calls start, and ``run(..., _id=...)`` resumes a run that did not end.
     ``durability`` is ``'normal'`` (survives a killed process) or ``'fsync'`` (survives
     a power loss too, at a higher cost per decision); it applies when ``store`` is a
-    path.  Without a store (the default) runs live in memory.
+    path.  Without a store (the default) runs live in memory.  :meth:`repair` reruns a
+    failed stored run, reusing the calls that completed.
     """
 
     def __init__(self, factory, activity_workers=8, workflow_workers=2,
@@ -175,6 +176,49 @@ class LocalWorkflow(WorkflowConfig):
         with stopping_on_sigterm():
             try:
                 return Engine(self, _wait, tracer).run(input_data, run_id, loaded)
+            finally:
+                if path is not None:
+                    tracer.write(path)
+
+    def repair(self, run_id, _wait=False, _trace=None):
+        """Run again a failed or interrupted stored run, reusing its completed calls.
+
+        A new run of the same input (its id is logged at INFO, and its record names
+        ``run_id`` as the run it repairs) starts with the calls that completed in
+        ``run_id`` already in its history, in the order they finished; the body is run
+        against it, so only the calls that failed, timed out or never ran are made.
+        Returns the result, or raises TaskError, as :meth:`run` does.
+        """
+        store = self.store
+        if store is None:
+            raise ValueError('repair() reruns a run recorded in a run store: give the '
+                             'workflow one (LocalWorkflow(..., store=path))')
+        self._check_tree()
+        old = store.run(run_id)
+        while old.state == RESTARTED:
+            old = store.successor(old.id)
+        if old.workflow != self.name:
+            raise ValueError('run %s in %s is a run of %s, not of %s'
+                             % (old.id, store.path, old.workflow, self.name))
+        if old.state == FINISHED:
+            raise ValueError('run %s in %s finished: there is nothing to repair (run(_id=%r) '
+                             'returns its result)' % (old.id, store.path, run_id))
+        done = sorted((call for call in store.calls(old.id) if call.state == 'completed'),
+                      key=lambda call: call.order)
+        with store.transaction() as tx:
+            new_id = tx.create(self.name, old.input, repair_of=old.id)
+            writer = tx.run(new_id)
+            for call in done:
+                writer.scheduled(call.key, call.dep, call.position, call.input,
+                                 call.depends_on, call.started)
+                writer.completed(call.key, call.data, call.finished)
+        logger.info('started run %s of %s in %s, repairing run %s (%d completed calls '
+                    'reused)', new_id, self.name, store.path, old.id, len(done))
+        loaded = store.load(new_id)
+        tracer, path = _tracer_for(_trace)
+        with stopping_on_sigterm():
+            try:
+                return Engine(self, _wait, tracer).run(old.input, new_id, loaded)
             finally:
                 if path is not None:
                     tracer.write(path)

@@ -369,6 +369,64 @@ def test_a_child_that_times_out_is_recorded_as_failed(tmp_path, driver):
     assert w.run(_id='p') == 'late'
 
 
+BROKEN = []
+
+
+def double(x):
+    CALLED['double'] += 1
+    return 2 * x
+
+
+def fragile(x):
+    CALLED['fragile'] += 1
+    if BROKEN:
+        raise RuntimeError('fragile is broken')
+    return x + 1
+
+
+class Mends:
+    def __init__(self, double, fragile):
+        self.double, self.fragile = double, fragile
+
+    def __call__(self, x):
+        first = self.double(x)
+        second = flowy.wait(self.double(x + 1))  # both outcomes are recorded before
+        return self.double(self.fragile(first) + second)  # fragile fails
+
+
+@pytest.mark.parametrize('driver', ['cached', 'replay'])
+def test_repair_reruns_a_failed_run_reusing_its_completed_calls(tmp_path, driver, caplog):
+    CALLED.clear()
+    BROKEN[:] = [True]
+    w = LocalWorkflow(Mends, executor=ThreadPoolExecutor, driver=driver,
+                      store=tmp_path / 'runs.db')
+    w.conf_activity('double', double)
+    w.conf_activity('fragile', fragile)
+    with pytest.raises(TaskError, match='fragile is broken'):
+        w.run(3, _id='broken')
+    assert CALLED == {'double': 2, 'fragile': 1}
+    BROKEN[:] = []
+    with caplog.at_level('INFO', logger='flowy'):
+        assert w.repair('broken') == 2 * (7 + 8)
+    assert CALLED == {'double': 3, 'fragile': 2}
+    with SQLiteStore(tmp_path / 'runs.db') as store:
+        old, new = store.runs()
+        assert (old.id, old.state) == ('broken', 'failed')
+        assert (new.state, new.repair_of, new.input) == ('finished', 'broken', old.input)
+        assert new.id in caplog.text
+        calls = store.calls(new.id)
+        # The reused calls come first (in the old finish order), then the new ones.
+        assert {call.key for call in calls[:2]} == {'double-0-0', 'double-1-0'}
+        assert [(call.key, call.state) for call in calls[2:]] == [
+            ('fragile-0-0', 'completed'), ('double-2-0', 'completed')]
+        assert all(call.state == 'completed' for call in calls)
+    assert w.run(_id=new.id) == 30
+    with pytest.raises(ValueError, match='nothing to repair'):
+        w.repair(new.id)
+    with pytest.raises(ValueError, match='run store'):
+        LocalWorkflow(Mends).repair('broken')
+
+
 @pytest.mark.parametrize('driver', ['cached', 'replay'])
 def test_restarts_are_recorded_and_an_id_follows_them_to_the_last_run(
         tmp_path, durable, driver):
