@@ -491,3 +491,31 @@ def test_sigterm_marks_the_run_interrupted_and_it_resumes(tmp_path, durable, dri
     assert durable.workflow(driver, str(tmp_path / 'runs.db')).run(_id='stopped') == EXPECTED
     after = collections.Counter(_executions(tmp_path)) - before
     assert ('"square"', '[1]') not in after  # recorded before the interrupt
+
+
+@pytest.mark.parametrize('driver', ['cached', 'replay'])
+def test_ctrl_c_marks_the_run_interrupted(tmp_path, durable, driver):
+    process = _start(tmp_path, driver, 'stopped', DURABLE_GATE='1')
+    try:
+        deadline = time.monotonic() + 60
+        while not any(name == '"add"' for name, _ in _executions(tmp_path)):
+            assert process.poll() is None, process.communicate()
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        process.send_signal(signal.SIGINT)
+        with SQLiteStore(tmp_path / 'runs.db') as store:
+            # The activity thread keeps the process alive until the gate opens.
+            while store.run('stopped').state != 'interrupted':
+                assert time.monotonic() < deadline, process.poll()
+                time.sleep(0.02)
+            assert store.run('stopped').owner_pid is None
+    finally:
+        (tmp_path / 'gate').touch()
+        try:
+            out, err = process.communicate(timeout=60)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.communicate()
+    assert 'KeyboardInterrupt' in err
+    assert durable.workflow(driver, str(tmp_path / 'runs.db')).run(_id='stopped') == EXPECTED
