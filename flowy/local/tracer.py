@@ -120,7 +120,7 @@ class Tracer:
                  '\tnode [fontname=Helvetica fontsize=10]']
         edges = []
         for workflow in self.workflows.values():
-            lines.append('\tsubgraph %s {' % _quote('cluster_%d' % workflow.id))
+            lines.append('\tsubgraph %s {' % _quote('cluster_%s' % workflow.id))
             lines.append('\t\tgraph [color=%s label=%s style=rounded]' % (
                 _quote(_COLORS[workflow.state]), _label([_workflow_label(workflow)])))
             lines.append('\t\t%s [label=%s fillcolor="#eeeeee" shape=box '
@@ -275,7 +275,7 @@ def _node(run_id, key):
 
 
 def _workflow_label(workflow):
-    label = '%s (run %d)' % (workflow.name, workflow.id)
+    label = '%s (run %s)' % (workflow.name, workflow.id)
     if workflow.state == 'completed':
         label += ' = %s' % _clip(workflow.detail)
     elif workflow.state != 'running':

@@ -519,3 +519,13 @@ def test_ctrl_c_marks_the_run_interrupted(tmp_path, durable, driver):
                 process.communicate()
     assert 'KeyboardInterrupt' in err
     assert durable.workflow(driver, str(tmp_path / 'runs.db')).run(_id='stopped') == EXPECTED
+
+
+def test_a_stored_run_is_traced_under_its_id(tmp_path, durable):
+    from flowy.local import Tracer
+    tracer = Tracer()
+    w = durable.workflow('cached', str(tmp_path / 'runs.db'), 'Parent')
+    assert w.run(6, _id='traced', _trace=tracer) == EXPECTED + 36
+    dot = tracer.to_dot()
+    assert 'Parent (run traced)' in dot
+    assert 'SumSquares (run traced/child-0-0)' in dot
