@@ -145,6 +145,19 @@ def _executions(tmp_path):
     return [tuple(map(json.dumps, json.loads(line))) for line in path.read_text().splitlines()]
 
 
+def _wait_until_add_ran(tmp_path, process, within=60):
+    """Wait (bounded) until the subprocess's workflow has run its ``add`` activity.
+
+    The other process can only be watched through its execution log, so this looks at
+    the file every few milliseconds; the order comes from the file, not from timing.
+    """
+    deadline = time.monotonic() + within
+    while not any(name == '"add"' for name, _ in _executions(tmp_path)):
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline, 'add did not run within %d s' % within
+        time.sleep(0.02)
+
+
 def _recorded_outcomes(tmp_path, run_id=None):
     with SQLiteStore(tmp_path / 'runs.db') as store:
         ids = [run_id] if run_id else [run.id for run in store.runs(children=True)]
@@ -254,11 +267,7 @@ def test_an_id_without_a_store_is_a_usage_error(durable):
 def test_a_second_process_cannot_resume_a_run_the_first_one_drives(tmp_path, durable, driver):
     process = _start(tmp_path, driver, 'held', DURABLE_GATE='1')
     try:
-        deadline = time.monotonic() + 60
-        while not any(name == '"add"' for name, _ in _executions(tmp_path)):
-            assert process.poll() is None, process.communicate()
-            assert time.monotonic() < deadline
-            time.sleep(0.02)
+        _wait_until_add_ran(tmp_path, process)
         w = durable.workflow(driver, str(tmp_path / 'runs.db'))
         with pytest.raises(ClaimError, match='held.*is being run by process %d' % process.pid):
             w.run(6, _id='held')
@@ -471,11 +480,7 @@ def test_a_run_killed_after_restarts_resumes_in_its_last_run(tmp_path, durable, 
 def test_sigterm_marks_the_run_interrupted_and_it_resumes(tmp_path, durable, driver):
     process = _start(tmp_path, driver, 'stopped', DURABLE_GATE='1')
     try:
-        deadline = time.monotonic() + 60
-        while not any(name == '"add"' for name, _ in _executions(tmp_path)):
-            assert process.poll() is None, process.communicate()
-            assert time.monotonic() < deadline
-            time.sleep(0.02)
+        _wait_until_add_ran(tmp_path, process)
         process.terminate()
         out, err = process.communicate(timeout=60)
     finally:
@@ -497,12 +502,9 @@ def test_sigterm_marks_the_run_interrupted_and_it_resumes(tmp_path, durable, dri
 def test_ctrl_c_marks_the_run_interrupted(tmp_path, durable, driver):
     process = _start(tmp_path, driver, 'stopped', DURABLE_GATE='1')
     try:
-        deadline = time.monotonic() + 60
-        while not any(name == '"add"' for name, _ in _executions(tmp_path)):
-            assert process.poll() is None, process.communicate()
-            assert time.monotonic() < deadline
-            time.sleep(0.02)
+        _wait_until_add_ran(tmp_path, process)
         process.send_signal(signal.SIGINT)
+        deadline = time.monotonic() + 60
         with SQLiteStore(tmp_path / 'runs.db') as store:
             # The activity thread keeps the process alive until the gate opens.
             while store.run('stopped').state != 'interrupted':

@@ -15,6 +15,7 @@ from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from test_retries import FanOut
 from waiting import PROMPT, bounded_run
 
 import flowy
@@ -327,23 +328,6 @@ def test_a_child_that_ends_in_time_is_not_timed_out():
 
 
 # -- both drivers decide the same on the local engine --------------------------------------------
-
-class FanOut:
-    def __init__(self, task):
-        self.task = task
-
-    def __call__(self, n):
-        results = [self.task(i) for i in range(n)]
-        shown = []
-        for result in results:
-            try:
-                shown.append(wait(result))
-            except TaskTimedout as exc:
-                shown.append('timeout: %s' % exc)
-            except TaskError as exc:
-                shown.append('error: %s' % exc)
-        return shown
-
 
 class Planned:
     """Call ``i``'s attempts behave as ``plans[i]`` says ('ok', 'fail' or 'hang')."""
