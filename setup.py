@@ -31,7 +31,7 @@ setup(
         ],
         'docs': ['sphinx>=7'],
     },
-    entry_points={'console_scripts': ['flowy = flowy.swf.cli:main']},
+    entry_points={'console_scripts': ['flowy = flowy.__main__:main']},
     classifiers=[
         'Development Status :: 3 - Alpha',
         'Intended Audience :: Developers',

@@ -1,4 +1,6 @@
-"""The ``flowy`` command (also ``python -m flowy``): start workflows and run workers on SWF.
+"""The SWF commands of ``flowy`` (also ``python -m flowy``): start workflows, run workers.
+
+``flowy local`` (local run stores) is :mod:`flowy.local.cli`; ``flowy.__main__`` dispatches.
 
 ``flowy --help`` lists the subcommands and ``flowy COMMAND --help`` explains each one
 with examples.  :func:`main` returns the exit status: 0 on success, 1 when something

@@ -73,7 +73,8 @@ examples:
   flowy start my-domain SumSquares 1 10 --task-list decisions
   flowy status my-domain 3f2a...-workflow-id
 
-Run 'flowy COMMAND --help' for the options of each command."""
+Run 'flowy COMMAND --help' for the options of each command.  'flowy local --help'
+describes the commands that look at local run stores (flowy local list, show)."""
 
 _START_EPILOG = """\
 Each ARG is read as JSON when it is valid JSON (10, 1.5, true, null, "text",

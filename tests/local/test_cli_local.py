@@ -1,0 +1,165 @@
+"""``flowy local``: list and show the runs of a run store from the command line."""
+
+import json
+import os
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+import flowy
+from flowy import LocalWorkflow, TaskError
+from flowy.__main__ import main
+from flowy.local.cli import main as local_main
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(flowy.__file__)))
+
+
+def square(x):
+    return x * x
+
+
+def explode(x):
+    raise RuntimeError('boom at %s' % x)
+
+
+class Squares:
+    def __init__(self, square):
+        self.square = square
+
+    def __call__(self, n):
+        return sum(self.square(i) for i in range(n))
+
+
+class Broken:
+    def __init__(self, explode):
+        self.explode = explode
+
+    def __call__(self, n):
+        return self.explode(n)
+
+
+class Parent:
+    def __init__(self, square, child):
+        self.square, self.child = square, child
+
+    def __call__(self, n):
+        return self.square(self.child(n))
+
+
+def _workflow(factory, store, **tasks):
+    w = LocalWorkflow(factory, executor=ThreadPoolExecutor, store=store)
+    for name, func in tasks.items():
+        w.conf_activity(name, func)
+    return w
+
+
+@pytest.fixture(scope='module')
+def store(tmp_path_factory):
+    path = str(tmp_path_factory.mktemp('cli') / 'runs.db')
+    assert _workflow(Squares, path, square=square).run(3, _id='good') == 5
+    with pytest.raises(TaskError):
+        _workflow(Broken, path, explode=explode).run(7, _id='bad')
+    parent = _workflow(Parent, path, square=square)
+    parent.conf_workflow('child', _workflow(Squares, None, square=square))
+    assert parent.run(3, _id='family') == 25
+    return path
+
+
+def _call(capsys, *argv):
+    status = main(list(argv))
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def test_list_prints_a_table_of_the_top_level_runs(store, capsys):
+    status, out, err = _call(capsys, 'local', 'list', '--store', store)
+    assert (status, err) == (0, '')
+    lines = out.splitlines()
+    assert lines[0].split()[:3] == ['ID', 'WORKFLOW', 'STATE']
+    rows = [line.split()[:3] for line in lines[1:]]
+    assert rows == [['good', 'Squares', 'finished'], ['bad', 'Broken', 'failed'],
+                    ['family', 'Parent', 'finished']]
+
+
+def test_list_all_includes_children_and_filters_by_state_as_json(store, capsys):
+    status, out, _ = _call(capsys, 'local', 'list', '--store', store, '--all', '--json')
+    assert status == 0
+    runs = [json.loads(line) for line in out.splitlines()]
+    children = [run for run in runs if run['parent'] == 'family']
+    assert len(runs) == 4 and len(children) == 1
+    assert children[0]['workflow'] == 'Squares' and children[0]['state'] == 'finished'
+    assert all(run['created'] <= run['updated'] for run in runs)
+    status, out, _ = _call(capsys, 'local', 'list', '--store', store, '--state', 'failed',
+                           '--json')
+    assert [json.loads(line)['id'] for line in out.splitlines()] == ['bad']
+
+
+def test_show_a_finished_run_with_its_calls(store, capsys):
+    status, out, err = _call(capsys, 'local', 'show', 'good', '--store', store)
+    assert (status, err) == (0, '')
+    assert 'state:       finished' in out
+    assert 'workflow:    Squares' in out
+    calls = [line for line in out.splitlines() if line.startswith('  ')]
+    assert len(calls) == 3 and all(' completed ' in line for line in calls)
+    status, out, _ = _call(capsys, 'local', 'show', 'good', '--store', store, '--json')
+    shown = json.loads(out)
+    assert shown['state'] == 'finished' and json.loads(shown['result']) == 5
+    assert [call['state'] for call in shown['calls']] == ['completed'] * 3
+    assert sorted(json.loads(call['result']) for call in shown['calls']) == [0, 1, 4]
+    assert all(call['duration'] >= 0 for call in shown['calls'])
+
+
+def test_show_a_failed_run_gives_the_reason_and_with_v_the_traceback(store, capsys):
+    status, out, _ = _call(capsys, 'local', 'show', 'bad', '--store', store)
+    assert status == 0 and 'boom at 7' in out and 'Traceback' not in out
+    status, out, _ = _call(capsys, 'local', 'show', 'bad', '--store', store, '-v')
+    assert status == 0 and 'Traceback' in out and 'RuntimeError' in out
+    shown = json.loads(_call(capsys, 'local', 'show', 'bad', '--store', store, '--json',
+                             '-v')[1])
+    assert shown['state'] == 'failed' and 'boom at 7' in shown['reason']
+    assert shown['calls'][0]['state'] == 'failed'
+    assert 'RuntimeError' in shown['calls'][0]['traceback']
+
+
+def test_show_names_the_children_and_the_parent(store, capsys):
+    shown = json.loads(_call(capsys, 'local', 'show', 'family', '--store', store, '--json')[1])
+    assert len(shown['children']) == 1
+    child = shown['children'][0]
+    status, out, _ = _call(capsys, 'local', 'show', child, '--store', store)
+    assert status == 0 and 'parent:      family (call ' in out
+
+
+def test_an_unknown_run_or_a_missing_store_is_one_line_and_status_1(store, tmp_path, capsys):
+    status, out, err = _call(capsys, 'local', 'show', 'nope', '--store', store)
+    assert (status, out) == (1, '')
+    assert err.count('\n') == 1 and 'no run nope' in err
+    missing = str(tmp_path / 'missing.db')
+    status, out, err = _call(capsys, 'local', 'list', '--store', missing)
+    assert (status, out) == (1, '')
+    assert err.count('\n') == 1 and missing in err
+    assert not os.path.exists(missing)  # looking does not create a store
+
+
+def test_usage_errors_exit_2(store, capsys):
+    assert local_main([]) == 2
+    assert local_main(['list']) == 2  # --store is required
+    assert local_main(['list', '--store', store, '--state', 'sleeping']) == 2
+    capsys.readouterr()
+
+
+def _flowy(*argv):
+    environ = dict(os.environ, PYTHONPATH=REPO)
+    return subprocess.run([sys.executable, '-m', 'flowy'] + list(argv), env=environ,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_python_m_flowy_dispatches_local_and_swf_commands(store):
+    done = _flowy('local', 'list', '--store', store)
+    assert done.returncode == 0, done.stderr
+    assert [line.split()[0] for line in done.stdout.splitlines()[1:]] == ['good', 'bad',
+                                                                           'family']
+    done = _flowy('--help')
+    assert done.returncode == 0 and 'flowy local' in done.stdout
+    assert 'decider' in done.stdout  # the SWF commands are still there
