@@ -2,18 +2,25 @@
 
 ``flowy local list`` lists the runs of a store, ``flowy local show RUN_ID`` shows one
 run with its calls.  Inputs, results and call data are printed as stored (encoded by
-the workflow's transport).  Exit status: 0 on success, 1 when the store cannot be read
-or has no such run, 2 for a usage error.
+the workflow's transport).  ``flowy local resume RUN_ID`` and ``flowy local repair
+RUN_ID`` run a stored run again with a :class:`~flowy.LocalWorkflow` found in a module
+(``--workflow MODULE:NAME``) and print its result as JSON.  Exit status: 0 on success,
+1 when the store cannot be read or has no such run, or the run failed, 2 for a usage
+error (a bad option, a workflow that cannot be found), 130 after Ctrl-C.
 """
 
 import argparse
+import importlib
 import json
 import os
 import sys
 import time
+from contextlib import contextmanager
 
+from ..errors import FlowyError, exception_text
 from .store import SQLiteStore, StoreError
 from .store_records import STATES
+from .workflow import LocalWorkflow
 
 __all__ = ['main', 'build_parser']
 
@@ -23,13 +30,26 @@ _EPILOG = """\
 examples:
   flowy local list --store runs.db
   flowy local list --store runs.db --state failed --all --json
-  flowy local show nightly-2024-06-01 --store runs.db -v"""
+  flowy local show nightly-2024-06-01 --store runs.db -v
+  flowy local resume nightly-2024-06-01 --store runs.db --workflow myproject.jobs:nightly
+  flowy local repair nightly-2024-06-01 --store runs.db --workflow myproject.jobs:nightly"""
+
+_RERUN_EPILOG = """\
+MODULE:NAME names a LocalWorkflow object: NAME is its name in MODULE, a module name
+(myproject.jobs; the current directory is importable) or a path to a .py file.  The
+workflow's own store (store=) is used; --store gives one to a workflow without a
+store, and must name the same file as the workflow's store otherwise.  The result is
+printed as JSON (values JSON cannot hold as their repr)."""
+
+
+class CommandLineError(FlowyError):
+    """The command line asks for something impossible (exit status 2)."""
 
 
 def build_parser():
     parser = argparse.ArgumentParser(
-        prog=PROG, description='Look at the runs recorded in a local run store (the '
-                               'store= file of a LocalWorkflow).',
+        prog=PROG, description='List, show, resume and repair the runs of a local run store\n'
+                               '(the store= file of a LocalWorkflow).',
         epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest='command', metavar='COMMAND')
     listing = commands.add_parser('list', help='list the runs of a store, oldest first',
@@ -48,6 +68,17 @@ def build_parser():
     show.add_argument('--json', action='store_true', help='print one JSON object')
     show.add_argument('-v', '--verbose', action='store_true',
                       help='also print the recorded tracebacks of failures')
+    for name, text in (('resume', 'resume a run that did not end (or give the result or '
+                                  'error of one that did)'),
+                       ('repair', 'run a failed or interrupted run again as a new run, '
+                                  'reusing the calls that completed')):
+        command = commands.add_parser(name, help=text, description=text[0].upper() + text[1:]
+                                      + '; print the result as JSON.', epilog=_RERUN_EPILOG,
+                                      formatter_class=argparse.RawDescriptionHelpFormatter)
+        command.add_argument('run_id', metavar='RUN_ID')
+        command.add_argument('--workflow', required=True, metavar='MODULE:NAME',
+                             help='the LocalWorkflow object that runs it')
+        command.add_argument('--store', help="the run store file (default: the workflow's)")
     return parser
 
 
@@ -64,13 +95,12 @@ def main(argv=None):
         return 2
     prefix = '%s %s: error:' % (PROG, args.command)
     try:
-        store = _open(args.store)
-        try:
-            return _COMMANDS[args.command](store, args)
-        finally:
-            store.close()
-    except StoreError as exc:
+        return _COMMANDS[args.command](args)
+    except CommandLineError as exc:
         print('%s %s' % (prefix, exc), file=sys.stderr)
+        return 2
+    except (FlowyError, ValueError) as exc:  # StoreError, TaskError, a refused run
+        print('%s %s' % (prefix, exception_text(exc)), file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print('%s interrupted' % prefix, file=sys.stderr)
@@ -84,14 +114,24 @@ def _open(path):
     return SQLiteStore(path)
 
 
+@contextmanager
+def _reading(args):
+    store = _open(args.store)
+    try:
+        yield store
+    finally:
+        store.close()
+
+
 def _time(when):
     if when is None:
         return ''
     return time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime(when))
 
 
-def _list(store, args):
-    runs = store.runs(state=args.state, children=args.all)
+def _list(args):
+    with _reading(args) as store:
+        runs = store.runs(state=args.state, children=args.all)
     if args.json:
         for run in runs:
             print(json.dumps({'id': run.id, 'workflow': run.workflow, 'state': run.state,
@@ -114,10 +154,11 @@ def _related(store, run):
     return children, None if successor is None else successor.id
 
 
-def _show(store, args):
-    run = store.run(args.run_id)
-    calls = store.calls(run.id)
-    children, successor = _related(store, run)
+def _show(args):
+    with _reading(args) as store:
+        run = store.run(args.run_id)
+        calls = store.calls(run.id)
+        children, successor = _related(store, run)
     if args.json:
         fields = {name: getattr(run, name) for name in (
             'id', 'workflow', 'state', 'input', 'result', 'reason', 'parent', 'parent_key',
@@ -162,7 +203,68 @@ def _indent(text, prefix='    '):
     return '\n'.join(prefix + line for line in text.rstrip('\n').splitlines())
 
 
-_COMMANDS = {'list': _list, 'show': _show}
+def _find_workflow(spec):
+    module_name, _, name = spec.rpartition(':')
+    if not module_name or not name:
+        raise CommandLineError('--workflow must be MODULE:NAME (such as myproject.jobs:nightly); '
+                         'got %r' % spec)
+    cwd = os.getcwd()
+    if cwd not in sys.path and '' not in sys.path:
+        sys.path.insert(0, cwd)
+    if module_name.endswith('.py'):
+        if not os.path.isfile(module_name):
+            raise CommandLineError('no such file: %s' % module_name)
+        directory, filename = os.path.split(os.path.abspath(module_name))
+        if directory not in sys.path:
+            sys.path.insert(0, directory)
+        module_name = filename[:-3]
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name and (module_name == exc.name or module_name.startswith(exc.name + '.')):
+            raise CommandLineError('cannot find the module %s: run flowy from the directory that '
+                             'holds it, or add that directory to PYTHONPATH'
+                             % module_name) from None
+        raise
+    workflow = getattr(module, name, None)
+    if not isinstance(workflow, LocalWorkflow):
+        raise CommandLineError('%s in %s is %s, not a LocalWorkflow object' % (
+            name, module_name, 'missing' if workflow is None else type(workflow).__name__))
+    return workflow
+
+
+def _stored_workflow(args):
+    """The workflow of --workflow, with its store; and the store this command opened."""
+    workflow = _find_workflow(args.workflow)
+    if workflow.store is None:
+        if args.store is None:
+            raise CommandLineError('the workflow %s has no store: give --store' % args.workflow)
+        workflow.store = _open(args.store)
+        return workflow, workflow.store
+    if args.store is not None and (os.path.realpath(args.store)
+                                   != os.path.realpath(workflow.store.path)):
+        raise CommandLineError('the workflow %s uses the store %s, not %s'
+                         % (args.workflow, workflow.store.path, args.store))
+    return workflow, None
+
+
+def _rerun(args):
+    workflow, opened = _stored_workflow(args)
+    try:
+        workflow.store.run(args.run_id)  # an unknown id must not start a new run
+        if args.command == 'resume':
+            result = workflow.run(_id=args.run_id)
+        else:
+            result = workflow.repair(args.run_id)
+    finally:
+        if opened is not None:
+            workflow.store = None
+            opened.close()
+    print(json.dumps(result, default=repr))
+    return 0
+
+
+_COMMANDS = {'list': _list, 'show': _show, 'resume': _rerun, 'repair': _rerun}
 
 
 if __name__ == '__main__':  # pragma: no cover

@@ -12,6 +12,7 @@ import flowy
 from flowy import LocalWorkflow, TaskError
 from flowy.__main__ import main
 from flowy.local.cli import main as local_main
+from flowy.local.store import SQLiteStore
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(flowy.__file__)))
 
@@ -163,3 +164,115 @@ def test_python_m_flowy_dispatches_local_and_swf_commands(store):
     done = _flowy('--help')
     assert done.returncode == 0 and 'flowy local' in done.stdout
     assert 'decider' in done.stdout  # the SWF commands are still there
+
+
+RERUN_MODULE = '''
+import os
+from concurrent.futures import ThreadPoolExecutor
+from flowy import LocalWorkflow
+
+
+def square(x):
+    if os.path.exists(os.environ['CLI_BROKEN']):
+        raise RuntimeError('square is broken')
+    return x * x
+
+
+class Squares:
+    def __init__(self, square):
+        self.square = square
+
+    def __call__(self, n):
+        return sum(self.square(i) for i in range(n))
+
+
+squares = LocalWorkflow(Squares, executor=ThreadPoolExecutor)
+squares.conf_activity('square', square)
+stored = LocalWorkflow(Squares, executor=ThreadPoolExecutor, store=os.environ['CLI_STORE'])
+stored.conf_activity('square', square)
+not_a_workflow = 42
+'''
+
+
+@pytest.fixture
+def rerun(tmp_path, monkeypatch):
+    module = tmp_path / 'cli_rerun_wf.py'
+    module.write_text(RERUN_MODULE)
+    broken = tmp_path / 'broken'
+    monkeypatch.setenv('CLI_BROKEN', str(broken))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    sys.modules.pop('cli_rerun_wf', None)
+    path = str(tmp_path / 'runs.db')
+    monkeypatch.setenv('CLI_STORE', path)
+    with SQLiteStore(path) as store:  # runs recorded and never driven: to resume
+        store.create_run('Squares', '[[3],{}]', 'pending')
+        store.create_run('Squares', '[[4],{}]', 'doomed')
+    yield path, '%s:squares' % module, broken
+    sys.modules.pop('cli_rerun_wf', None)
+
+
+def _ids(capsys, path):
+    return [json.loads(line)['id'] for line in
+            _call(capsys, 'local', 'list', '--store', path, '--json')[1].splitlines()]
+
+
+def test_resume_runs_a_stored_run_and_prints_its_result(rerun, capsys):
+    path, workflow, _ = rerun
+    status, out, err = _call(capsys, 'local', 'resume', 'pending', '--store', path,
+                             '--workflow', workflow)
+    assert (status, out, err) == (0, '5\n', '')
+    assert json.loads(_call(capsys, 'local', 'show', 'pending', '--store', path,
+                            '--json')[1])['state'] == 'finished'
+    import cli_rerun_wf
+    assert cli_rerun_wf.squares.store is None  # the store given was not kept
+
+
+def test_a_failed_run_is_reported_and_repair_reruns_it(rerun, capsys):
+    path, workflow, broken = rerun
+    broken.touch()
+    status, out, err = _call(capsys, 'local', 'resume', 'doomed', '--store', path,
+                             '--workflow', workflow)
+    assert (status, out) == (1, '') and 'square is broken' in err
+    broken.unlink()
+    status, out, err = _call(capsys, 'local', 'resume', 'doomed', '--store', path,
+                             '--workflow', workflow)  # the recorded failure stands
+    assert (status, out) == (1, '') and 'square is broken' in err
+    status, out, err = _call(capsys, 'local', 'repair', 'doomed', '--store', path,
+                             '--workflow', workflow)
+    assert (status, out, err) == (0, '14\n', '')
+    new = [run_id for run_id in _ids(capsys, path) if run_id not in ('pending', 'doomed')]
+    assert len(new) == 1
+    shown = json.loads(_call(capsys, 'local', 'show', new[0], '--store', path, '--json')[1])
+    assert (shown['state'], shown['repair_of']) == ('finished', 'doomed')
+
+
+def test_resume_refuses_what_it_cannot_run(rerun, tmp_path, capsys):
+    path, workflow, _ = rerun
+    status, _, err = _call(capsys, 'local', 'resume', 'nope', '--store', path,
+                           '--workflow', workflow)
+    assert status == 1 and 'no run nope' in err
+    assert _ids(capsys, path) == ['pending', 'doomed']  # no run was started for it
+    for spec in ('no_such_module_here:squares', workflow.replace(':squares', ':missing'),
+                 workflow.replace(':squares', ':not_a_workflow'), 'squares'):
+        status, out, err = _call(capsys, 'local', 'resume', 'pending', '--store', path,
+                                 '--workflow', spec)
+        assert (status, out) == (2, '') and err.count('\n') == 1, err
+    status, _, err = _call(capsys, 'local', 'resume', 'pending', '--workflow', workflow)
+    assert status == 2 and 'give --store' in err
+    status, _, err = _call(capsys, 'local', 'repair', 'pending', '--workflow', workflow,
+                           '--store', str(tmp_path / 'missing.db'))
+    assert status == 1 and 'missing.db' in err
+
+
+def test_a_workflow_with_a_store_uses_it_and_refuses_another(rerun, tmp_path, capsys):
+    path, workflow, _ = rerun
+    stored = workflow.replace(':squares', ':stored')
+    other = tmp_path / 'other.db'
+    other.touch()
+    status, out, err = _call(capsys, 'local', 'resume', 'pending', '--workflow', stored,
+                             '--store', str(other))
+    assert (status, out) == (2, '') and 'uses the store' in err
+    status, out, err = _call(capsys, 'local', 'resume', 'pending', '--workflow', stored)
+    assert (status, out, err) == (0, '5\n', '')
+    import cli_rerun_wf
+    cli_rerun_wf.stored.store.close()
