@@ -1,12 +1,14 @@
 """``flowy local``: look at the runs recorded in a local run store.
 
 ``flowy local list`` lists the runs of a store, ``flowy local show RUN_ID`` shows one
-run with its calls.  Inputs, results and call data are printed as stored (encoded by
-the workflow's transport).  ``flowy local resume RUN_ID`` and ``flowy local repair
-RUN_ID`` run a stored run again with a :class:`~flowy.LocalWorkflow` found in a module
-(``--workflow MODULE:NAME``) and print its result as JSON.  Exit status: 0 on success,
-1 when the store cannot be read or has no such run, or the run failed, 2 for a usage
-error (a bad option, a workflow that cannot be found), 130 after Ctrl-C.
+run with its calls, ``flowy local rerun RUN_ID KEY`` calls the activity function of one
+recorded call again with its recorded input. Inputs, results and call data are printed
+as stored (encoded by the workflow's transport). ``flowy local resume RUN_ID`` and
+``flowy local repair RUN_ID`` run a stored run again with a
+:class:`~flowy.LocalWorkflow` found in a module (``--workflow MODULE:NAME``) and print
+its result as JSON. Exit status: 0 on success, 1 when the store cannot be read or has no
+such run, or the run failed, 2 for a usage error (a bad option, a workflow that cannot
+be found), 130 after Ctrl-C.
 """
 
 import argparse
@@ -17,7 +19,9 @@ import sys
 import time
 from contextlib import contextmanager
 
-from ..errors import FlowyError, exception_text
+from ..config import ACTIVITY
+from ..errors import FlowyError, TaskError, exception_text
+from .runner import run_in_worker
 from .store import SQLiteStore, StoreError
 from .store_records import STATES
 from .workflow import LocalWorkflow
@@ -48,8 +52,8 @@ class CommandLineError(FlowyError):
 
 def build_parser():
     parser = argparse.ArgumentParser(
-        prog=PROG, description='List, show, resume and repair the runs of a local run store\n'
-                               '(the store= file of a LocalWorkflow).',
+        prog=PROG, description='List, show, resume, repair and rerun the runs of a local run\n'
+                               'store (the store= file of a LocalWorkflow).',
         epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest='command', metavar='COMMAND')
     listing = commands.add_parser('list', help='list the runs of a store, oldest first',
@@ -79,6 +83,17 @@ def build_parser():
         command.add_argument('--workflow', required=True, metavar='MODULE:NAME',
                              help='the LocalWorkflow object that runs it')
         command.add_argument('--store', help="the run store file (default: the workflow's)")
+    rerun = commands.add_parser(
+        'rerun', help="call one recorded activity call's function again, here",
+        description="Call the activity function of one recorded call again in this process, "
+                    "with the call's\nrecorded input; print its result as JSON.  Nothing is "
+                    "recorded.", epilog=_RERUN_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    rerun.add_argument('run_id', metavar='RUN_ID')
+    rerun.add_argument('key', metavar='KEY', help='the call key, as flowy local show prints it')
+    rerun.add_argument('--workflow', required=True, metavar='MODULE:NAME',
+                       help="the LocalWorkflow object of the run's workflow")
+    rerun.add_argument('--store', help="the run store file (default: the workflow's)")
     return parser
 
 
@@ -264,7 +279,40 @@ def _rerun(args):
     return 0
 
 
-_COMMANDS = {'list': _list, 'show': _show, 'resume': _rerun, 'repair': _rerun}
+def _rerun_call(args):
+    workflow, opened = _stored_workflow(args)
+    try:
+        store = workflow.store
+        run = store.run(args.run_id)
+        if run.workflow != workflow.name:
+            raise ValueError('run %s in %s is a run of %s, not of %s'
+                             % (run.id, store.path, run.workflow, workflow.name))
+        call = next((call for call in store.calls(run.id) if call.key == args.key), None)
+    finally:
+        if opened is not None:
+            workflow.store = None
+            opened.close()
+    if call is None:
+        raise StoreError('run %s in %s has no call %s' % (run.id, store.path, args.key))
+    spec = workflow.specs.get(call.dep)
+    if spec is None or spec.kind is not ACTIVITY:
+        raise ValueError('call %s of run %s is not an activity call of %s (dependency %s '
+                         'is %s)' % (call.key, run.id, workflow.name, call.dep,
+                                     'not configured' if spec is None else 'a workflow'))
+    if call.input is None:
+        raise StoreError('call %s of run %s has no recorded input' % (call.key, run.id))
+    try:
+        result = spec.transport.loads(run_in_worker(spec.target, spec.transport, call.key,
+                                                    call.input))
+    except Exception as exc:  # the activity failed: one line, as for a failed run
+        raise TaskError('call %s failed: %s' % (call.key, exception_text(exc)),
+                        call.key) from exc
+    print(json.dumps(result, default=repr))
+    return 0
+
+
+_COMMANDS = {'list': _list, 'show': _show, 'resume': _rerun, 'repair': _rerun,
+             'rerun': _rerun_call}
 
 
 if __name__ == '__main__':  # pragma: no cover

@@ -276,3 +276,23 @@ def test_a_workflow_with_a_store_uses_it_and_refuses_another(rerun, tmp_path, ca
     assert (status, out, err) == (0, '5\n', '')
     import cli_rerun_wf
     cli_rerun_wf.stored.store.close()
+
+
+def test_rerun_calls_one_recorded_activity_call_again(rerun, capsys):
+    path, workflow, broken = rerun
+    assert _call(capsys, 'local', 'resume', 'pending', '--store', path,
+                 '--workflow', workflow)[0] == 0
+    status, out, err = _call(capsys, 'local', 'rerun', 'pending', 'square-2-0', '--store', path,
+                             '--workflow', workflow)
+    assert (status, out, err) == (0, '4\n', '')
+    broken.touch()
+    status, out, err = _call(capsys, 'local', 'rerun', 'pending', 'square-2-0', '--store', path,
+                             '--workflow', workflow)
+    assert (status, out) == (1, '') and 'square is broken' in err and err.count('\n') == 1
+    status, out, err = _call(capsys, 'local', 'rerun', 'pending', 'square-9-0', '--store', path,
+                             '--workflow', workflow)
+    assert (status, out) == (1, '') and 'no call square-9-0' in err
+    # nothing was recorded: the run still has its three calls
+    shown = json.loads(_call(capsys, 'local', 'show', 'pending', '--store', path, '--json')[1])
+    assert [call['key'] for call in shown['calls']] == ['square-0-0', 'square-1-0',
+                                                        'square-2-0']

@@ -74,7 +74,7 @@ examples:
   flowy status my-domain 3f2a...-workflow-id
 
 Run 'flowy COMMAND --help' for the options of each command.  'flowy local --help'
-describes the commands for local run stores (flowy local list, show, resume, repair)."""
+describes the commands for local run stores (flowy local list, show, resume, ...)."""
 
 _START_EPILOG = """\
 Each ARG is read as JSON when it is valid JSON (10, 1.5, true, null, "text",
