@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from flowy import serialization
+from flowy import serialization, serialization_paths
 from flowy.serialization import JSON, MAX_DEPTH, JSONTransport, dumps, loads
 
 UTC = datetime.UTC
@@ -706,9 +706,9 @@ def test_property_single_key_dicts_stay_dicts(value):
 def test_property_slow_paths_agree_with_the_fast_ones(value):
     # The iterative paths serve callers with deep stacks; they must not differ.
     text = dumps(value)
-    assert serialization._encode_slowly(value) == text
-    assert serialization._diagnose(value) == json_depth(text)
-    assert_same(serialization._decode_tree(serialization._parse(text)), loads(text))
+    assert serialization_paths.encode_slowly(value) == text
+    assert serialization_paths.diagnose(value) == json_depth(text)
+    assert_same(serialization_paths.decode_tree(serialization_paths.parse(text)), loads(text))
 
 
 tricky_text = st.text(st.sampled_from('[]{}"\\\n/éa\ud800'), max_size=6)
@@ -755,9 +755,9 @@ def test_property_junk_decodes_or_raises_value_error(document):
     except ValueError as exc:
         assert str(exc).startswith('malformed tagged JSON at '), exc
         with pytest.raises(ValueError, match='^malformed tagged JSON at '):
-            serialization._decode_tree(serialization._parse(text))
+            serialization_paths.decode_tree(serialization_paths.parse(text))
     else:
-        assert_same(serialization._decode_tree(serialization._parse(text)), value)
+        assert_same(serialization_paths.decode_tree(serialization_paths.parse(text)), value)
 
 
 json_texts = st.recursive(
@@ -775,9 +775,9 @@ def test_property_the_iterative_parser_reads_json_as_json_does(text):
         expected = json.loads(text)
     except ValueError:
         with pytest.raises(ValueError):
-            serialization._parse(text)
+            serialization_paths.parse(text)
     else:
-        assert_same(serialization._parse(text), expected)
+        assert_same(serialization_paths.parse(text), expected)
 
 
 # -- module surface ------------------------------------------------------------------
