@@ -6,6 +6,7 @@ Its layers, from the outside in:
   activity and workflow types, and register them on SWF;
 * :mod:`flowy.swf.decider` and :mod:`flowy.swf.activity`: the two workers, over the
   poll loop of :mod:`flowy.swf.worker` and the boto3 wrapper of :mod:`flowy.swf.client`;
+  the decider reads a task's history pages through :mod:`flowy.swf.pages`;
 * :mod:`flowy.swf.starter` and :mod:`flowy.swf.status`: start executions, read how
   they ended;
 * :mod:`flowy.swf.cli`: the ``flowy`` command;

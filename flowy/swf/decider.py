@@ -77,9 +77,10 @@ from ..errors import FlowyError, NondeterminismError, exception_line
 from .client import error_code
 from .config import WORKFLOW_CATEGORY, SWFWorkflowConfig
 from .decisions import CLOSING, TooManyDecisions, cancel_workflow, fail_workflow
-from .events import HistoryError, MissingEvents, check_sequence, event_id
+from .events import HistoryError, MissingEvents, event_id
 from .history import read_history
 from .packer import Packer, to_swf
+from .pages import DecisionTask, Pages, PagingError, Stopping
 from .payload import PayloadError, PayloadMissing, PayloadTooLarge
 from .types import TaskType
 from .worker import Worker
@@ -108,53 +109,6 @@ _PAYLOAD_HINT = ('Values too large for SWF travel through the payload store: che
                  'the executions (the lifecycle rule of the bucket).')
 
 
-class DecisionTask:
-    """One polled decision task: the first response, and how to poll for its next pages.
-
-    ``received``: when the poll returned it (on the decider's clock), which is when SWF
-    started the task's start-to-close timeout.
-    """
-
-    __slots__ = ('response', 'domain', 'task_list', 'identity', 'reverse', 'received')
-
-    def __init__(self, response, domain, task_list, identity=None, reverse=False,
-                 received=None):
-        self.response = response
-        self.domain = domain
-        self.task_list = task_list
-        self.identity = identity
-        self.reverse = reverse
-        self.received = received
-
-    @property
-    def token(self):
-        return self.response['taskToken']
-
-    @property
-    def run(self):
-        """``(workflowId, runId)`` of the execution."""
-        execution = self.response.get('workflowExecution') or {}
-        return execution.get('workflowId'), execution.get('runId')
-
-    @property
-    def type_key(self):
-        """``(name, version)`` of the workflow type."""
-        workflow_type = self.response.get('workflowType') or {}
-        return workflow_type.get('name'), workflow_type.get('version')
-
-    def __repr__(self):
-        return '<DecisionTask %s/%s %s %s started=%s>' % (
-            self.run + self.type_key + (self.response.get('startedEventId'),))
-
-
-class _PagingError(FlowyError):
-    """The history of a decision task could not be read in full."""
-
-
-class _Stopping(_PagingError):
-    """The decider was stopped while it waited to fetch a page again."""
-
-
 class _CannotDecide(FlowyError):
     """The decision cannot be computed: fail the execution with this reason and details."""
 
@@ -174,37 +128,6 @@ class _Run:
         self.execution = execution
         self.packer = Packer(execution)
         self.answered = answered
-
-
-class _Pages:
-    """The event pages of one decision task: the first came with the poll."""
-
-    def __init__(self, worker, client, task):
-        self.worker = worker
-        self.client = client
-        self.task = task
-        first = task.response.get('events') or []
-        self.fetched = [first]
-        self.token = task.response.get('nextPageToken')
-
-    def next_page(self):
-        """The events of the next page, or None when every page was fetched."""
-        if not self.token:
-            return None
-        events, self.token = self.worker._fetch_page(self.client, self.task, self.token)
-        self.fetched.append(events)
-        return events
-
-    def all_events(self):
-        """Every event of the task, in event id order, pages merged (an event of two
-        pages counts once)."""
-        while self.next_page() is not None:
-            pass
-        events = {}
-        for page in self.fetched:
-            for event in page:
-                events[event_id(event)] = event
-        return [events[number] for number in sorted(events)]
 
 
 class SWFWorkflowWorker(Worker):
@@ -329,7 +252,12 @@ class SWFWorkflowWorker(Worker):
         self.stats['events'] += len(response.get('events') or ())
         return DecisionTask(response, domain, task_list, identity, reverse, self.clock())
 
-    def _fetch_page(self, client, task, token):
+    def fetch_page(self, client, task, token):
+        """``(events, next token)`` of the history page of ``task`` at ``token``.
+
+        A failed fetch is tried again after a pause that doubles each time (``stop()``
+        ends the wait); after ``page_attempts`` failures it raises PagingError.
+        """
         pause = self.page_retry_pause
         for attempt in range(1, self.page_attempts + 1):
             self.stats['api_calls'] += 1
@@ -339,13 +267,13 @@ class SWFWorkflowWorker(Worker):
                     max_page_size=self.page_size, reverse_order=task.reverse)
             except Exception as exc:
                 if attempt == self.page_attempts:
-                    raise _PagingError('fetching a page of its history failed %d times: %s'
+                    raise PagingError('fetching a page of its history failed %d times: %s'
                                        % (attempt, exception_line(exc))) from exc
                 log.warning('fetching a history page of %s/%s failed (try %d of %d); trying '
                             'again in %.1f s: %s', *task.run, attempt, self.page_attempts,
                             pause, exception_line(exc))
                 if self._stop.wait(pause):
-                    raise _Stopping('the decider is stopping') from exc
+                    raise Stopping('the decider is stopping') from exc
                 pause *= 2
                 continue
             events = response.get('events') or []
@@ -390,11 +318,11 @@ class SWFWorkflowWorker(Worker):
         except (PayloadMissing, PayloadTooLarge) as exc:
             decisions = [self._failing(run_key, 'a payload of this run cannot be used: %s' % exc,
                                        _PAYLOAD_HINT)]
-        except (_PagingError, PayloadError) as exc:
+        except (PagingError, PayloadError) as exc:
             # worth trying again: SWF delivers the task again after its timeout
             self._drop(run_key, run)
             self.stats['unanswered'] += 1
-            log.log(logging.INFO if isinstance(exc, _Stopping) else logging.ERROR,
+            log.log(logging.INFO if isinstance(exc, Stopping) else logging.ERROR,
                     'cannot decide for %s/%s; the task is left to time out and be tried '
                     'again: %s', *run_key, exc)
             return
@@ -452,7 +380,7 @@ class SWFWorkflowWorker(Worker):
 
     def _read(self, client, task, run_key):
         """The run up to this task: ``(_Run, how many events were new, cached)``."""
-        pages = _Pages(self, client, task)
+        pages = Pages(self, client, task)
         run = self._runs.get(run_key) if self.caching else None
         if run is not None:
             new = self._follow(run, pages, task, run_key)
@@ -463,7 +391,7 @@ class SWFWorkflowWorker(Worker):
         try:
             run = _Run(self._whole_history(pages, task, run_key))
         except MissingEvents as exc:
-            raise _PagingError('the pages of its history miss events: %s' % exc) from exc
+            raise PagingError('the pages of its history miss events: %s' % exc) from exc
         except HistoryError as exc:
             raise _unreadable(exc) from exc
         self.stats['replays'] += 1
@@ -477,7 +405,7 @@ class SWFWorkflowWorker(Worker):
         started = task.response.get('startedEventId') or 0
         execution = run.execution
         try:
-            news = self._new_events(pages, execution.last_event_id, started, task.reverse)
+            news = pages.events_after(execution.last_event_id, started)
             return None if news is None else execution.feed(news)
         except HistoryError as exc:
             log.warning('the new events of %s/%s do not fit its cached history (%s); '
@@ -490,36 +418,6 @@ class SWFWorkflowWorker(Worker):
         if started:
             events = [event for event in events if event_id(event) <= started]
         return read_history(events, run_key[0], self.payload_store, last=started or None)
-
-    def _new_events(self, pages, last, started, newest_first=False):
-        """The events after ``last``, in order, reading no more pages than needed.
-
-        None when they do not follow on from ``last`` (then read the whole history).
-        Pages ``newest_first`` are read only down to the first event already fed.
-        """
-        news = {}
-        events = pages.fetched[0]
-        while True:
-            reached = False
-            for event in events:
-                number = event_id(event)
-                if number > last:
-                    news[number] = event
-                else:
-                    reached = True
-                    if newest_first:
-                        break  # the rest of the page is older still
-            if reached:
-                break
-            events = pages.next_page()
-            if events is None:
-                return None  # the history does not hold what was fed: it is not ours
-        events = [news[number] for number in sorted(news) if not started or number <= started]
-        try:
-            check_sequence(events, last + 1, last=started or None)
-        except HistoryError:
-            return None
-        return events
 
     # -- deciding -----------------------------------------------------------------------
 

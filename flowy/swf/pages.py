@@ -1,0 +1,121 @@
+"""A polled decision task and the pages of its history.
+
+SWF gives a decider the first page of a task's history with the poll; the others are
+fetched with ``nextPageToken``.  :class:`Pages` keeps what was fetched and reads only
+as many pages as a decision needs: all of them to rebuild a run, or, for a run the
+decider keeps, just down to the last event it has already seen.
+"""
+
+from ..errors import FlowyError
+from .events import HistoryError, check_sequence, event_id
+
+__all__ = ['DecisionTask', 'Pages', 'PagingError', 'Stopping']
+
+
+class DecisionTask:
+    """One polled decision task: the first response, and how to poll for its next pages.
+
+    ``received``: when the poll returned it (on the decider's clock), which is when SWF
+    started the task's start-to-close timeout.
+    """
+
+    __slots__ = ('response', 'domain', 'task_list', 'identity', 'reverse', 'received')
+
+    def __init__(self, response, domain, task_list, identity=None, reverse=False,
+                 received=None):
+        self.response = response
+        self.domain = domain
+        self.task_list = task_list
+        self.identity = identity
+        self.reverse = reverse
+        self.received = received
+
+    @property
+    def token(self):
+        return self.response['taskToken']
+
+    @property
+    def run(self):
+        """``(workflowId, runId)`` of the execution."""
+        execution = self.response.get('workflowExecution') or {}
+        return execution.get('workflowId'), execution.get('runId')
+
+    @property
+    def type_key(self):
+        """``(name, version)`` of the workflow type."""
+        workflow_type = self.response.get('workflowType') or {}
+        return workflow_type.get('name'), workflow_type.get('version')
+
+    def __repr__(self):
+        return '<DecisionTask %s/%s %s %s started=%s>' % (
+            self.run + self.type_key + (self.response.get('startedEventId'),))
+
+
+class PagingError(FlowyError):
+    """The history of a decision task could not be read in full."""
+
+
+class Stopping(PagingError):
+    """The decider was stopped while it waited to fetch a page again."""
+
+
+class Pages:
+    """The event pages of one decision task: the first came with the poll."""
+
+    def __init__(self, worker, client, task):
+        self.worker = worker
+        self.client = client
+        self.task = task
+        first = task.response.get('events') or []
+        self.fetched = [first]
+        self.token = task.response.get('nextPageToken')
+
+    def next_page(self):
+        """The events of the next page, or None when every page was fetched."""
+        if not self.token:
+            return None
+        events, self.token = self.worker.fetch_page(self.client, self.task, self.token)
+        self.fetched.append(events)
+        return events
+
+    def all_events(self):
+        """Every event of the task, in event id order, pages merged (an event of two
+        pages counts once)."""
+        while self.next_page() is not None:
+            pass
+        events = {}
+        for page in self.fetched:
+            for event in page:
+                events[event_id(event)] = event
+        return [events[number] for number in sorted(events)]
+
+    def events_after(self, last, started):
+        """The events after ``last``, in order, reading no more pages than needed.
+
+        None when they do not follow on from ``last`` (then read the whole history).
+        Pages read newest first (the task's ``reverse``) are read only down to the first
+        event already fed.
+        """
+        news, newest_first = {}, self.task.reverse
+        events = self.fetched[0]
+        while True:
+            reached = False
+            for event in events:
+                number = event_id(event)
+                if number > last:
+                    news[number] = event
+                else:
+                    reached = True
+                    if newest_first:
+                        break  # the rest of the page is older still
+            if reached:
+                break
+            events = self.next_page()
+            if events is None:
+                return None  # the history does not hold what was fed: it is not ours
+        events = [news[number] for number in sorted(news) if not started or number <= started]
+        try:
+            check_sequence(events, last + 1, last=started or None)
+        except HistoryError:
+            return None
+        return events
