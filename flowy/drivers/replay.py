@@ -177,11 +177,11 @@ class Execution:
         self.started(call)
         return result
 
-    def _encode(self, transport, value):
-        """``transport.dumps(value)``, where a pending result inside cannot be waited on."""
+    def _encode(self, encoder, *args):
+        """``encoder(*args)``, where a pending result inside cannot be waited on."""
         self.encoding = True
         try:
-            return transport.dumps(value)
+            return encoder(*args)
         finally:
             self.encoding = False
 
@@ -267,8 +267,8 @@ class Execution:
                 error = found.error.error
                 return self.decide(Fail(error.reason, error))
             if restarting:
-                return self.decide(Restart(self._encode(_InputEncoder(self.config), payload)))
-            return self.decide(Finish(self._encode(self.config.transport, payload)))
+                return self.decide(Restart(self._encode(self.config.encode_input, *payload)))
+            return self.decide(Finish(self._encode(self.config.transport.dumps, payload)))
         except Exception as exc:
             return self.decide(Fail('cannot serialize the workflow %s: %s'
                                     % (what, reason_of(exc)), exc))
@@ -285,18 +285,6 @@ class Execution:
             return self.decide(None)  # decide() reports it
         self.check_all_replayed()
         return self.decide(Fail(reason_of(exc), exc))
-
-
-class _InputEncoder:
-    """The workflow's input encoding, shaped as a transport for :meth:`Execution._encode`."""
-
-    __slots__ = ('config',)
-
-    def __init__(self, config):
-        self.config = config
-
-    def dumps(self, payload):
-        return self.config.encode_input(*payload)
 
 
 def _waited_for(result):

@@ -132,11 +132,9 @@ def _wrong(name, value, wanted):
 
 def text(attributes, name):
     """The attribute ``name``: a non-empty str."""
-    value = attributes.get(name)
+    value = optional_text(attributes, name)
     if value is None:
         raise Malformed(name, 'is missing')
-    if type(value) is not str:
-        raise _wrong(name, value, 'a string')
     if not value:
         raise Malformed(name, 'is empty')
     return value
