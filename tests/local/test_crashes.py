@@ -1,0 +1,323 @@
+"""Fault injection: durable runs killed with SIGKILL at points chosen from a seed, resumed.
+
+Each campaign (one seed, one driver) runs ``crash_worker.py`` (a workflow with a fan-out,
+a dependent chain, a child workflow and restarts, in the root and in the child) in a
+subprocess that kills itself at a point the seed chose, reads the run store, and starts
+the run again with its id, with another fault or none, until it finishes (at most
+``MAX_FAULTS`` faults, then one process without any).  The kill points:
+
+(a) ``activity``: inside an activity, at its start or with its result computed;
+(b) ``begin``: a decision was made and its transaction begins: nothing of it is written;
+(c) ``vm``: inside a transaction, after some SQLite VM instructions (a progress handler);
+    ``write``: at a write SQLite makes to its files (WAL frames, checkpoints), cut short
+    to a few bytes or not, through a VFS shim registered as SQLite's default;
+(d) ``commit``: right after a commit, before the calls it records start;
+(e) ``child-activity``, ``child-before``, ``child-after``: inside an activity of the child
+    workflow, or just before or after the commit that creates a child run;
+(f) ``restart-before``, ``restart-after``: just before or after the commit of a restart.
+
+After every kill the test reads what the store recorded; after the last process it checks
+that the result is the one an undisturbed run gives, that every call ran, that no call
+ran again once its outcome had been recorded (a call may run twice only when the process
+died before its outcome was committed: those are counted as "calls run twice"), that no
+recorded outcome was lost, that the store is intact and every run ended.
+
+``python tests/local/test_crashes.py [SEEDS]`` runs the campaigns of SEEDS seeds per
+driver and prints the figures (faults injected, survived, calls run twice) per kill point.
+"""
+
+import collections
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+WORKER = os.path.join(HERE, 'crash_worker.py')
+if REPO not in sys.path:  # run as a script
+    sys.path.insert(0, REPO)
+if HERE not in sys.path:
+    sys.path.insert(0, HERE)
+
+import crash_worker  # noqa: E402
+
+from flowy.local.store import SQLiteStore  # noqa: E402
+
+DRIVERS = ('cached', 'replay')
+SEEDS = 20  # per driver
+MAX_FAULTS = 3  # per campaign, each in a process of its own
+WITHIN = 30  # seconds any one process may take (an undisturbed run takes 0.3 s)
+ACTIVITIES = ('square', 'add', 'inc', 'twice')
+RUN_IDS = ['job', 'job+1', 'job+1/child-0-0', 'job+1/child-0-0+1', 'job/child-0-0',
+           'job/child-0-0+1']
+
+# kill point -> (the category of the brief above, the count its "at" ranges over)
+POINTS = {
+    'activity': ('a', 'activity'),
+    'begin': ('b', 'begin'),
+    'vm': ('c', 'begin'),
+    'write': ('c', 'write'),
+    'commit': ('d', 'commit'),
+    'child-activity': ('e', 'child-activity'),
+    'child-before': ('e', 'child'),
+    'child-after': ('e', 'child'),
+    'restart-before': ('f', 'restart'),
+    'restart-after': ('f', 'restart'),
+}
+ORDER = sorted(POINTS)
+
+
+def plan(seed, counts):
+    """The faults of one campaign: the first one's point is set by the seed, so that a
+    run of consecutive seeds covers every point; the rest are random."""
+    rng = random.Random(seed)
+    faults = []
+    for number in range(rng.randint(1, MAX_FAULTS)):
+        point = ORDER[seed % len(ORDER)] if number == 0 else rng.choice(ORDER)
+        # A resumed process has less left to do: later faults come earlier.
+        limit = max(1, counts[POINTS[point][1]] // (number + 1))
+        fault = {'point': point, 'at': rng.randint(1, limit)}
+        if point in ('activity', 'child-activity'):
+            fault['end'] = rng.random() < 0.5
+        elif point == 'vm':
+            fault['steps'] = rng.randint(1, 150)
+        elif point == 'write':
+            fault['torn'] = rng.choice([0, rng.randint(1, 4000)])
+        faults.append(fault)
+    return faults
+
+
+def run_worker(directory, driver, fault=None):
+    """(pid, return code, stdout, stderr) of one worker process; None for the code if
+    it did not end within WITHIN seconds (it is killed)."""
+    env = dict(os.environ, CRASH_DIR=str(directory), CRASH_FAULT=json.dumps(fault),
+               PYTHONPATH=os.pathsep.join([REPO, os.environ.get('PYTHONPATH', '')]))
+    process = subprocess.Popen(
+        [sys.executable, WORKER, driver, os.path.join(str(directory), 'runs.db'), 'job'],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        out, err = process.communicate(timeout=WITHIN)
+        code = process.returncode
+    except subprocess.TimeoutExpired:
+        code, out, err = None, '', 'no end within %d s' % WITHIN
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    return process.pid, code, out, err
+
+
+def _lines(directory, name):
+    path = os.path.join(str(directory), name)
+    if not os.path.exists(path):
+        return []
+    with open(path) as stream:
+        return [json.loads(line) for line in stream]
+
+
+def executions(directory, pid=None):
+    """The activity calls that started, as (name, args as JSON), of one process or all."""
+    return [(name, json.dumps(args)) for name, args, by in _lines(directory, 'log')
+            if pid is None or by == pid]
+
+
+def recorded(directory):
+    """What the store holds: {(name, args as JSON)} of the activity calls with a recorded
+    outcome, and {run id: state}.  Opening it also recovers a WAL left by a crash."""
+    with SQLiteStore(os.path.join(str(directory), 'runs.db')) as store:
+        store.check()
+        runs = {run.id: run for run in store.runs(children=True)}
+        done = set()
+        for run_id in runs:
+            for call in store.calls(run_id):
+                if call.dep in ACTIVITIES and call.state != 'running':
+                    done.add((call.dep, json.dumps(json.loads(call.input)[0])))
+    return done, runs
+
+
+def calibrate(directory, driver):
+    """An undisturbed run: its result, its calls, and how often each kill point occurs."""
+    pid, code, out, err = run_worker(directory, driver)
+    assert code == 0, err
+    report = json.loads(out)
+    calls = executions(directory)
+    assert report['result'] == crash_worker.expected()
+    assert len(calls) == len(set(calls)) == report['counts']['activity']
+    done, runs = recorded(directory)
+    assert done == set(calls)
+    assert sorted(runs) == RUN_IDS
+    return {'result': report['result'], 'calls': set(calls), 'counts': report['counts']}
+
+
+class Campaign:
+    """One seed's faults on one driver, and what came of them."""
+
+    def __init__(self, directory, driver, seed, calibration):
+        self.directory, self.driver, self.seed = directory, driver, seed
+        self.calibration = calibration
+        self.faults = plan(seed, calibration['counts'])
+        self.tried = []  # the points given to the processes that ran
+        self.injected = []  # the points where a process was killed, in order
+        self.twice = 0  # calls that ran twice (their first run had no recorded outcome)
+        self.problems = []
+        self.processes = 0
+
+    def problem(self, text):
+        self.problems.append('%s seed %d: %s' % (self.driver, self.seed, text))
+
+    def run(self):
+        done = set()  # the calls with a recorded outcome when the last process died
+        result = None
+        for fault in self.faults + [None]:
+            pid, code, out, err = run_worker(self.directory, self.driver, fault)
+            self.processes += 1
+            if fault is not None:
+                self.tried.append(fault['point'])
+            ran = executions(self.directory, pid)
+            again = sorted(set(ran) & done)
+            if again:
+                self.problem('recorded calls ran again after a kill: %s' % again)
+            if len(ran) != len(set(ran)):
+                self.problem('a call ran twice in one process: %s' % ran)
+            if code == 0:
+                result = json.loads(out)['result']
+                break
+            if code != -signal.SIGKILL:
+                self.problem('process %s ended with %s (fault %s): %s'
+                             % (pid, code, fault, err.strip()[-2000:]))
+                return self
+            fired = [line for line in _lines(self.directory, 'faults') if line['pid'] == pid]
+            self.injected.append(fired[0]['point'] if fired else '?')
+            try:
+                now, runs = recorded(self.directory)
+            except Exception as exc:
+                self.problem('the store cannot be read after a kill at %s: %s' % (fault, exc))
+                return self
+            lost = sorted(done - now)
+            if lost:
+                self.problem('recorded outcomes lost after a kill at %s: %s' % (fault, lost))
+            done = now
+        else:
+            self.problem('the run did not finish without a fault')
+            return self
+        self._check_end(result)
+        return self
+
+    def _check_end(self, result):
+        expected = self.calibration
+        if result != expected['result']:
+            self.problem('result %r, undisturbed %r' % (result, expected['result']))
+        counts = collections.Counter(executions(self.directory))
+        if set(counts) != expected['calls']:
+            self.problem('calls made %s, undisturbed %s'
+                         % (sorted(set(counts)), sorted(expected['calls'])))
+        self.twice = sum(count - 1 for count in counts.values())
+        if self.twice > len(self.injected) * len(expected['calls']):
+            self.problem('%d calls ran twice after %d faults' % (self.twice, len(self.injected)))
+        done, runs = recorded(self.directory)
+        if done != expected['calls']:
+            self.problem('recorded outcomes %s' % sorted(done ^ expected['calls']))
+        states = {run_id: (run.state, run.owner_pid) for run_id, run in runs.items()}
+        want = {run_id: ('finished' if run_id in ('job+1', 'job+1/child-0-0+1',
+                                                  'job/child-0-0+1') else 'restarted', None)
+                for run_id in RUN_IDS}
+        if states != want:
+            self.problem('runs %s' % states)
+
+
+FIGURES = {}  # (driver, seed) -> Campaign, filled by the campaigns of this module
+
+
+@pytest.fixture(scope='module')
+def calibration(tmp_path_factory):
+    return {driver: calibrate(tmp_path_factory.mktemp('undisturbed-' + driver), driver)
+            for driver in DRIVERS}
+
+
+@pytest.mark.parametrize('seed', range(SEEDS))
+@pytest.mark.parametrize('driver', DRIVERS)
+def test_a_run_killed_at_random_points_resumes_to_the_undisturbed_result(
+        tmp_path, calibration, driver, seed):
+    campaign = Campaign(tmp_path, driver, seed, calibration[driver]).run()
+    FIGURES[driver, seed] = campaign
+    assert not campaign.problems, '\n'.join(campaign.problems)
+
+
+def figures(campaigns):
+    """{kill point: [tried, injected, survived]}, and the calls run twice, over
+    ``campaigns``.  A fault is tried when a process is told to die there, injected when
+    it did (a resumed process may end before it reaches the point), and survived when
+    the campaign's checks all passed."""
+    table = {point: [0, 0, 0] for point in ORDER}
+    for campaign in campaigns:
+        for point in campaign.tried:
+            table[point][0] += 1
+        for point in campaign.injected:
+            table[point][1] += 1
+            table[point][2] += not campaign.problems
+    return table, sum(campaign.twice for campaign in campaigns)
+
+
+def report(campaigns):
+    table, twice = figures(campaigns)
+    lines = ['%-16s %-3s %8s %8s %8s' % ('kill point', '', 'tried', 'injected', 'survived')]
+    for point in ORDER:
+        lines.append('%-16s (%s) %8d %8d %8d' % (point, POINTS[point][0], *table[point]))
+    lines.append('%-20s %8d %8d %8d' % ('all', *(sum(row[i] for row in table.values())
+                                                  for i in range(3))))
+    lines.append('campaigns: %d (%d processes); calls run twice: %d'
+                 % (len(campaigns), sum(c.processes for c in campaigns), twice))
+    return '\n'.join(lines)
+
+
+def test_every_kill_point_was_injected_and_survived(tmp_path, calibration):
+    """Over all seeds of both drivers (campaigns this session did not run are run here)."""
+    campaigns = []
+    for driver in DRIVERS:
+        for seed in range(SEEDS):
+            campaign = FIGURES.get((driver, seed))
+            if campaign is None:
+                directory = tmp_path / ('%s-%d' % (driver, seed))
+                directory.mkdir()
+                campaign = Campaign(directory, driver, seed, calibration[driver]).run()
+            campaigns.append(campaign)
+    print('\n' + report(campaigns))
+    table, twice = figures(campaigns)
+    assert all(not campaign.problems for campaign in campaigns)
+    for point in ORDER:
+        assert table[point][1] > 0, 'no fault was injected at %s' % point
+    assert sum(row[2] for row in table.values()) == sum(row[1] for row in table.values())
+    assert twice > 0  # kills inside activities must make some calls run twice
+
+
+def main(seeds=SEEDS):
+    import tempfile
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix='flowy-crashes-') as top:
+        calibrations = {}
+        for driver in DRIVERS:
+            directory = os.path.join(top, 'undisturbed-' + driver)
+            os.mkdir(directory)
+            calibrations[driver] = calibrate(directory, driver)
+        campaigns = []
+        for driver in DRIVERS:
+            for seed in range(seeds):
+                directory = os.path.join(top, '%s-%d' % (driver, seed))
+                os.mkdir(directory)
+                campaigns.append(Campaign(directory, driver, seed, calibrations[driver]).run())
+    print(report(campaigns))
+    for campaign in campaigns:
+        for problem in campaign.problems:
+            print('PROBLEM', problem)
+    print('%.1f s' % (time.monotonic() - started))
+    return 1 if any(campaign.problems for campaign in campaigns) else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main(*map(int, sys.argv[1:2])))
