@@ -46,9 +46,12 @@ class Run:
     def resume(self, pending):
         """Start again the calls a stored run scheduled and has no outcome for.
 
-        They are in the history already (as running): they are not recorded again.
+        They are in the history already (as running): they are not recorded again.  A
+        call recorded with a start time still to come (a retry waiting for its delay)
+        waits until then; a child workflow's timeout counts from its recorded start.
         """
-        tracer = self.engine.tracer
+        engine = self.engine
+        tracer, now = engine.tracer, time.time()
         for call in pending:
             spec = self.config.specs.get(call.dep)
             if spec is None:
@@ -56,9 +59,13 @@ class Run:
             if tracer is not None:
                 tracer.scheduled(self.id, call.key, call.dep, spec.kind, call.depends_on, 0)
             if spec.kind is WORKFLOW:
-                self._resume_child(spec, call.key, call.input)
+                start = partial(self._resume_child, spec, call.key, call.input, call.started)
             else:
-                self._launch(spec, call.key, call.input)
+                start = partial(self._launch, spec, call.key, call.input)
+            if call.started is not None and call.started > now:
+                engine.after(call.started - now, start)
+            else:
+                start()
 
     def decide(self):
         """Ask for a decision of this run (made once the events at hand are recorded)."""
@@ -153,8 +160,11 @@ class Run:
                 if type(call) is FailCall:
                     writer.failed(call.key, call.reason, call.cause, call.position)
                 else:
+                    # A retry waiting for its delay is recorded with the time it starts:
+                    # a resumed run waits until then.
                     writer.scheduled(call.key, call.dep, call.position, call.input,
-                                     call.depends_on)
+                                     call.depends_on,
+                                     time.time() + call.delay if call.delay else None)
                     spec = self.config.specs[call.dep]
                     if spec.kind is WORKFLOW:
                         self.child_ids[call.key] = writer.child(call.key, spec.target.name,
@@ -204,21 +214,31 @@ class Run:
         else:
             engine.submit_activity(self, spec, key, input_data)
 
-    def _start_child(self, spec, key, input_data, run_id, loaded=None):
+    def _start_child(self, spec, key, input_data, run_id, loaded=None, elapsed=0.0):
+        """Start (or resume, ``loaded``) the child run of call ``key``.
+
+        Its timeout counts from the child's start, ``elapsed`` seconds ago.
+        """
         engine = self.engine
         if spec.timeout is not None:
             if self.child_timers is None:
                 self.child_timers = {}
             self.child_timers[key] = engine.after(
-                spec.timeout, partial(self._child_timed_out, key, spec.timeout))
+                max(0.0, spec.timeout - elapsed),
+                partial(self._child_timed_out, key, spec.timeout))
         child = Run(engine, spec.target, input_data, parent=self, key=key, run_id=run_id,
                     history=None if loaded is None else loaded.history)
         if loaded is not None:
             child.resume(loaded.pending)
         child.decide()
 
-    def _resume_child(self, spec, key, input_data):
-        """Call ``key`` started a child workflow: deliver its recorded end, or resume it."""
+    def _resume_child(self, spec, key, input_data, started=None):
+        """Call ``key`` started a child workflow: deliver its recorded end, or resume it.
+
+        ``started`` is when the call was recorded to start (its timeout counts from then).
+        """
+        if self.done:
+            return
         store = self.engine.store
         record = store.child(self.id, key)  # the last run, after restarts
         if record is None:  # it is recorded in the decision that scheduled the call
@@ -232,7 +252,9 @@ class Run:
             self.arrived(key, None, error, record.reason)
         else:
             store.claim(record.id)
-            self._start_child(spec, key, record.input, record.id, store.load(record.id))
+            elapsed = 0.0 if started is None else max(0.0, time.time() - started)
+            self._start_child(spec, key, record.input, record.id, store.load(record.id),
+                              elapsed)
 
     def _child_timed_out(self, key, seconds):
         """The child workflow of call ``key`` ran too long: end it; the call timed out."""

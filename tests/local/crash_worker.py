@@ -1,11 +1,13 @@
 """A durable run that kills its own process where it is told to (tests/local/test_crashes.py).
 
-Run as ``python crash_worker.py DRIVER STORE RUN_ID``: it runs (or resumes) run RUN_ID
-of :class:`Mix` in the run store STORE and prints ``{"result": ..., "counts": {...}}``
-as JSON, unless it was told to die first.  ``CRASH_DIR`` names a directory for two
-append-only files: ``log`` gets one line per activity execution (``[name, args, pid]``,
-written when the activity starts) and ``faults`` one line per fault injected, just
-before the process kills itself with SIGKILL.
+Run as ``python crash_worker.py DRIVER STORE RUN_ID [WORKFLOW]``: it runs (or resumes)
+run RUN_ID of a workflow (``mix``, the default: :class:`Mix`; ``patient`` and
+``impatient`` for timeouts) in the run store STORE and prints ``{"result": ...,
+"counts": {...}}`` as JSON, unless it was told to die first.  ``CRASH_DIR`` names a
+directory for two append-only files: ``log`` gets one line per activity execution
+(``[name, args, pid]``, and the time for the timeout workflows, written when the
+activity starts) and ``faults`` one line per fault injected, just before the process
+kills itself with SIGKILL.
 
 ``CRASH_FAULT`` (JSON) says where to die; ``{"point": P, "at": K, ...}`` means at the
 K-th occurrence, in this process, of point P:
@@ -13,15 +15,16 @@ K-th occurrence, in this process, of point P:
 ``activity``        inside an activity, at its start or (``"end": true``) once it has
                     computed its result but before it returns it;
 ``child-activity``  the same, counting only the activities of the child workflow;
-``begin``           when a transaction begins: a decision was made, nothing of it is
-                    written yet;
+``begin``           when a transaction begins (``BEGIN``, or a write statement outside
+                    one, which SQLite commits on its own): a decision was made,
+                    nothing of it is written yet;
 ``vm``              inside the K-th transaction, after about ``steps`` SQLite virtual
                     machine instructions (a progress handler);
 ``write``           at the K-th write SQLite makes to any of its files (the database,
                     its WAL), through a VFS shim registered as SQLite's default: the
                     write is cut to its first ``torn`` bytes, then the process dies;
-``commit``          right after a transaction committed, before the calls it records
-                    start;
+``commit``          right after a transaction committed (its ``COMMIT``, or its one
+                    statement), before the calls it records start;
 ``restart-before``, ``restart-after``  just before or just after the commit of a
                     transaction that records a restart (a run with a predecessor);
 ``child-before``, ``child-after``      the same for a transaction that creates a
@@ -38,8 +41,10 @@ import signal
 import sqlite3
 import sys
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
+import flowy
 from flowy import LocalWorkflow, restart
 
 FAULT = json.loads(os.environ.get('CRASH_FAULT') or 'null')
@@ -154,6 +159,79 @@ def expected(n=N):
     return total
 
 
+# -- timeouts: a retry waiting for its delay, a child workflow's timeout ---------------------
+
+RETRY_DELAY = 1.5  # seconds between the timed-out attempt of ``stuck`` and its retry
+CHILD_TIMEOUT = 2.0  # seconds the child of ``Impatient`` may run
+
+
+def _until_told():
+    """Wait (bounded) until :func:`flowy.heartbeat` says the result is not wanted."""
+    idle = threading.Event()
+    for _ in range(3000):  # 30 s at most
+        if flowy.heartbeat():
+            return 'late'
+        idle.wait(0.01)
+    return 'never told'
+
+
+def stuck(x):
+    """Its first execution (in this directory) hangs until it is timed out."""
+    _append('log', ['stuck', [x], os.getpid(), time.time()])
+    marker = os.path.join(os.environ.get('CRASH_DIR', '.'), 'stuck-once')
+    if not os.path.exists(marker):
+        open(marker, 'w').close()
+        return _until_told()
+    return x + 1
+
+
+def sleepy(x):
+    """Runs until its child workflow has ended (timed out)."""
+    _append('log', ['sleepy', [x], os.getpid(), time.time()])
+    return _until_told()
+
+
+class Patient:
+    def __init__(self, stuck):
+        self.stuck = stuck
+
+    def __call__(self, x):
+        return self.stuck(x)
+
+
+class Sleeper:
+    def __init__(self, sleepy):
+        self.sleepy = sleepy
+
+    def __call__(self, x):
+        return self.sleepy(x)
+
+
+class Impatient:
+    def __init__(self, child):
+        self.child = child
+
+    def __call__(self, x):
+        try:
+            return flowy.wait(self.child(x))
+        except flowy.TaskTimedout:
+            return 'late'
+
+
+def patient(driver, store):
+    w = LocalWorkflow(Patient, executor=ThreadPoolExecutor, driver=driver, store=store)
+    w.conf_activity('stuck', stuck, timeout=0.2, retry=(0, RETRY_DELAY))
+    return w
+
+
+def impatient(driver, store):
+    kid = LocalWorkflow(Sleeper, executor=ThreadPoolExecutor, driver=driver)
+    kid.conf_activity('sleepy', sleepy)
+    w = LocalWorkflow(Impatient, executor=ThreadPoolExecutor, driver=driver, store=store)
+    w.conf_workflow('child', kid, timeout=CHILD_TIMEOUT)
+    return w
+
+
 def workflow(driver, store):
     kid = LocalWorkflow(Child, executor=ThreadPoolExecutor, driver=driver)
     kid.conf_activity('inc', inc)
@@ -170,6 +248,7 @@ def workflow(driver, store):
 
 _RESTARTS = 'SELECT count(*) FROM runs WHERE predecessor IS NOT NULL'
 _CHILDREN = 'SELECT count(*) FROM runs WHERE parent IS NOT NULL AND predecessor IS NULL'
+_WRITES = ('INSERT', 'UPDATE', 'DELETE', 'REPLAC')
 
 
 class Connection:
@@ -211,27 +290,40 @@ class Connection:
             if _fault_at(event + '-after', COUNTS[event]):
                 firing.append(event)
         self._con.execute('COMMIT')
-        self._con.set_progress_handler(None, 0)
         self._known = (restarts, children)
-        if _occurs('commit'):
-            die('commit', FAULT['at'])
+        self._committed()
         if firing:
             die(FAULT['point'], FAULT['at'])
+
+    def _committed(self):
+        self._con.set_progress_handler(None, 0)
+        if _occurs('commit'):
+            die('commit', FAULT['at'])
+
+    def _learn(self):
+        if self._known is None:
+            try:
+                self._known = self._counts()
+            except sqlite3.OperationalError:
+                pass  # a new file: the store creates its tables in this transaction
 
     def execute(self, sql, *args):
         statement = sql.lstrip()[:6].upper()
         if statement == 'BEGIN ':
-            if self._known is None:
-                try:
-                    self._known = self._counts()
-                except sqlite3.OperationalError:
-                    pass  # a new file: the store creates its tables in this transaction
+            self._learn()
             self._begin()
         elif statement == 'COMMIT':
             self._commit()
             return self._con.cursor()
         elif statement == 'ROLLBA':
             self._con.set_progress_handler(None, 0)
+        elif statement in _WRITES and not self._con.in_transaction:
+            # A write outside BEGIN ... COMMIT is a transaction of its own (autocommit).
+            self._learn()
+            self._begin()
+            cursor = self._con.execute(sql, *args)
+            self._committed()
+            return cursor
         return self._con.execute(sql, *args)
 
     def commit(self):  # the store commits with COMMIT statements; this is for safety
@@ -329,14 +421,18 @@ def shim_writes():
     return lib.sqlite3_vfs_register(ctypes.byref(shim), 1) == 0
 
 
-def main(driver, store, run_id):
+WORKFLOWS = {'mix': (workflow, N), 'patient': (patient, 1), 'impatient': (impatient, 1)}
+
+
+def main(driver, store, run_id, name='mix'):
     hook_connections()
     if not shim_writes() and FAULT is not None and FAULT['point'] == 'write':
         print(json.dumps({'error': 'no shared libsqlite3: writes cannot be shimmed'}))
         return 3
-    w = workflow(driver, store)
+    make, argument = WORKFLOWS[name]
+    w = make(driver, store)
     try:
-        result = w.run(N, _id=run_id)
+        result = w.run(argument, _id=run_id)
     finally:
         # Closed here, not at exit: closing checkpoints (SQLite writes, through the shim)
         # while the interpreter is whole.
@@ -346,4 +442,4 @@ def main(driver, store, run_id):
 
 
 if __name__ == '__main__':
-    sys.exit(main(*sys.argv[1:4]))
+    sys.exit(main(*sys.argv[1:5]))

@@ -33,7 +33,9 @@ import random
 import signal
 import subprocess
 import sys
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -46,8 +48,11 @@ if HERE not in sys.path:
     sys.path.insert(0, HERE)
 
 import crash_worker  # noqa: E402
+from waiting import PROMPT, bounded_run  # noqa: E402
 
-from flowy.local.store import SQLiteStore  # noqa: E402
+import flowy  # noqa: E402
+from flowy import LocalWorkflow  # noqa: E402
+from flowy.local.store import SQLiteStore, StoreError  # noqa: E402
 
 DRIVERS = ('cached', 'replay')
 SEEDS = 20  # per driver
@@ -93,14 +98,18 @@ def plan(seed, counts):
     return faults
 
 
-def run_worker(directory, driver, fault=None):
-    """(pid, return code, stdout, stderr) of one worker process; None for the code if
-    it did not end within WITHIN seconds (it is killed)."""
+def start_worker(directory, driver, fault=None, workflow='mix'):
     env = dict(os.environ, CRASH_DIR=str(directory), CRASH_FAULT=json.dumps(fault),
                PYTHONPATH=os.pathsep.join([REPO, os.environ.get('PYTHONPATH', '')]))
-    process = subprocess.Popen(
-        [sys.executable, WORKER, driver, os.path.join(str(directory), 'runs.db'), 'job'],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, WORKER, driver, os.path.join(str(directory), 'runs.db'), 'job',
+         workflow], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def run_worker(directory, driver, fault=None, workflow='mix'):
+    """(pid, return code, stdout, stderr) of one worker process; None for the code if
+    it did not end within WITHIN seconds (it is killed)."""
+    process = start_worker(directory, driver, fault, workflow)
     try:
         out, err = process.communicate(timeout=WITHIN)
         code = process.returncode
@@ -123,8 +132,8 @@ def _lines(directory, name):
 
 def executions(directory, pid=None):
     """The activity calls that started, as (name, args as JSON), of one process or all."""
-    return [(name, json.dumps(args)) for name, args, by in _lines(directory, 'log')
-            if pid is None or by == pid]
+    return [(line[0], json.dumps(line[1])) for line in _lines(directory, 'log')
+            if pid is None or line[2] == pid]
 
 
 def recorded(directory):
@@ -294,6 +303,165 @@ def test_every_kill_point_was_injected_and_survived(tmp_path, calibration):
         assert table[point][1] > 0, 'no fault was injected at %s' % point
     assert sum(row[2] for row in table.values()) == sum(row[1] for row in table.values())
     assert twice > 0  # kills inside activities must make some calls run twice
+
+
+# -- timeouts in durable runs ----------------------------------------------------------------
+
+class Hangs:
+    """An activity whose first attempt hangs: it heartbeats ``beats`` times, then waits
+    silently until the test releases it; later attempts return ``'ok <attempt>'``."""
+
+    def __init__(self, beats=0):
+        self.beats = beats
+        self.started = []
+        self.release = threading.Event()
+        self.lock = threading.Lock()
+
+    def __call__(self):
+        with self.lock:
+            attempt = len(self.started)
+            self.started.append(attempt)
+        if attempt:
+            return 'ok %d' % attempt
+        for _ in range(self.beats):
+            flowy.heartbeat()
+        self.release.wait(PROMPT)
+        return 'late'
+
+
+def plus_one(x):
+    return x + 1
+
+
+class Beside:
+    def __init__(self, task, other):
+        self.task, self.other = task, other
+
+    def __call__(self, x):
+        hung, other = self.task(), self.other(x)
+        return [flowy.wait(hung), flowy.wait(self.other(other))]
+
+
+@pytest.mark.parametrize('driver', DRIVERS)
+@pytest.mark.parametrize('kind, reason', [('timeout', 'ran longer than its timeout of 0.2 s '
+                                                      '(start-to-close)'),
+                                          ('heartbeat', 'no heartbeat for 0.2 s '
+                                                        '(heartbeat timeout)')])
+def test_a_hung_attempt_is_recorded_as_timed_out_and_the_run_goes_on(
+        tmp_path, driver, kind, reason):
+    task = Hangs(beats=3 if kind == 'heartbeat' else 0)
+    w = LocalWorkflow(Beside, executor=ThreadPoolExecutor, driver=driver, activity_workers=3,
+                      store=tmp_path / 'runs.db')
+    w.conf_activity('task', task, retry=(0, 0), **{kind: 0.2})
+    w.conf_activity('other', plus_one)
+    try:
+        assert bounded_run(w, 5, _id='hung') == ['ok 1', 7]
+        with SQLiteStore(tmp_path / 'runs.db') as store:
+            calls = {call.key: call for call in store.calls('hung')}
+            assert store.run('hung').state == 'finished'
+        assert calls['task-0-0'].state == 'timedout'
+        assert calls['task-0-0'].reason == 'task-0-0 timed out: ' + reason
+        assert [calls[key].state for key in ('task-0-1', 'other-0-0', 'other-1-0')] == [
+            'completed'] * 3
+        # Asked again, the id answers from the store: nothing runs.
+        assert bounded_run(w, 5, _id='hung') == ['ok 1', 7]
+        assert task.started == [0, 1]
+    finally:
+        task.release.set()
+        w.store.close()
+
+
+def wait_for(condition, process, what):
+    """Wait (bounded) until ``condition()`` holds while ``process`` runs.
+
+    The other process can only be watched through the files it writes, so this looks
+    every few milliseconds; what happened, and in which order, comes from the files.
+    """
+    deadline = time.monotonic() + WITHIN
+    while True:
+        value = condition()
+        if value:
+            return value
+        assert process.poll() is None, 'the worker ended before %s: %s' % (
+            what, process.communicate())
+        assert time.monotonic() < deadline, '%s did not happen within %d s' % (what, WITHIN)
+        time.sleep(0.02)
+
+
+def stored_calls(directory, run_id='job'):
+    path = os.path.join(str(directory), 'runs.db')
+    if not os.path.exists(path):
+        return {}
+    with SQLiteStore(path) as store:
+        try:
+            return {call.key: call for call in store.calls(run_id)}
+        except StoreError:  # not created yet
+            return {}
+
+
+def kill(process):
+    try:
+        process.send_signal(signal.SIGKILL)
+        process.communicate(timeout=WITHIN)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+
+
+def started_by(directory, pid, name):
+    return [line[3] for line in _lines(directory, 'log') if line[2] == pid and line[0] == name]
+
+
+@pytest.mark.parametrize('driver', DRIVERS)
+def test_a_run_killed_while_a_retry_waits_resumes_it_when_it_is_due(tmp_path, driver):
+    process = start_worker(tmp_path, driver, workflow='patient')
+    try:
+        wait_for(lambda: stored_calls(tmp_path).get('stuck-0-0', None) and
+                 stored_calls(tmp_path)['stuck-0-0'].state == 'timedout',
+                 process, 'the first attempt timed out')
+    finally:
+        kill(process)
+    calls = stored_calls(tmp_path)
+    first, retry = calls['stuck-0-0'], calls['stuck-0-1']
+    assert first.reason.endswith('(start-to-close)')
+    assert retry.state == 'running'  # recorded, waiting for its delay
+    due = retry.started
+    assert due >= first.finished + crash_worker.RETRY_DELAY
+    assert len(started_by(tmp_path, process.pid, 'stuck')) == 1  # killed before it was due
+    pid, code, out, err = run_worker(tmp_path, driver, workflow='patient')
+    assert code == 0, err
+    assert json.loads(out)['result'] == 2
+    # The timed-out attempt did not run again; the retry ran once, when it was due.
+    again = started_by(tmp_path, pid, 'stuck')
+    assert len(again) == 1 and again[0] >= due
+    calls = stored_calls(tmp_path)
+    assert (calls['stuck-0-0'].state, calls['stuck-0-0'].finished) == ('timedout',
+                                                                       first.finished)
+    assert calls['stuck-0-1'].state == 'completed'
+
+
+@pytest.mark.parametrize('driver', DRIVERS)
+def test_a_resumed_child_workflow_times_out_counting_from_its_first_start(tmp_path, driver):
+    process = start_worker(tmp_path, driver, workflow='impatient')
+    try:
+        wait_for(lambda: executions(tmp_path, process.pid), process, 'the child started')
+    finally:
+        kill(process)
+    started = stored_calls(tmp_path)['child-0-0'].started
+    # The child's deadline passes while no process runs it: that is the point here.
+    time.sleep(max(0.0, started + crash_worker.CHILD_TIMEOUT - time.time()))
+    resumed = time.time()
+    pid, code, out, err = run_worker(tmp_path, driver, workflow='impatient')
+    assert code == 0, err
+    assert json.loads(out)['result'] == 'late'
+    call = stored_calls(tmp_path)['child-0-0']
+    assert call.state == 'timedout' and 'child workflow ran longer' in call.reason
+    # Timed out as soon as it was resumed, not a whole timeout later.
+    assert call.finished - resumed < crash_worker.CHILD_TIMEOUT / 2
+    with SQLiteStore(tmp_path / 'runs.db') as store:
+        assert [(run.id, run.state) for run in store.runs(children=True)] == [
+            ('job', 'finished'), ('job/child-0-0', 'failed')]
 
 
 def main(seeds=SEEDS):
