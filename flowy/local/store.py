@@ -82,6 +82,7 @@ __all__ = ['SQLiteStore', 'open_store', 'StoreError', 'ClaimError', 'RecordedErr
 SCHEMA_VERSION = 1
 APPLICATION_ID = 0x666C6F77  # 'flow', in the SQLite header: this file is a flowy store
 _MAGIC = b'SQLite format 3\x00'
+_JOURNAL_MAGIC = bytes.fromhex('d9d505f920a163d7')  # a rollback journal's first bytes
 _DURABILITY = {'normal': 'NORMAL', 'fsync': 'FULL'}
 
 _SCHEMA = '''
@@ -135,13 +136,14 @@ class SQLiteStore:
         path = self.path
         if os.path.isdir(path):
             raise self._refuse('it is a directory')
-        try:
-            with open(path, 'rb') as stream:
-                header = stream.read(100)
-        except FileNotFoundError:
-            header = b''
-        except OSError as exc:
-            raise self._refuse('cannot read it (%s)' % exc) from exc
+        header = self._header()
+        if self._cut_short(header):
+            # A process died while it created this store (the only time a flowy store
+            # has a rollback journal: it is in WAL mode from then on).  SQLite rolls
+            # the file back to what was committed when it first reads it: let it, then
+            # judge what is left (nothing, usually: an empty file becomes a store).
+            _recover(path)
+            header = self._header()
         if header:  # an empty file holds nothing to lose: it becomes a store
             if not header.startswith(_MAGIC):
                 raise self._refuse('it is not an SQLite database (nothing was changed)')
@@ -161,6 +163,29 @@ class SQLiteStore:
             con.close()
             raise
         return con
+
+    def _header(self):
+        try:
+            with open(self.path, 'rb') as stream:
+                return stream.read(100)
+        except FileNotFoundError:
+            return b''
+        except OSError as exc:
+            raise self._refuse('cannot read it (%s)' % exc) from exc
+
+    def _cut_short(self, header):
+        """True if a hot rollback journal beside the file says a write was cut short.
+
+        A file that is plainly another application's database is left alone.
+        """
+        if len(header) == 100 and header.startswith(_MAGIC) and \
+                int.from_bytes(header[68:72], 'big') not in (0, APPLICATION_ID):
+            return False
+        try:
+            with open(self.path + '-journal', 'rb') as stream:
+                return stream.read(len(_JOURNAL_MAGIC)) == _JOURNAL_MAGIC
+        except OSError:
+            return False
 
     def _prepare(self, con, created):
         try:
@@ -444,6 +469,18 @@ class SQLiteStore:
     def completed(self, run_id):
         """``{call key: encoded value}`` of the completed calls of ``run_id`` (for repair)."""
         return {event[1]: event[3] for event, _ in self._events(run_id)[1] if event[0] == 'c'}
+
+
+def _recover(path):
+    """Let SQLite roll back a write cut short (it does when it first reads the file)."""
+    try:
+        con = sqlite3.connect(path, isolation_level=None, timeout=5.0)
+        try:
+            con.execute('SELECT count(*) FROM sqlite_master').fetchone()
+        finally:
+            con.close()
+    except sqlite3.Error:
+        pass  # the file is judged as it is
 
 
 def _utc(when):

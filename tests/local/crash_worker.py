@@ -386,6 +386,7 @@ def shim_writes():
     real = lib.sqlite3_vfs_find(None).contents
     real_open = _OPEN(real.xOpen)
     methods = {}  # address of a real methods table -> (our copy, the real xWrite)
+    names = {}  # address of an open file -> its name
 
     def write(file, data, amount, offset):
         ours = _P.from_address(file).value
@@ -395,7 +396,8 @@ def shim_writes():
             torn = min(FAULT.get('torn', 0), amount)
             if torn:
                 real_write(file, data, torn, offset)
-            die('write', FAULT['at'], torn=torn, amount=amount)
+            die('write', FAULT['at'], torn=torn, amount=amount, offset=offset,
+                file=os.path.basename(names.get(file) or '?'))
         return real_write(file, data, amount, offset)
 
     c_write = _WRITE(write)
@@ -410,6 +412,7 @@ def shim_writes():
                 copy.xWrite = ctypes.cast(c_write, _P).value
                 methods[table] = (copy, real_write)
             _P.from_address(file).value = ctypes.addressof(methods[table][0])
+            names[file] = ctypes.string_at(name).decode(errors='replace') if name else None
         return rc
 
     c_open = _OPEN(open_)

@@ -76,6 +76,7 @@ POINTS = {
     'restart-after': ('f', 'restart'),
 }
 ORDER = sorted(POINTS)
+CREATING = 16  # SQLite's writes while a new store is created and switched to WAL
 
 
 def plan(seed, counts):
@@ -87,6 +88,8 @@ def plan(seed, counts):
         point = ORDER[seed % len(ORDER)] if number == 0 else rng.choice(ORDER)
         # A resumed process has less left to do: later faults come earlier.
         limit = max(1, counts[POINTS[point][1]] // (number + 1))
+        if point == 'write' and rng.random() < 0.25:
+            limit = CREATING  # the writes that create the store: fewer, and they count
         fault = {'point': point, 'at': rng.randint(1, limit)}
         if point in ('activity', 'child-activity'):
             fault['end'] = rng.random() < 0.5
@@ -167,10 +170,10 @@ def calibrate(directory, driver):
 class Campaign:
     """One seed's faults on one driver, and what came of them."""
 
-    def __init__(self, directory, driver, seed, calibration):
+    def __init__(self, directory, driver, seed, calibration, faults=None):
         self.directory, self.driver, self.seed = directory, driver, seed
         self.calibration = calibration
-        self.faults = plan(seed, calibration['counts'])
+        self.faults = plan(seed, calibration['counts']) if faults is None else faults
         self.tried = []  # the points given to the processes that ran
         self.injected = []  # the points where a process was killed, in order
         self.twice = 0  # calls that ran twice (their first run had no recorded outcome)
@@ -256,6 +259,22 @@ def test_a_run_killed_at_random_points_resumes_to_the_undisturbed_result(
     campaign = Campaign(tmp_path, driver, seed, calibration[driver]).run()
     FIGURES[driver, seed] = campaign
     assert not campaign.problems, '\n'.join(campaign.problems)
+
+
+@pytest.mark.parametrize('at, torn, where', [
+    (3, 60, 'runs.db'), (5, 0, 'runs.db'), (8, 0, 'runs.db'), (11, 0, 'runs.db-journal'),
+    (14, 60, 'runs.db')])
+def test_a_store_whose_creation_was_cut_short_is_recovered_not_refused(
+        tmp_path, calibration, at, torn, where):
+    # Killed while SQLite writes the new file's schema (or switches it to WAL): a hot
+    # rollback journal is left beside a file that is cut short or holds pages of a
+    # transaction that never committed.  The next process must let SQLite roll it back
+    # rather than judge the raw file (it used to refuse it: "its schema is incomplete").
+    fault = {'point': 'write', 'at': at, 'torn': torn}
+    campaign = Campaign(tmp_path, 'cached', 0, calibration['cached'], [fault]).run()
+    assert not campaign.problems, '\n'.join(campaign.problems)
+    assert campaign.injected == ['write']
+    assert _lines(tmp_path, 'faults')[0]['file'] == where
 
 
 def figures(campaigns):
