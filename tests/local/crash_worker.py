@@ -48,7 +48,7 @@ import flowy
 from flowy import LocalWorkflow, restart
 
 FAULT = json.loads(os.environ.get('CRASH_FAULT') or 'null')
-N = 4  # the root fans out this many squares per round
+N = int(os.environ.get('CRASH_N', '4'))  # the root fans out this many squares per round
 
 COUNTS = {'activity': 0, 'child-activity': 0, 'begin': 0, 'commit': 0, 'write': 0,
           'restart': 0, 'child': 0}

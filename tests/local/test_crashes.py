@@ -42,10 +42,9 @@ import pytest
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 WORKER = os.path.join(HERE, 'crash_worker.py')
-if REPO not in sys.path:  # run as a script
-    sys.path.insert(0, REPO)
-if HERE not in sys.path:
-    sys.path.insert(0, HERE)
+for _path in (REPO, os.path.dirname(HERE), HERE):  # run as a script, too
+    if _path not in sys.path:
+        sys.path.insert(0, _path)
 
 import crash_worker  # noqa: E402
 from waiting import PROMPT, bounded_run  # noqa: E402
@@ -62,7 +61,7 @@ ACTIVITIES = ('square', 'add', 'inc', 'twice')
 RUN_IDS = ['job', 'job+1', 'job+1/child-0-0', 'job+1/child-0-0+1', 'job/child-0-0',
            'job/child-0-0+1']
 
-# kill point -> (the category of the brief above, the count its "at" ranges over)
+# kill point -> (its category in the docstring above, the count its "at" ranges over)
 POINTS = {
     'activity': ('a', 'activity'),
     'begin': ('b', 'begin'),
@@ -94,7 +93,7 @@ def plan(seed, counts):
         if point in ('activity', 'child-activity'):
             fault['end'] = rng.random() < 0.5
         elif point == 'vm':
-            fault['steps'] = rng.randint(1, 150)
+            fault['steps'] = rng.randint(1, 60)
         elif point == 'write':
             fault['torn'] = rng.choice([0, rng.randint(1, 4000)])
         faults.append(fault)
@@ -170,8 +169,9 @@ def calibrate(directory, driver):
 class Campaign:
     """One seed's faults on one driver, and what came of them."""
 
-    def __init__(self, directory, driver, seed, calibration, faults=None):
+    def __init__(self, directory, driver, seed, calibration, faults=None, mixed=False):
         self.directory, self.driver, self.seed = directory, driver, seed
+        self.mixed = mixed  # resume with the other driver each time
         self.calibration = calibration
         self.faults = plan(seed, calibration['counts']) if faults is None else faults
         self.tried = []  # the points given to the processes that ran
@@ -186,8 +186,11 @@ class Campaign:
     def run(self):
         done = set()  # the calls with a recorded outcome when the last process died
         result = None
-        for fault in self.faults + [None]:
-            pid, code, out, err = run_worker(self.directory, self.driver, fault)
+        for number, fault in enumerate(self.faults + [None]):
+            driver = self.driver
+            if self.mixed:
+                driver = DRIVERS[(DRIVERS.index(driver) + number) % len(DRIVERS)]
+            pid, code, out, err = run_worker(self.directory, driver, fault)
             self.processes += 1
             if fault is not None:
                 self.tried.append(fault['point'])
@@ -483,7 +486,12 @@ def test_a_resumed_child_workflow_times_out_counting_from_its_first_start(tmp_pa
             ('job', 'finished'), ('job/child-0-0', 'failed')]
 
 
-def main(seeds=SEEDS):
+def main(seeds=SEEDS, mixed=False):
+    """Run the campaigns of ``seeds`` seeds per driver; print the figures.
+
+    ``mixed``: each resume uses the other driver.  ``CRASH_N`` in the environment sets
+    the fan-out of the workflow (4).
+    """
     import tempfile
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix='flowy-crashes-') as top:
@@ -497,7 +505,8 @@ def main(seeds=SEEDS):
             for seed in range(seeds):
                 directory = os.path.join(top, '%s-%d' % (driver, seed))
                 os.mkdir(directory)
-                campaigns.append(Campaign(directory, driver, seed, calibrations[driver]).run())
+                campaigns.append(Campaign(directory, driver, seed, calibrations[driver],
+                                          mixed=mixed).run())
     print(report(campaigns))
     for campaign in campaigns:
         for problem in campaign.problems:
@@ -507,4 +516,12 @@ def main(seeds=SEEDS):
 
 
 if __name__ == '__main__':
-    sys.exit(main(*map(int, sys.argv[1:2])))
+    import argparse
+    parser = argparse.ArgumentParser(description='Kill durable runs at seeded points, '
+                                     'resume them, and print the figures.')
+    parser.add_argument('seeds', nargs='?', type=int, default=SEEDS,
+                        help='seeds per driver (%(default)s)')
+    parser.add_argument('--mixed', action='store_true',
+                        help='resume with the other driver each time')
+    arguments = parser.parse_args()
+    sys.exit(main(arguments.seeds, arguments.mixed))
