@@ -246,8 +246,12 @@ def workflow(driver, store):
 
 # -- hooks in the store's connection --------------------------------------------------------
 
-_RESTARTS = 'SELECT count(*) FROM runs WHERE predecessor IS NOT NULL'
-_CHILDREN = 'SELECT count(*) FROM runs WHERE parent IS NOT NULL AND predecessor IS NULL'
+# Counted among the runs of this process's run id (another process may use the store).
+_OURS = "(id = :run OR id LIKE :run || '+%' OR id LIKE :run || '/%')"
+_RESTARTS = 'SELECT count(*) FROM runs WHERE predecessor IS NOT NULL AND ' + _OURS
+_CHILDREN = ('SELECT count(*) FROM runs WHERE parent IS NOT NULL AND predecessor IS NULL '
+             'AND ' + _OURS)
+RUN_ID = ['job']  # set by main()
 _WRITES = ('INSERT', 'UPDATE', 'DELETE', 'REPLAC')
 
 
@@ -262,7 +266,8 @@ class Connection:
         return getattr(self._con, name)
 
     def _counts(self):
-        return tuple(self._con.execute(sql).fetchone()[0] for sql in (_RESTARTS, _CHILDREN))
+        return tuple(self._con.execute(sql, {'run': RUN_ID[0]}).fetchone()[0]
+                     for sql in (_RESTARTS, _CHILDREN))
 
     def _begin(self):
         if _occurs('begin'):
@@ -428,6 +433,7 @@ WORKFLOWS = {'mix': (workflow, N), 'patient': (patient, 1), 'impatient': (impati
 
 
 def main(driver, store, run_id, name='mix'):
+    RUN_ID[0] = run_id
     hook_connections()
     if not shim_writes() and FAULT is not None and FAULT['point'] == 'write':
         print(json.dumps({'error': 'no shared libsqlite3: writes cannot be shimmed'}))

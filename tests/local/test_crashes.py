@@ -30,6 +30,7 @@ import collections
 import json
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -100,18 +101,21 @@ def plan(seed, counts):
     return faults
 
 
-def start_worker(directory, driver, fault=None, workflow='mix'):
+def start_worker(directory, driver, fault=None, workflow='mix', store=None, run_id='job'):
+    """A worker process for run ``run_id`` in ``store`` (``runs.db`` in ``directory``,
+    where its log and faults files go)."""
     env = dict(os.environ, CRASH_DIR=str(directory), CRASH_FAULT=json.dumps(fault),
                PYTHONPATH=os.pathsep.join([REPO, os.environ.get('PYTHONPATH', '')]))
+    store = os.path.join(str(directory), 'runs.db') if store is None else str(store)
     return subprocess.Popen(
-        [sys.executable, WORKER, driver, os.path.join(str(directory), 'runs.db'), 'job',
-         workflow], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        [sys.executable, WORKER, driver, store, run_id, workflow], env=env,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def run_worker(directory, driver, fault=None, workflow='mix'):
+def run_worker(directory, driver, fault=None, workflow='mix', store=None, run_id='job'):
     """(pid, return code, stdout, stderr) of one worker process; None for the code if
     it did not end within WITHIN seconds (it is killed)."""
-    process = start_worker(directory, driver, fault, workflow)
+    process = start_worker(directory, driver, fault, workflow, store, run_id)
     try:
         out, err = process.communicate(timeout=WITHIN)
         code = process.returncode
@@ -138,12 +142,15 @@ def executions(directory, pid=None):
             if pid is None or line[2] == pid]
 
 
-def recorded(directory):
-    """What the store holds: {(name, args as JSON)} of the activity calls with a recorded
-    outcome, and {run id: state}.  Opening it also recovers a WAL left by a crash."""
-    with SQLiteStore(os.path.join(str(directory), 'runs.db')) as store:
+def recorded(directory, store=None, run_id='job'):
+    """What the store holds of ``run_id`` (its restarts and children included):
+    {(name, args as JSON)} of the activity calls with a recorded outcome, and {run id:
+    RunRecord}.  Opening the store also recovers a WAL left by a crash."""
+    store = os.path.join(str(directory), 'runs.db') if store is None else str(store)
+    with SQLiteStore(store) as store:
         store.check()
-        runs = {run.id: run for run in store.runs(children=True)}
+        runs = {run.id: run for run in store.runs(children=True)
+                if re.split('[+/]', run.id)[0] == run_id}
         done = set()
         for run_id in runs:
             for call in store.calls(run_id):
@@ -169,8 +176,10 @@ def calibrate(directory, driver):
 class Campaign:
     """One seed's faults on one driver, and what came of them."""
 
-    def __init__(self, directory, driver, seed, calibration, faults=None, mixed=False):
+    def __init__(self, directory, driver, seed, calibration, faults=None, mixed=False,
+                 store=None):
         self.directory, self.driver, self.seed = directory, driver, seed
+        self.store = store  # another store than runs.db in the directory
         self.mixed = mixed  # resume with the other driver each time
         self.calibration = calibration
         self.faults = plan(seed, calibration['counts']) if faults is None else faults
@@ -190,7 +199,8 @@ class Campaign:
             driver = self.driver
             if self.mixed:
                 driver = DRIVERS[(DRIVERS.index(driver) + number) % len(DRIVERS)]
-            pid, code, out, err = run_worker(self.directory, driver, fault)
+            pid, code, out, err = run_worker(self.directory, driver, fault,
+                                             store=self.store)
             self.processes += 1
             if fault is not None:
                 self.tried.append(fault['point'])
@@ -210,7 +220,7 @@ class Campaign:
             fired = [line for line in _lines(self.directory, 'faults') if line['pid'] == pid]
             self.injected.append(fired[0]['point'] if fired else '?')
             try:
-                now, runs = recorded(self.directory)
+                now, runs = recorded(self.directory, self.store)
             except Exception as exc:
                 self.problem('the store cannot be read after a kill at %s: %s' % (fault, exc))
                 return self
@@ -235,7 +245,7 @@ class Campaign:
         self.twice = sum(count - 1 for count in counts.values())
         if self.twice > len(self.injected) * len(expected['calls']):
             self.problem('%d calls ran twice after %d faults' % (self.twice, len(self.injected)))
-        done, runs = recorded(self.directory)
+        done, runs = recorded(self.directory, self.store)
         if done != expected['calls']:
             self.problem('recorded outcomes %s' % sorted(done ^ expected['calls']))
         states = {run_id: (run.state, run.owner_pid) for run_id, run in runs.items()}
@@ -278,6 +288,40 @@ def test_a_store_whose_creation_was_cut_short_is_recovered_not_refused(
     assert not campaign.problems, '\n'.join(campaign.problems)
     assert campaign.injected == ['write']
     assert _lines(tmp_path, 'faults')[0]['file'] == where
+
+
+@pytest.mark.parametrize('faults', [
+    [{'point': 'write', 'at': 40, 'torn': 100}],
+    [{'point': 'begin', 'at': 8}],
+    [{'point': 'vm', 'at': 8, 'steps': 5}],
+    [{'point': 'commit', 'at': 10}, {'point': 'activity', 'at': 3, 'end': True}]],
+    ids=['write', 'begin', 'vm', 'commit-activity'])
+def test_a_run_killed_beside_another_in_the_same_store_leaves_the_other_alone(
+        tmp_path, calibration, faults):
+    # Two processes write one store; one of them is killed (maybe holding SQLite's
+    # write lock, or in the middle of a write) and resumed, the other goes on.  The
+    # kill points come early: with two writers, a run makes fewer decisions.
+    store = tmp_path / 'runs.db'
+    (tmp_path / 'killed').mkdir()
+    (tmp_path / 'beside').mkdir()
+    other = start_worker(tmp_path / 'beside', 'replay', store=store, run_id='other')
+    try:
+        campaign = Campaign(tmp_path / 'killed', 'cached', 0, calibration['cached'], faults,
+                            store=store).run()
+        out, err = other.communicate(timeout=WITHIN)
+    finally:
+        if other.poll() is None:
+            other.kill()
+            other.communicate()
+    assert not campaign.problems, '\n'.join(campaign.problems)
+    assert campaign.injected[0] == faults[0]['point']
+    assert other.returncode == 0, err
+    assert json.loads(out)['result'] == calibration['replay']['result']
+    calls = executions(tmp_path / 'beside')
+    assert len(calls) == len(set(calls)) and set(calls) == calibration['replay']['calls']
+    done, runs = recorded(tmp_path, run_id='other')
+    assert done == set(calls)
+    assert {run.state for run in runs.values()} == {'finished', 'restarted'}
 
 
 def figures(campaigns):
