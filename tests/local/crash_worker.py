@@ -72,7 +72,7 @@ def die(point, count, **details):
 
 
 def _occurs(point):
-    """Count one occurrence of ``point``; die if the fault is set for this one."""
+    """Count one occurrence of ``point``; True if the fault is set for this one."""
     with _lock:
         COUNTS[point] += 1
         count = COUNTS[point]
