@@ -84,8 +84,21 @@ _INSERT_RUN = ('INSERT INTO runs (id, workflow, input, state, parent, parent_key
                'repair_of, created, updated, owner, owner_pid, owner_host, owner_start, '
                'owner_since) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)')
 _RECORD = 'INSERT INTO records VALUES (?,?,?,?,?)'
-_encode = json.JSONEncoder(separators=(',', ':')).encode
+# The common commit, one run's record and nothing else, is this one statement: on its
+# own (autocommit) it is a transaction that takes the write lock before it reads, and
+# it inserts the row only while the run is held by this store object (rowcount 1).
+_RECORD_IF_HELD = ('INSERT INTO records SELECT ?,?,?,?,? WHERE EXISTS '
+                   '(SELECT 1 FROM runs WHERE number=? AND owner=?)')
 _HELD = 'SELECT 1 FROM runs WHERE number=? AND owner=?'
+_encode = json.JSONEncoder(separators=(',', ':')).encode
+if json.encoder.c_make_encoder is not None:
+    # The same text without JSONEncoder.encode's set-up per call (events hold no cycles).
+    _events_encoder = json.encoder.c_make_encoder(
+        None, json.JSONEncoder().default, json.encoder.encode_basestring_ascii, None, ':',
+        ',', False, False, True)
+
+    def _encode(events, _chunks=_events_encoder, _join=''.join):
+        return _join(_chunks(events, 0))
 _TOUCH = 'UPDATE runs SET updated=? WHERE number=? AND owner=?'
 _END = ('UPDATE runs SET updated=?, state=?, result=?, reason=?, traceback=?, owner=NULL, '
         'owner_pid=NULL, owner_host=NULL, owner_start=NULL, owner_since=NULL '
@@ -144,6 +157,11 @@ class Transaction:
 
     def _commit(self, con):
         store, token, now = self._store, self._store.token, time.time()
+        if not self._new and len(self._writers) == 1:
+            for writer in self._writers.values():
+                if writer.end is None and now - writer.updated < 1.0:
+                    self._commit_one(con, writer, store, token, now)
+                    return
         records = []
         try:
             # BEGIN inside the try: an exception raised asynchronously (SIGTERM, Ctrl-C)
@@ -187,6 +205,25 @@ class Transaction:
                 store._owned[run_id] = [writer.number, writer.seq, writer.done, writer.updated]
             else:
                 store._owned.pop(run_id, None)
+
+    @staticmethod
+    def _commit_one(con, writer, store, token, now):
+        """One run's events, no new run, no end: one statement, its own transaction."""
+        number = writer.number
+        if writer.events:
+            seq = writer.seq + 1
+            held = con.execute(_RECORD_IF_HELD, (number, seq, now, writer.finished,
+                                                 _encode(writer.events), number,
+                                                 token)).rowcount
+        else:
+            seq = writer.seq
+            held = len(con.execute(_HELD, (number, token)).fetchall())
+        if held != 1:
+            store._owned.pop(writer.run_id, None)
+            raise ClaimError('run %s in %s is no longer held by this process: another '
+                             'one took it over' % (writer.run_id, store.path))
+        writer.seq = seq
+        store._owned[writer.run_id] = [number, seq, writer.done, writer.updated]
 
 
 class RunWriter:
