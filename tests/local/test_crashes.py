@@ -523,8 +523,9 @@ def test_a_resumed_child_workflow_times_out_counting_from_its_first_start(tmp_pa
     assert json.loads(out)['result'] == 'late'
     call = stored_calls(tmp_path)['child-0-0']
     assert call.state == 'timedout' and 'child workflow ran longer' in call.reason
-    # Timed out as soon as it was resumed, not a whole timeout later.
-    assert call.finished - resumed < crash_worker.CHILD_TIMEOUT / 2
+    # Timed out as soon as it was resumed (the process had to start), not a whole
+    # timeout after that.
+    assert call.finished - resumed < crash_worker.CHILD_TIMEOUT
     with SQLiteStore(tmp_path / 'runs.db') as store:
         assert [(run.id, run.state) for run in store.runs(children=True)] == [
             ('job', 'finished'), ('job/child-0-0', 'failed')]
