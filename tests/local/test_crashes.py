@@ -36,6 +36,7 @@ import subprocess
 import sys
 import threading
 import time
+import types
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -322,6 +323,33 @@ def test_a_run_killed_beside_another_in_the_same_store_leaves_the_other_alone(
     done, runs = recorded(tmp_path, run_id='other')
     assert done == set(calls)
     assert {run.state for run in runs.values()} == {'finished', 'restarted'}
+
+
+@pytest.mark.parametrize('driver', DRIVERS)
+def test_a_killed_run_can_be_repaired_reusing_what_it_recorded(
+        tmp_path, calibration, driver, monkeypatch):
+    # Killed in its second round (the first one's 15 calls all ended before it
+    # restarted), then repaired rather than resumed: the repair follows the restart to
+    # the run that was killed and makes only the calls it has no completed outcome for.
+    # The 12th call of the round is an add or comes after one (6 calls are the child's,
+    # 4 are squares), and an add starts only once the squares it adds are recorded.
+    fault = {'point': 'activity', 'at': 27, 'end': True}
+    pid, code, out, err = run_worker(tmp_path, driver, fault)
+    assert code == -signal.SIGKILL, err
+    with SQLiteStore(tmp_path / 'runs.db') as store:
+        assert store.run('job+1').state == 'running'  # its process died
+        reused = {(call.dep, json.dumps(json.loads(call.input)[0]))
+                  for call in store.calls('job+1') if call.state == 'completed'}
+    assert reused
+    monkeypatch.setenv('CRASH_DIR', str(tmp_path))  # the activities run in this process
+    w = crash_worker.workflow(driver, str(tmp_path / 'runs.db'))
+    try:
+        # bounded_run calls .run: give it the repair.
+        result = bounded_run(types.SimpleNamespace(run=w.repair), 'job')
+    finally:
+        w.store.close()
+    assert result == calibration[driver]['result']
+    assert not set(executions(tmp_path, os.getpid())) & reused
 
 
 def figures(campaigns):
