@@ -7,7 +7,8 @@ predecessor for a restart, the run it repairs, creation and update times, its re
 or failure reason and traceback text, and its claim.  Table ``records`` is append-only:
 per run and per transaction, one row holds what happened to the run's calls, in order
 (see :class:`~flowy.local.store_records.RunWriter`): each call scheduled (key,
-dependency, position, encoded input, the keys it waited for, start time) and each
+dependency, position, encoded input, the keys it waited for, start time: for a retry
+waiting for its delay, the time it is due, which a resumed run waits for) and each
 outcome (completed, failed or timed out, with data, reason, traceback text, finish
 order and time).  :meth:`SQLiteStore.load` rebuilds the
 :class:`~flowy.history.History` from them exactly: same outcomes, finish order and
