@@ -120,16 +120,23 @@ class Transaction:
         return self
 
     def __exit__(self, kind, exc, tb):
-        if kind is not None:
-            return  # nothing was written
-        store = self._store
-        with store._lock:
-            if store._con is None:
-                raise StoreError('the run store %s is closed' % store.path)
-            try:
-                self._commit(store._con)
-            except sqlite3.DatabaseError as exc:
-                raise StoreError('%s: %s' % (store.path, exc)) from exc
+        try:
+            if kind is not None:
+                return  # nothing was written
+            store = self._store
+            with store._lock:
+                if store._con is None:
+                    raise StoreError('the run store %s is closed' % store.path)
+                try:
+                    self._commit(store._con)
+                except sqlite3.DatabaseError as exc:
+                    raise StoreError('%s: %s' % (store.path, exc)) from exc
+        finally:
+            # Each writer refers to this transaction: without this, the transaction and
+            # its events would wait for the garbage collector (a cycle), and make every
+            # collection until then longer.
+            self._writers.clear()
+            self._new.clear()
 
     def run(self, run_id):
         writer = self._writers.get(run_id)

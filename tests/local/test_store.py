@@ -3,6 +3,7 @@
 Every subprocess here is bounded by a timeout; nothing sleeps.
 """
 
+import gc
 import os
 import select
 import shutil
@@ -11,6 +12,7 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+import weakref
 
 import pytest
 from hypothesis import given, settings
@@ -407,6 +409,21 @@ def test_an_inconsistent_history_is_reported_not_loaded(path, store):
     store._con.execute("UPDATE records SET events='[[' WHERE seq=2")
     with pytest.raises(StoreError, match='records of run twice cannot be read'):
         store.calls(run_id)
+
+
+def test_a_committed_decision_is_freed_at_once_not_by_the_garbage_collector(store):
+    run_id = store.create_run('Wf', '[]')
+    gc.disable()  # a reference cycle would keep them until the next collection
+    try:
+        decision = store.decision(run_id)
+        with decision as writer:
+            writer.scheduled('a-0-0', 'a', 0, '[]')
+        freed = weakref.ref(decision)
+        del decision, writer
+        assert freed() is None
+    finally:
+        gc.enable()
+    assert [call.key for call in store.calls(run_id)] == ['a-0-0']
 
 
 def test_one_transaction_holds_several_runs(store):
