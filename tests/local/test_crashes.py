@@ -9,8 +9,9 @@ the run again with its id, with another fault or none, until it finishes (at mos
 (a) ``activity``: inside an activity, at its start or with its result computed;
 (b) ``begin``: a decision was made and its transaction begins: nothing of it is written;
 (c) ``vm``: inside a transaction, after some SQLite VM instructions (a progress handler);
-    ``write``: at a write SQLite makes to its files (WAL frames, checkpoints), cut short
-    to a few bytes or not, through a VFS shim registered as SQLite's default;
+    ``write``: at a write SQLite makes to its files (WAL frames, checkpoints, the
+    journal and pages that create the store), cut short to a few bytes or not, through
+    a VFS shim registered as SQLite's default;
 (d) ``commit``: right after a commit, before the calls it records start;
 (e) ``child-activity``, ``child-before``, ``child-after``: inside an activity of the child
     workflow, or just before or after the commit that creates a child run;
@@ -22,8 +23,15 @@ ran again once its outcome had been recorded (a call may run twice only when the
 died before its outcome was committed: those are counted as "calls run twice"), that no
 recorded outcome was lost, that the store is intact and every run ended.
 
-``python tests/local/test_crashes.py [SEEDS]`` runs the campaigns of SEEDS seeds per
-driver and prints the figures (faults injected, survived, calls run twice) per kill point.
+``python tests/local/test_crashes.py [SEEDS] [--mixed]`` runs the campaigns of SEEDS
+seeds per driver (``--mixed``: each resume on the other driver) and prints the figures
+(faults tried, injected, survived; calls run twice) per kill point; so does
+``pytest -s -k every_kill_point`` for the suite's campaigns.
+
+The other tests: a store whose creation was cut short, a run killed beside another
+process writing the same store, a killed run repaired instead of resumed, and timeouts
+in durable runs (timed-out attempts in the store, a kill while a retry waits for its
+delay, a child whose timeout ran out while no process drove it).
 """
 
 import collections
