@@ -28,6 +28,7 @@ from ..drivers.cached import CachedDriver
 from ..drivers.replay import replay
 from ..errors import TaskError
 from .feeder import ThreadFeeder
+from .workers import ProcessFeeder, WorkerPool
 from .run import Run
 from .runner import run_in_worker
 from .store_records import StoreError
@@ -98,6 +99,8 @@ class Engine:
             pool = self.pools.activity
             if isinstance(pool, ThreadPoolExecutor):
                 self.feeder = ThreadFeeder(self, pool, self.root.activity_workers)
+            elif isinstance(pool, WorkerPool):
+                self.feeder = ProcessFeeder(self, pool)
             root = Run(self, self.root, input_data, run_id=run_id,
                        history=None if loaded is None else loaded.history)
             if loaded is not None:

@@ -4,41 +4,34 @@ import collections
 import concurrent.futures
 import logging
 
-from ..errors import exception_text
+from ..errors import FlowyError, exception_text
 from ..heartbeat import encode_details, reporting
 from .runner import run_activity
 
-__all__ = ['ThreadFeeder', 'Attempt']
+__all__ = ['Outcomes', 'WorkerLost', 'ThreadFeeder', 'Attempt']
 
 logger = logging.getLogger('flowy')
 
 
-class ThreadFeeder:
-    """Feeds activities to a thread pool's threads from one queue.
+class Outcomes:
+    """Where the outcomes of a run's activities wait for the event loop.
 
-    A future per call costs more than a small activity itself.  Instead, up to one
-    drain job per worker takes calls from a shared queue until it is empty.  Outcomes
-    join one queue in the order their calls end.  The event loop takes every outcome
-    there before it waits for events, and a job wakes it only when it is waiting
-    already: outcomes that end while the loop is busy reach it together, and none
-    waits for anything but the loop's current work, whatever the workers do next.
+    Workers append to :attr:`done` in the order their calls end.  The event loop takes
+    every outcome there before it waits for events, and a worker wakes it only when it
+    is waiting already: outcomes that end while the loop is busy reach it together.
     """
 
-    def __init__(self, engine, pool, workers):
+    def __init__(self, engine):
         self.engine = engine
-        self.pool = pool
-        self.workers = workers
-        self.calls = collections.deque()
-        self.done = collections.deque()  # (run, key, data, exc) not taken by the loop yet
+        self.done = collections.deque()  # (run, key, data, exc, attempt) not taken yet
         self.loop_waits = False  # set by the loop just before it checks ``done`` and waits
-        self.draining = 0
-        self.jobs = set()
 
-    def submit(self, run, key, func, transport, input_data, attempt=None):
-        """Queue a call; ``attempt`` (an :class:`Attempt`) when it has timeouts."""
-        self.calls.append((run, key, func, transport, input_data, attempt))
-        if self.draining < self.workers:
-            self._start_job()
+    def deliver(self, outcome):
+        """From any thread: hand an outcome to the loop."""
+        self.done.append(outcome)
+        if self.loop_waits:
+            self.loop_waits = False
+            self.engine.post(self.take_done)
 
     def take_done(self):
         """On the event loop: record the outcomes that have arrived."""
@@ -47,7 +40,41 @@ class ThreadFeeder:
             run, key, data, exc, attempt = done.popleft()
             if attempt is not None and not attempt.close():
                 continue  # the late outcome of an attempt that timed out: nobody wants it
-            run.activity_done(key, data, exc)
+            if type(exc) is WorkerLost:
+                # As on SWF, where a task whose worker vanished times out: ``retry``
+                # alone retries it.
+                self.engine.activity_ended()
+                run.timed_out(key, '%s timed out: %s' % (key, exc))
+            else:
+                run.activity_done(key, data, exc)
+
+
+class WorkerLost(FlowyError):
+    """The worker process running an activity died before it reported an outcome."""
+
+
+class ThreadFeeder(Outcomes):
+    """Feeds activities to a thread pool's threads from one queue.
+
+    A future per call costs more than a small activity itself.  Instead, up to one
+    drain job per worker takes calls from a shared queue until it is empty, and
+    outcomes wait in :attr:`done` (see :class:`Outcomes`): none waits for anything but
+    the loop's current work, whatever the workers do next.
+    """
+
+    def __init__(self, engine, pool, workers):
+        super().__init__(engine)
+        self.pool = pool
+        self.workers = workers
+        self.calls = collections.deque()
+        self.draining = 0
+        self.jobs = set()
+
+    def submit(self, run, key, func, transport, input_data, attempt=None):
+        """Queue a call; ``attempt`` (an :class:`Attempt`) when it has timeouts."""
+        self.calls.append((run, key, func, transport, input_data, attempt))
+        if self.draining < self.workers:
+            self._start_job()
 
     def cancel(self):
         """Drop the calls no job has taken yet."""
@@ -162,11 +189,12 @@ class Attempt:
     last heartbeat and either times the attempt out or waits for the next deadline, so a
     heartbeat costs no more than reading the clock.  A thread cannot be stopped: a
     timed-out attempt keeps running, its heartbeats answer True, and its outcome is
-    dropped when it comes.
+    dropped when it comes.  On a worker process, :attr:`stop` (set by the pool) kills
+    the process as the attempt times out.
     """
 
     __slots__ = ('engine', 'run', 'key', 'timeout', 'heartbeat', 'started', 'last_beat',
-                 'timed_out', 'settled', 'timers')
+                 'timed_out', 'settled', 'timers', 'stop')
 
     def __init__(self, engine, run, key, timeout, heartbeat):
         self.engine = engine
@@ -178,6 +206,7 @@ class Attempt:
         self.timed_out = False  # read by the attempt's thread
         self.settled = False  # its outcome (or its timeout) is recorded
         self.timers = []
+        self.stop = None
 
     def begin(self):
         """In the worker thread, as the attempt starts: its timeouts count from now."""
@@ -223,6 +252,8 @@ class Attempt:
             return
         self.settled = self.timed_out = True
         self._cancel_timers()
+        if self.stop is not None:
+            self.stop()
         self.engine.activity_ended()
         self.run.timed_out(self.key, '%s timed out: %s' % (self.key, why))
 

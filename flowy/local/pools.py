@@ -5,6 +5,8 @@ import threading
 import weakref
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 
+from .workers import WorkerPool
+
 __all__ = ['Pools', 'PoolKeeper', 'close_all', 'terminate_all']
 
 logger = logging.getLogger('flowy')
@@ -50,6 +52,9 @@ class PoolKeeper:
                 self.current = Pools(self.config)
                 self.live.add(self.current)
                 _KEEPERS.add(self)
+                # A workflow dropped without close() lets its workers go, as a
+                # ProcessPoolExecutor that is garbage collected does.
+                weakref.finalize(self, self.current.shutdown)
             self.current.users += 1
             return self.current
 
@@ -129,9 +134,13 @@ def _noop():
 def start_pool(config):
     """Create the activity pool; start a process pool's workers at once.
 
-    A process pool forks its workers on first use.  Doing that now, before this run's
-    decider threads exist, keeps forked workers from inheriting locks held by them.
+    ``ProcessPoolExecutor`` (the default) stands for flowy's own worker processes
+    (:class:`~flowy.local.workers.WorkerPool`), which can stop one timed-out call.
+    Other process pools fork their workers on first use: doing that now, before this
+    run's decider threads exist, keeps forked workers from inheriting locks held by them.
     """
+    if config.executor is ProcessPoolExecutor:
+        return WorkerPool(config.activity_workers)
     pool = config.executor(max_workers=config.activity_workers)
     if isinstance(pool, ProcessPoolExecutor):
         pool.submit(_noop).result()

@@ -33,13 +33,15 @@ class LocalWorkflow(WorkflowConfig):
     kept for later ones (see :meth:`close`).  A child workflow (``conf_workflow``) runs
     on the pools of the run that started it.
 
-    :func:`flowy.heartbeat` in an activity running on threads returns True once the
-    activity has timed out or the run that called it has ended (finished, failed,
-    restarted or interrupted, or its parent or the whole ``run()`` has), so that a long
-    activity whose result nobody will read can stop early.  Activities on processes
-    cannot see that: there it always returns False, as it does in a plain call.  Either
-    way its details are checked as SWF checks them (``ValueError`` or ``TypeError`` for
-    details SWF would refuse).
+    :func:`flowy.heartbeat` in an activity returns True once the activity has timed out
+    or the run that called it has ended (finished, failed, restarted or interrupted, or
+    its parent or the whole ``run()`` has), so that a long activity whose result nobody
+    will read can stop early (on worker processes the answer may come a tenth of a
+    second late).  Its details are checked as SWF checks them (``ValueError`` or
+    ``TypeError`` for details SWF would refuse).  With ``ProcessPoolExecutor`` the
+    workers are flowy's own processes: a worker that times out is killed and replaced
+    without disturbing the others, and a worker that dies fails only its own call, as a
+    timeout.
 
     ``store`` makes runs durable: a path (an SQLite file, created if missing) or a
     :class:`~flowy.local.store.SQLiteStore`.  Each decision is then committed to it
@@ -91,7 +93,9 @@ class LocalWorkflow(WorkflowConfig):
         true.  ``timeout`` is how many seconds an attempt may run (from the moment a
         worker starts it); ``heartbeat`` the most seconds allowed between two
         :func:`flowy.heartbeat` calls of a running attempt (counted from its start for
-        the first one).  Both need ``executor=ThreadPoolExecutor``.
+        the first one).  Both need ``executor=ThreadPoolExecutor`` or
+        ``executor=ProcessPoolExecutor``; a timed-out attempt on a worker process is
+        stopped with its process.
         """
         if not callable(func):
             hint = ''
@@ -128,15 +132,19 @@ class LocalWorkflow(WorkflowConfig):
     def uses_threads(self):
         return isinstance(self.executor, type) and issubclass(self.executor, ThreadPoolExecutor)
 
+    @property
+    def keeps_timeouts(self):
+        """True if the activity pool can time out a call: threads, or flowy's processes."""
+        return self.uses_threads or self.executor is ProcessPoolExecutor
+
     def _check_timeouts(self, spec, runs_on=None):
-        if (spec.timeout is None and spec.heartbeat is None) or (runs_on or self).uses_threads:
+        if (spec.timeout is None and spec.heartbeat is None) or (runs_on or self).keeps_timeouts:
             return
         raise ValueError(
-            'the activity %r has a timeout, which the local engine can only keep for '
-            'activities on threads for now: run the workflow with '
-            'executor=ThreadPoolExecutor, or drop timeout= and heartbeat= (a worker process '
-            'running a timed-out attempt cannot yet be stopped without failing the other '
-            'activities on its pool)' % (spec.dep,))
+            'the activity %r has a timeout, which the local engine keeps for activities '
+            'on threads or on its own worker processes: run the workflow with '
+            'executor=ThreadPoolExecutor or executor=ProcessPoolExecutor (not %r), or drop '
+            'timeout= and heartbeat=' % (spec.dep, (runs_on or self).executor))
 
     def run(self, *args, _wait=False, _trace=None, _id=None, **kwargs):
         """Run the workflow with these arguments; return its result or raise TaskError.

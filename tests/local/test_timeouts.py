@@ -132,22 +132,6 @@ def test_configuration_is_kept():
     assert (w.specs['child'].retry, w.specs['child'].timeout) == ((0, 1), 3)
 
 
-@pytest.mark.parametrize('name', ['timeout', 'heartbeat'])
-def test_activity_timeouts_on_processes_are_refused_with_a_way_out(name):
-    w = LocalWorkflow(One, executor=ProcessPoolExecutor)
-    with pytest.raises(ValueError, match='executor=ThreadPoolExecutor'):
-        w.conf_activity('task', len, **{name: 1})
-
-
-def test_a_child_with_activity_timeouts_cannot_run_under_a_process_pool():
-    child = threads(One)
-    child.conf_activity('task', len, timeout=1)
-    parent = LocalWorkflow(One, executor=ProcessPoolExecutor)
-    parent.conf_workflow('task', child)
-    with pytest.raises(ValueError, match='executor=ThreadPoolExecutor'):
-        parent.run('x')
-
-
 # -- retries ---------------------------------------------------------------------------------
 
 @pytest.mark.parametrize('driver', DRIVERS)
