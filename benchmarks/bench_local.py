@@ -143,8 +143,12 @@ def chain_workflow(driver):
 
 def pool_processes(workflow):
     """How many worker processes the pool ``workflow`` keeps holds (None if unknown)."""
+    pool = getattr(workflow._pools.current, 'activity', None)
+    pids = getattr(pool, 'pids', None)  # flowy's own worker processes
+    if pids is not None:
+        return len(pids)
     try:
-        return len(workflow._pools.current.activity._processes)
+        return len(pool._processes)
     except (AttributeError, IndexError, TypeError):
         return None
 
