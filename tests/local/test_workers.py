@@ -19,6 +19,7 @@ from waiting import PROMPT, bounded_run, process_gone
 
 import flowy
 from flowy import LocalWorkflow, TaskError, TaskTimedout, first, wait
+from flowy.local.store import SQLiteStore
 from flowy.local.workers import RemoteTraceback
 
 
@@ -343,3 +344,23 @@ def test_workers_end_when_their_parent_is_killed(tmp_path):
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
+
+
+def test_a_durable_run_records_the_attempt_whose_worker_died(tmp_path, closing):
+    store = str(tmp_path / 'runs.db')
+    w = processes(One, store=store)
+    closing(w)
+    w.conf_activity('task', dies_the_first_time, retry=(0, 0))
+    assert bounded_run(w, str(tmp_path), 'kill', _id='job') == 'survived'
+    reader = SQLiteStore(store)
+    try:
+        calls = reader.calls('job')
+    finally:
+        reader.close()
+    assert [(call.key, call.state) for call in calls] == [
+        ('task-0-0', 'timedout'), ('task-0-1', 'completed')]
+    assert 'killed by SIGKILL' in calls[0].reason
+    # The finished run answers from the store: nothing runs again.
+    os.remove(tmp_path / 'died')
+    assert bounded_run(w, str(tmp_path), 'kill', _id='job') == 'survived'
+    assert not os.path.exists(tmp_path / 'died')
