@@ -370,6 +370,18 @@ _WRITE = ctypes.CFUNCTYPE(ctypes.c_int, _P, _P, ctypes.c_int, ctypes.c_int64)
 _KEEP = []  # ctypes objects SQLite points to: they must live as long as the process
 
 
+def shared_sqlite():
+    """The shared libsqlite3 that this Python's sqlite3 uses, or None."""
+    try:
+        lib = ctypes.CDLL('libsqlite3.so.0')
+    except OSError:
+        return None
+    major, minor, patch = sqlite3.sqlite_version_info
+    if lib.sqlite3_libversion_number() != major * 1000000 + minor * 1000 + patch:
+        return None
+    return lib
+
+
 def shim_writes():
     """Make every file SQLite opens count (and maybe cut short) its writes.
 
@@ -378,12 +390,8 @@ def shim_writes():
     False when this Python's sqlite3 does not use the shared libsqlite3 (then the shim
     would not see the store's files).
     """
-    try:
-        lib = ctypes.CDLL('libsqlite3.so.0')
-    except OSError:
-        return False
-    if lib.sqlite3_libversion_number() != sqlite3.sqlite_version_info[0] * 1000000 + \
-            sqlite3.sqlite_version_info[1] * 1000 + sqlite3.sqlite_version_info[2]:
+    lib = shared_sqlite()
+    if lib is None:
         return False
     lib.sqlite3_vfs_find.restype = ctypes.POINTER(_VFS)
     lib.sqlite3_vfs_find.argtypes = [ctypes.c_char_p]

@@ -84,7 +84,12 @@ POINTS = {
     'restart-before': ('f', 'restart'),
     'restart-after': ('f', 'restart'),
 }
-ORDER = sorted(POINTS)
+# Kills inside SQLite's writes go through a shim over the shared libsqlite3: where this
+# Python's sqlite3 is linked otherwise, those faults cannot be made and are skipped.
+SHIMMED = crash_worker.shared_sqlite() is not None
+needs_shim = pytest.mark.skipif(not SHIMMED, reason="this Python's sqlite3 does not use "
+                                "the shared libsqlite3 (kills inside writes need it)")
+ORDER = sorted(point for point in POINTS if SHIMMED or point != 'write')
 CREATING = 16  # SQLite's writes while a new store is created and switched to WAL
 
 
@@ -283,6 +288,7 @@ def test_a_run_killed_at_random_points_resumes_to_the_undisturbed_result(
     assert not campaign.problems, '\n'.join(campaign.problems)
 
 
+@needs_shim
 @pytest.mark.parametrize('at, torn, where', [
     (3, 60, 'runs.db'), (5, 0, 'runs.db'), (8, 0, 'runs.db'), (11, 0, 'runs.db-journal'),
     (14, 60, 'runs.db')])
@@ -300,7 +306,7 @@ def test_a_store_whose_creation_was_cut_short_is_recovered_not_refused(
 
 
 @pytest.mark.parametrize('faults', [
-    [{'point': 'write', 'at': 40, 'torn': 100}],
+    pytest.param([{'point': 'write', 'at': 40, 'torn': 100}], marks=needs_shim),
     [{'point': 'begin', 'at': 8}],
     [{'point': 'vm', 'at': 8, 'steps': 5}],
     [{'point': 'commit', 'at': 10}, {'point': 'activity', 'at': 3, 'end': True}]],
