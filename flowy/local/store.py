@@ -232,6 +232,10 @@ class SQLiteStore:
         if problems != ['ok']:
             raise self._refuse('the database is corrupt: %s' % '; '.join(problems[:5]))
 
+    @property
+    def closed(self):
+        return self._con is None
+
     def close(self):
         """Release the claims this object holds (the runs stay as they are) and close."""
         with self._lock:

@@ -56,7 +56,9 @@ class LocalWorkflow(WorkflowConfig):
                  executor=ProcessPoolExecutor, transport=None, driver='cached', store=None,
                  durability='normal'):
         super().__init__(factory, transport)
-        self.store = open_store(store, durability)
+        self._store = open_store(store, durability)
+        # A store opened here from a path is closed by close() and opened again on use.
+        self._store_path = (store, durability) if self._store is not store else None
         if driver not in _DRIVERS:
             raise ValueError("driver must be 'cached' (keep each body alive between "
                              "decisions) or 'replay' (run it from the top each time); got %r"
@@ -211,6 +213,8 @@ class LocalWorkflow(WorkflowConfig):
         if old.state == FINISHED:
             raise ValueError('run %s in %s finished: there is nothing to repair (run(_id=%r) '
                              'returns its result)' % (old.id, store.path, run_id))
+        if old.state != FAILED:
+            self._let_go(old)
         done = sorted((call for call in store.calls(old.id) if call.state == 'completed'),
                       key=lambda call: call.order)
         with store.transaction() as tx:
@@ -230,6 +234,22 @@ class LocalWorkflow(WorkflowConfig):
             finally:
                 if path is not None:
                     tracer.write(path)
+
+    def _let_go(self, old):
+        """Make sure no process drives ``old``, which did not end, before repairing it.
+
+        A run that a live process still drives is refused (ClaimError): the repair would
+        run its calls a second time, at the same time.  One whose process died is marked
+        interrupted, as it would have been had its process been stopped cleanly.
+        """
+        store = self.store
+        store.claim(old.id)
+        try:
+            with store.transaction() as tx:
+                tx.run(old.id).interrupt('the run was interrupted; run %s repairs it'
+                                         % old.id)
+        finally:
+            store.release(old.id)
 
     def _stored_run(self, run_id, input_data, given):
         """(what the run already ended with, or None; the id to run; its LoadedRun)."""
@@ -272,8 +292,23 @@ class LocalWorkflow(WorkflowConfig):
         ``with LocalWorkflow(...) as w:`` closes them on leaving the block; otherwise
         they live until the workflow is garbage collected or the interpreter exits.
         Pools that a run (on another thread) still uses are shut down when it ends.
+        A run store opened from a path is closed too (a later run opens it again).
         """
         self._pools.close()
+        if self._store_path is not None:
+            self._store.close()
+
+    @property
+    def store(self):
+        """The run store (see the class documentation), or None."""
+        if self._store_path is not None and self._store.closed:
+            self._store = open_store(*self._store_path)
+        return self._store
+
+    @store.setter
+    def store(self, store):
+        self._store = store
+        self._store_path = None
 
     def __enter__(self):
         return self

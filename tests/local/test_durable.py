@@ -271,6 +271,8 @@ def test_a_second_process_cannot_resume_a_run_the_first_one_drives(tmp_path, dur
         w = durable.workflow(driver, str(tmp_path / 'runs.db'))
         with pytest.raises(ClaimError, match='held.*is being run by process %d' % process.pid):
             w.run(6, _id='held')
+        with pytest.raises(ClaimError, match='held.*is being run by process %d' % process.pid):
+            w.repair('held')  # it would run the same calls again, at the same time
         (tmp_path / 'gate').touch()
         out, err = process.communicate(timeout=120)
     finally:
@@ -434,6 +436,38 @@ def test_repair_reruns_a_failed_run_reusing_its_completed_calls(tmp_path, driver
         w.repair(new.id)
     with pytest.raises(ValueError, match='run store'):
         LocalWorkflow(Mends).repair('broken')
+
+
+def test_repairing_a_run_whose_process_died_marks_it_interrupted(tmp_path, durable):
+    code, out, err = _run(tmp_path, 'cached', 'died', DURABLE_KILL=json.dumps(['add', [0, 1]]))
+    assert code == -signal.SIGKILL, err
+    w = durable.workflow('cached', str(tmp_path / 'runs.db'))
+    assert w.repair('died') == EXPECTED
+    with SQLiteStore(tmp_path / 'runs.db') as store:
+        old = store.run('died')
+        assert (old.state, old.owner_pid) == ('interrupted', None)
+        assert 'repairs it' in old.reason
+
+
+def test_close_closes_a_store_opened_from_a_path_and_a_later_run_opens_it_again(tmp_path):
+    w = LocalWorkflow(Mends, executor=ThreadPoolExecutor, store=tmp_path / 'runs.db')
+    w.conf_activity('double', double)
+    w.conf_activity('fragile', fragile)
+    BROKEN[:] = []
+    first = w.store
+    assert w.run(1, _id='one') == 2 * (3 + 4)
+    w.close()
+    assert first.closed
+    assert w.run(1, _id='two') == 14
+    assert w.store is not first and not w.store.closed
+    w.close()
+    given = SQLiteStore(tmp_path / 'runs.db')
+    with LocalWorkflow(Mends, executor=ThreadPoolExecutor, store=given) as other:
+        other.conf_activity('double', double)
+        other.conf_activity('fragile', fragile)
+        assert other.run(_id='one') == 14
+    assert not given.closed  # a store object given by the caller is the caller's to close
+    given.close()
 
 
 @pytest.mark.parametrize('driver', ['cached', 'replay'])
