@@ -99,6 +99,13 @@ if json.encoder.c_make_encoder is not None:
 
     def _encode(events, _chunks=_events_encoder, _join=''.join):
         return _join(_chunks(events, 0))
+
+
+def _joined(events):
+    """The JSON list of events encoded one by one."""
+    return '[%s]' % ','.join(events)
+
+
 _TOUCH = 'UPDATE runs SET updated=? WHERE number=? AND owner=?'
 _END = ('UPDATE runs SET updated=?, state=?, result=?, reason=?, traceback=?, owner=NULL, '
         'owner_pid=NULL, owner_host=NULL, owner_start=NULL, owner_since=NULL '
@@ -194,7 +201,7 @@ class Transaction:
                 if writer.events:
                     writer.seq += 1
                     records.append((number, writer.seq, now, writer.finished,
-                                    _encode(writer.events)))
+                                    _joined(writer.events)))
             if len(records) == 1:
                 con.execute(_RECORD, records[0])
             elif records:
@@ -220,7 +227,7 @@ class Transaction:
         if writer.events:
             seq = writer.seq + 1
             held = con.execute(_RECORD_IF_HELD, (number, seq, now, writer.finished,
-                                                 _encode(writer.events), number,
+                                                 _joined(writer.events), number,
                                                  token)).rowcount
         else:
             seq = writer.seq
@@ -240,7 +247,10 @@ class RunWriter:
     order they were recorded: ``['s', key, dep, position, input, depends_on, time]`` for a
     scheduled call, ``['c', key, order, data, time]``, ``['f', key, order, reason,
     traceback, position, time]`` and ``['t', key, order, reason, time]`` for outcomes.
-    A null time is the commit's.
+    A null time is the commit's.  Each event is encoded as it is recorded: a decision
+    keeps text, not tuples that would outlive the garbage collector's youngest
+    generation and, freed together at the commit, postpone its collections until they
+    are large.
     """
 
     __slots__ = ('tx', 'run_id', 'number', 'seq', 'done', 'updated', 'events', 'finished',
@@ -251,21 +261,22 @@ class RunWriter:
         self.updated, self.events, self.finished, self.end = updated, [], 0, None
 
     def scheduled(self, key, dep, position, input, depends_on=(), at=None):
-        self.events.append(('s', key, dep, position, input, depends_on or None, at))
+        self.events.append(_encode(('s', key, dep, position, input, depends_on or None, at)))
 
     def completed(self, key, data, at=None):
-        self.events.append(('c', key, self.done, data, at))
+        self.events.append(_encode(('c', key, self.done, data, at)))
         self.done += 1
         self.finished += 1
 
     def failed(self, key, reason, cause=None, position=None, at=None):
         """``cause`` (an exception, or traceback text) is kept as traceback text."""
-        self.events.append(('f', key, self.done, reason, traceback_text(cause), position, at))
+        self.events.append(_encode(('f', key, self.done, reason, traceback_text(cause),
+                                    position, at)))
         self.done += 1
         self.finished += 1
 
     def timed_out(self, key, reason='the task timed out', at=None):
-        self.events.append(('t', key, self.done, reason, at))
+        self.events.append(_encode(('t', key, self.done, reason, at)))
         self.done += 1
         self.finished += 1
 
