@@ -21,7 +21,9 @@ committed once (group commit) when the ``with`` block of :meth:`SQLiteStore.deci
 or :meth:`SQLiteStore.transaction` (several runs' decisions together) ends.  Nothing
 is written before that, and nothing at all if the block raises.  Commit a decision
 before starting its calls: a call that started may run again after a crash, a call
-whose outcome was committed never does.
+whose outcome was committed never does.  The usual decision, one run's events and
+nothing else, is a single statement, a transaction of its own: an ``INSERT`` of the
+record that writes it only while the run is held by this store object.
 
 Durability.  The file is in WAL mode.  ``durability='normal'`` (synchronous=NORMAL,
 the default) survives a killed process: every committed transaction is there after a
