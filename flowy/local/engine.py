@@ -28,10 +28,10 @@ from ..drivers.cached import CachedDriver
 from ..drivers.replay import replay
 from ..errors import TaskError
 from .feeder import ThreadFeeder
-from .workers import ProcessFeeder, WorkerPool
 from .run import Run
 from .runner import run_in_worker
 from .store_records import StoreError
+from .workers import ProcessFeeder, WorkerPool
 
 __all__ = ['Engine']
 
