@@ -15,6 +15,8 @@ import time
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from waiting import PROMPT, bounded_run, process_gone
 
 import flowy
@@ -364,3 +366,76 @@ def test_a_durable_run_records_the_attempt_whose_worker_died(tmp_path, closing):
     os.remove(tmp_path / 'died')
     assert bounded_run(w, str(tmp_path), 'kill', _id='job') == 'survived'
     assert not os.path.exists(tmp_path / 'died')
+
+
+# -- any mix of endings, in any order ---------------------------------------------------------
+
+def behaves(how, i):
+    """One call of the property test below: ends as ``how`` says."""
+    if how == 'fail':
+        raise ValueError('failed %d' % i)
+    if how == 'exit':
+        os._exit(5)
+    if how == 'kill':
+        os.kill(os.getpid(), signal.SIGKILL)
+    if how == 'hang':
+        hang()
+    if how == 'beat':
+        for _ in range(3):
+            flowy.heartbeat()
+        return 'beat %d' % i
+    return 'ok %d' % i
+
+
+class Plan:
+    def __init__(self, act):
+        self.act = act
+
+    def __call__(self, plan):
+        results = [self.act(how, i) for i, how in enumerate(plan)]  # all in flight at once
+        said = []
+        for result in results:
+            try:
+                said.append(wait(result))
+            except TaskTimedout as exc:
+                said.append('timeout: %s' % exc)
+            except TaskError as exc:
+                said.append('error: %s' % exc)
+        return said
+
+
+def expected_ending(how, i):
+    if how in ('ok', 'beat'):
+        return '%s %d' % (how, i)
+    if how == 'fail':
+        return 'error: failed %d' % i
+    if how == 'hang':
+        return 'timeout: act-%d timed out on all 1 attempts: act-%d-0 timed out: ran longer ' \
+               'than its timeout of 0.5 s (start-to-close)' % (i, i)
+    died = 'exit code 5' if how == 'exit' else 'killed by SIGKILL'
+    return 'timeout: act-%d timed out on all 1 attempts: act-%d-0 timed out: the worker ' \
+           'process running it died (%s) before the activity ended' % (i, i, died)
+
+
+@pytest.fixture(scope='module')
+def plan_runner():
+    w = processes(Plan, workers=3)
+    w.conf_activity('act', behaves, timeout=0.5)
+    yield w
+    w.close()
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                   HealthCheck.function_scoped_fixture])
+@given(st.lists(st.sampled_from(['ok', 'fail', 'exit', 'kill', 'hang', 'beat']),
+                min_size=1, max_size=8))
+def test_every_call_ends_as_it_should_whatever_the_others_do(plan_runner, plan):
+    assert bounded_run(plan_runner, plan, _within=30) == [
+        expected_ending(how, i) for i, how in enumerate(plan)]
+    # A killed worker is replaced by the pool's reader thread, maybe just after run()
+    # has returned: the pool is whole again soon after, never smaller for long.
+    pool = plan_runner._pools.current.activity
+    deadline = time.monotonic() + PROMPT
+    while any(map(process_gone, pool.pids)) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert len(pool.pids) == 3 and not any(map(process_gone, pool.pids))
