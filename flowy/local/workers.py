@@ -161,12 +161,29 @@ class WorkerPool:
         try:
             while self._serve_once():
                 pass
-        except BaseException:
+        except BaseException as exc:
             logger.exception('the worker pool of the local engine failed; its workers '
                              'are stopped')
-            self.terminate_workers()
+            self._fail_everything(exc)
         finally:
             self._close_workers()
+
+    def _fail_everything(self, exc):
+        """The reader thread failed: stop, and fail every call in flight or queued."""
+        with self.lock:
+            self.closed = True
+            calls = list(self.queue) + [worker.call for worker in self.workers if worker.call]
+            self.queue.clear()
+            for worker in self.workers:
+                if worker.call is not None:
+                    worker.call.feeder.ended(worker.call)
+                    worker.call = None
+                worker.process.kill()
+        for call in calls:
+            error = RuntimeError('the local engine failed while running this activity on '
+                                 'a worker process: %s' % exception_text(exc))
+            error.__cause__ = exc
+            call.feeder.deliver((call.run, call.key, None, error, call.attempt))
 
     def _serve_once(self):
         """Wait for news from any worker and handle it; False once the pool is done."""

@@ -439,3 +439,25 @@ def test_every_call_ends_as_it_should_whatever_the_others_do(plan_runner, plan):
     while any(map(process_gone, pool.pids)) and time.monotonic() < deadline:
         time.sleep(0.01)
     assert len(pool.pids) == 3 and not any(map(process_gone, pool.pids))
+
+
+def test_a_failure_of_the_pool_itself_fails_the_calls_instead_of_hanging(
+        tmp_path, closing, monkeypatch, caplog):
+    from flowy.local import workers
+
+    def broken(self, worker):
+        raise RuntimeError('a bug in the pool')
+
+    w = processes(Both)
+    closing(w)
+    w.conf_activity('one', outlives_the_hung_worker)  # waits: still running when it breaks
+    w.conf_activity('other', fast_with_argument)  # its outcome makes the pool fail
+    monkeypatch.setattr(workers.WorkerPool, '_receive', broken)
+    with pytest.raises(TaskError, match='the local engine failed while running this '
+                                        'activity on a worker process: a bug in the pool'):
+        bounded_run(w, str(tmp_path))
+    assert 'the worker pool of the local engine failed' in caplog.text
+
+
+def fast_with_argument(anything):
+    return 'fast'
