@@ -41,7 +41,6 @@ from concurrent.futures import ThreadPoolExecutor
 from bench_local import (
     Chain,
     Limits,
-    Report,
     SumSquares,
     add,
     clocked,
@@ -50,7 +49,7 @@ from bench_local import (
     judged,
     measure,
     ms,
-    print_table,
+    run_and_report,
     square,
     sum_of_squares,
     timed,
@@ -467,36 +466,7 @@ def run_all(args, repeat, directory):
         sys.stdout.flush()
 
     selected = [w for w in WORKLOADS if not args.only or w[0] in args.only]
-    results = {}
-    report = Report()
-    started = time.perf_counter()
-    for name, label, bench in selected:
-        say('%-30s ' % label)
-        t0 = time.perf_counter()
-        report.lines = []
-        report.workload = name
-        results.update(bench(repeat, say, report, directory))
-        say(' %.1f s\n' % (time.perf_counter() - t0))
-        for line in report.lines:
-            print('  ' + line)
-    total = time.perf_counter() - started
-
-    print()
-    print_table(sorted(report.rows, key=lambda row: TABLE_ORDER.index(row['group'])))
-    verdicts = [row['verdict'] for row in report.rows]
-    print()
-    print('Targets: %d PASS, %d FAIL (%d rows for information).  All results checked '
-          'correct.  Total benchmark time %.1f s.'
-          % (verdicts.count('PASS'), verdicts.count('FAIL'), verdicts.count('info'), total))
-
-    if args.json:
-        with open(args.json, 'w', encoding='utf-8') as stream:
-            json.dump({'environment': env, 'repeat': repeat, 'quick': args.quick,
-                       'only': args.only, 'total_s': total, 'results': results,
-                       'table': report.rows}, stream, indent=2)
-            stream.write('\n')
-        print('Figures written to %s' % args.json)
-    return 0
+    return run_and_report(selected, repeat, say, args, env, TABLE_ORDER, directory)
 
 
 if __name__ == '__main__':
