@@ -119,13 +119,17 @@ class Three:
 
     def __call__(self, directory, how):
         results = self.one(directory, how), self.other(directory, how)
-        said = []
-        for result in results:
-            try:
-                said.append(wait(result))
-            except TaskTimedout as exc:
-                said.append('timeout: %s' % exc)
-        return tuple(said) + (wait(self.last()),)
+        return tuple(map(ending, results)) + (wait(self.last()),)
+
+
+def ending(result):
+    """How a call ended: its value, or 'timeout: ...' or 'error: ...' with the error."""
+    try:
+        return wait(result)
+    except TaskTimedout as exc:
+        return 'timeout: %s' % exc
+    except TaskError as exc:
+        return 'error: %s' % exc
 
 
 class One:
@@ -133,10 +137,7 @@ class One:
         self.task = task
 
     def __call__(self, *args):
-        try:
-            return wait(self.task(*args))
-        except TaskTimedout as exc:
-            return 'timeout: %s' % exc
+        return ending(self.task(*args))
 
 
 class FastOrSlow:
@@ -238,7 +239,7 @@ def outlives_the_dead_worker(directory, how):
 
 
 def test_remote_tracebacks_travel_with_failures(closing):
-    w = processes(One)
+    w = processes(Unprotected)
     closing(w)
     w.conf_activity('task', boom)
     with pytest.raises(TaskError, match='boom 7') as caught:
@@ -393,15 +394,7 @@ class Plan:
 
     def __call__(self, plan):
         results = [self.act(how, i) for i, how in enumerate(plan)]  # all in flight at once
-        said = []
-        for result in results:
-            try:
-                said.append(wait(result))
-            except TaskTimedout as exc:
-                said.append('timeout: %s' % exc)
-            except TaskError as exc:
-                said.append('error: %s' % exc)
-        return said
+        return [ending(result) for result in results]
 
 
 def expected_ending(how, i):
