@@ -264,7 +264,8 @@ class WorkerPool:
                 call.feeder.ended(call)
             if not self.closed:
                 self._next_call(self._start_worker())
-        worker.conn.close()
+        with _FDS:
+            worker.conn.close()
         if call is not None:
             lost = WorkerLost('the worker process running it died (%s) before the '
                               'activity ended' % _exit_text(worker.process.exitcode))
@@ -275,14 +276,17 @@ class WorkerPool:
             workers, self.workers, self.idle = self.workers, [], []
         for worker in workers:
             self._tell(worker, None)  # they are idle: this lets them go
-            worker.conn.close()
+            with _FDS:
+                worker.conn.close()
         for worker in workers:
             worker.process.join(timeout=10)
             if worker.process.exitcode is None:
                 worker.process.kill()
                 worker.process.join()
-        for end in (self._wake_reader, self._wake_writer, self._lifeline, self._lifeline_end):
-            end.close()
+        with _FDS:
+            for end in (self._wake_reader, self._wake_writer, self._lifeline,
+                        self._lifeline_end):
+                end.close()
 
     # -- helpers (with the lock held, unless said otherwise) ------------------------------
 
@@ -290,17 +294,19 @@ class WorkerPool:
         parent_end, child_end = self.context.Pipe()
         # A forked worker inherits this process's ends of every pool's pipes.  It closes
         # them: held by a worker, they would keep other workers from seeing that this
-        # process has died.
-        inherited = []
-        if self.context.get_start_method() == 'fork':
-            inherited = [parent_end.fileno()]
-            for pool in list(_POOLS) + [self]:
-                inherited += pool._parent_fds()
-        process = self.context.Process(target=_serve,
-                                       args=(child_end, self._lifeline, inherited),
-                                       name='flowy-activity-worker')
-        process.start()
-        child_end.close()
+        # process has died.  They are listed by number, so none may be closed (and its
+        # number reused, say for the pipes the fork itself makes) until the fork is over.
+        with _FDS:
+            inherited = []
+            if self.context.get_start_method() == 'fork':
+                inherited = [parent_end.fileno()]
+                for pool in list(_POOLS) + [self]:
+                    inherited += pool._parent_fds()
+            process = self.context.Process(target=_serve,
+                                           args=(child_end, self._lifeline, inherited),
+                                           name='flowy-activity-worker')
+            process.start()
+            child_end.close()
         worker = _Worker(process, parent_end)
         self.workers.append(worker)
         return worker
@@ -408,6 +414,10 @@ class ProcessFeeder(Outcomes):
         """Wait until none of this run's calls is on a worker."""
         self.quiet.wait()
 
+
+# Held while a pool lists its pipes' file descriptors for a new worker and forks it, and
+# while any pool closes one of them.
+_FDS = threading.Lock()
 
 # Pools with live workers, so that the interpreter's exit lets them go first (their
 # workers wait for their pipes to close; multiprocessing joins them at exit).
