@@ -5,6 +5,7 @@ Activities are module level (the pool pickles them by reference).  An activity t
 must outlive something waits on a file another one writes, always with a deadline.
 """
 
+import multiprocessing
 import os
 import signal
 import subprocess
@@ -454,3 +455,41 @@ def test_a_failure_of_the_pool_itself_fails_the_calls_instead_of_hanging(
 
 def fast_with_argument(anything):
     return 'fast'
+
+
+class _Outcomes:
+    """Stands for a run's ProcessFeeder: collects what the pool delivers."""
+
+    def __init__(self):
+        self.delivered = []
+        self.arrived = threading.Event()
+
+    def started(self, call):
+        pass
+
+    def ended(self, call):
+        pass
+
+    def deliver(self, outcome):
+        self.delivered.append(outcome)
+        self.arrived.set()
+
+
+@pytest.mark.parametrize('method', ['spawn', 'forkserver'])
+def test_the_pool_works_with_every_start_method(method):
+    # Python 3.14 starts workers with forkserver by default: nothing may rely on fork.
+    from flowy.config import check_transport
+    from flowy.local import workers
+
+    transport = check_transport(None)
+    pool = workers.WorkerPool(1, multiprocessing.get_context(method))
+    try:
+        feeder = _Outcomes()
+        message = (fast_with_argument, transport, 'task-0-0', transport.dumps(((1,), {})),
+                   workers.BEAT_EVERY)
+        pool.submit(workers._Call(feeder, None, 'task-0-0', message, None))
+        assert feeder.arrived.wait(PROMPT)
+        assert feeder.delivered == [(None, 'task-0-0', transport.dumps('fast'), None, None)]
+    finally:
+        pool.terminate_workers()
+        pool.shutdown(wait=True)
