@@ -26,10 +26,8 @@ figures mean nothing on tmpfs).
 """
 
 import argparse
-import datetime
 import json
 import os
-import platform
 import shutil
 import sqlite3
 import subprocess
@@ -43,6 +41,7 @@ from bench_local import (
     Limits,
     SumSquares,
     add,
+    base_environment,
     clocked,
     expect,
     inc,
@@ -55,7 +54,6 @@ from bench_local import (
     timed,
 )
 
-import flowy
 from flowy import LocalWorkflow
 from flowy.local.store import SQLiteStore
 
@@ -378,36 +376,9 @@ def file_system(path):
 
 
 def environment(directory):
-    try:
-        affinity = len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        affinity = None
-    here = os.path.dirname(os.path.abspath(__file__))
-    try:
-        commit = subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], check=False,
-                                capture_output=True, text=True, timeout=10,
-                                cwd=here).stdout.strip()
-        changed = subprocess.run(['git', 'status', '--porcelain', '--', 'flowy'],
-                                 check=False, capture_output=True, text=True, timeout=10,
-                                 cwd=os.path.dirname(here)).stdout.strip()
-        if commit and changed:
-            commit += '+uncommitted changes in flowy/'
-    except (OSError, subprocess.SubprocessError):
-        commit = ''
-    return {
-        'date': datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds'),
-        'python': sys.version.split()[0],
-        'implementation': platform.python_implementation(),
-        'platform': platform.platform(),
-        'cpu_count': os.cpu_count(),
-        'cpus_usable': affinity,
-        'flowy_version': flowy.__version__,
-        'git_commit': commit or None,
-        'sqlite_version': sqlite3.sqlite_version,
-        'dbos_version': dbos_version() if import_dbos() is not None else None,
-        'store_dir': directory,
-        'store_fs': file_system(directory),
-    }
+    return dict(base_environment(), sqlite_version=sqlite3.sqlite_version,
+                dbos_version=dbos_version() if import_dbos() is not None else None,
+                store_dir=directory, store_fs=file_system(directory))
 
 
 def main(argv=None):

@@ -665,13 +665,14 @@ WORKLOADS = (
 
 # -- report ---------------------------------------------------------------------------
 
-def environment():
+def base_environment():
+    """The machine, the Python and the flowy commit a benchmark ran on."""
     try:
         affinity = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):
         affinity = None
+    here = os.path.dirname(os.path.abspath(__file__))
     try:
-        here = os.path.dirname(os.path.abspath(__file__))
         commit = subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], check=False,
                                 capture_output=True, text=True, timeout=10,
                                 cwd=here).stdout.strip()
@@ -682,7 +683,6 @@ def environment():
             commit += '+uncommitted changes in flowy/'
     except (OSError, subprocess.SubprocessError):
         commit = ''
-    dask = import_dask()
     return {
         'date': datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds'),
         'python': sys.version.split()[0],
@@ -690,12 +690,16 @@ def environment():
         'platform': platform.platform(),
         'cpu_count': os.cpu_count(),
         'cpus_usable': affinity,
-        'mp_start_method': multiprocessing.get_start_method(),
         'flowy_version': flowy.__version__,
         'git_commit': commit or None,
-        'activity_workers': WORKERS,
-        'dask_version': dask.__version__ if dask is not None else None,
     }
+
+
+def environment():
+    dask = import_dask()
+    return dict(base_environment(), mp_start_method=multiprocessing.get_start_method(),
+                activity_workers=WORKERS,
+                dask_version=dask.__version__ if dask is not None else None)
 
 
 def print_table(rows):

@@ -31,13 +31,11 @@ Chain figures are medians over the decisions of a window (and over rounds with
 
 import argparse
 import cProfile
-import datetime
 import gc
 import io
 import json
 import logging
 import os
-import platform
 import pstats
 import select
 import signal
@@ -49,7 +47,8 @@ import time
 import urllib.request
 from collections import Counter
 
-import flowy
+from bench_local import base_environment
+
 from flowy import parallel_reduce
 from flowy.serialization import loads
 from flowy.swf.activity import SWFActivityWorker
@@ -773,31 +772,11 @@ def print_table(rows):
 
 
 def environment(server):
-    try:
-        commit = subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], check=False,
-                                capture_output=True, text=True, timeout=10,
-                                cwd=ROOT).stdout.strip()
-        changed = subprocess.run(['git', 'status', '--porcelain', '--', 'flowy'], check=False,
-                                 capture_output=True, text=True, timeout=10,
-                                 cwd=ROOT).stdout.strip()
-        if commit and changed:
-            commit += '+uncommitted changes in flowy/'
-    except (OSError, subprocess.SubprocessError):
-        commit = ''
     import boto3
     import botocore
-    return {
-        'date': datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds'),
-        'python': sys.version.split()[0],
-        'platform': platform.platform(),
-        'cpu_count': os.cpu_count(),
-        'flowy_version': flowy.__version__,
-        'git_commit': commit or None,
-        'moto': server.first['moto'],
-        'moto_empty_poll_wait_s': server.first['poll_wait_s'],
-        'boto3': boto3.__version__,
-        'botocore': botocore.__version__,
-    }
+    return dict(base_environment(), moto=server.first['moto'],
+                moto_empty_poll_wait_s=server.first['poll_wait_s'],
+                boto3=boto3.__version__, botocore=botocore.__version__)
 
 
 def print_summary(rows, total):
