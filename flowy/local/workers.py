@@ -9,11 +9,8 @@ on every pipe and every process at once: it hands outcomes to the runs that made
 calls (through their :class:`ProcessFeeder`), answers heartbeats, and starts the next
 queued call on the worker that just became free.
 
-The messages on a worker's pipe, parent to worker: ``(func, transport, key, input,
-beat_every)`` to run a call (sent only to an idle worker) and ``STOP`` (the call in hand
-is no longer wanted: its heartbeats answer True).  Worker to parent: ``(DONE, data)``,
-``(FAILED, exception, traceback text)`` and ``BEAT``.  A worker has at most one call,
-so no message needs to name it.
+The worker processes' side, and the messages on their pipes, are in
+:mod:`flowy.local.worker_process`.
 """
 
 import atexit
@@ -21,26 +18,17 @@ import collections
 import logging
 import multiprocessing
 import multiprocessing.connection
-import os
 import signal
 import threading
-import time
-import traceback
 import weakref
 
-from ..errors import FlowyError, TaskError, exception_text
-from ..heartbeat import encode_details, reporting
+from ..errors import FlowyError, exception_text
 from .feeder import Outcomes, WorkerLost
-from .runner import run_activity
+from .worker_process import BEAT, BEAT_EVERY, DONE, FAILED, STOP, serve
 
 __all__ = ['WorkerPool', 'ProcessFeeder']
 
 logger = logging.getLogger('flowy')
-
-DONE, FAILED, BEAT, STOP = 'done', 'failed', 'beat', 'stop'
-#: The longest a worker goes between telling the pool that its call still heartbeats.
-BEAT_EVERY = 0.1
-
 
 class RemoteTraceback(FlowyError):
     """The traceback of an exception raised in a worker process, as text."""
@@ -66,6 +54,10 @@ class _Call:
         self.attempt = attempt
         self.stopped = False  # STOP was sent for it
 
+    def deliver(self, data, exc=None):
+        """Hand the call's outcome to its run."""
+        self.feeder.deliver((self.run, self.key, data, exc, self.attempt))
+
 
 class _Worker:
     __slots__ = ('process', 'conn', 'call', 'dying')
@@ -85,7 +77,6 @@ class WorkerPool:
     """
 
     def __init__(self, workers, context=None):
-        self.size = workers
         self.context = context or multiprocessing.get_context()
         self.lock = threading.Lock()
         self.workers = []
@@ -125,9 +116,8 @@ class WorkerPool:
         with self.lock:
             for worker in self.workers:
                 if worker.call is call:
-                    worker.call = None  # nobody waits for its outcome any more
+                    self._take_call(worker)  # nobody waits for its outcome any more
                     worker.dying = True
-                    call.feeder.ended(call)
                     worker.process.kill()
                     return
 
@@ -172,18 +162,17 @@ class WorkerPool:
         """The reader thread failed: stop, and fail every call in flight or queued."""
         with self.lock:
             self.closed = True
-            calls = list(self.queue) + [worker.call for worker in self.workers if worker.call]
+            calls = list(self.queue)
             self.queue.clear()
             for worker in self.workers:
-                if worker.call is not None:
-                    worker.call.feeder.ended(worker.call)
-                    worker.call = None
+                calls.append(self._take_call(worker))
                 worker.process.kill()
         for call in calls:
-            error = RuntimeError('the local engine failed while running this activity on '
-                                 'a worker process: %s' % exception_text(exc))
-            error.__cause__ = exc
-            call.feeder.deliver((call.run, call.key, None, error, call.attempt))
+            if call is not None:
+                error = RuntimeError('the local engine failed while running this activity '
+                                     'on a worker process: %s' % exception_text(exc))
+                error.__cause__ = exc
+                call.deliver(None, error)
 
     def _serve_once(self):
         """Wait for news from any worker and handle it; False once the pool is done."""
@@ -217,17 +206,14 @@ class WorkerPool:
             self._beat(worker)
             return True
         with self.lock:
-            call, worker.call = worker.call, None
-            if call is not None:
-                call.feeder.ended(call)
+            call = self._take_call(worker)
             self._next_call(worker)
         if call is None:
             return True  # a call killed as it timed out, which ended anyway
         if message[0] == DONE:
-            call.feeder.deliver((call.run, call.key, message[1], None, call.attempt))
+            call.deliver(message[1])
         else:
-            call.feeder.deliver((call.run, call.key, None, _with_traceback(*message[1:]),
-                                 call.attempt))
+            call.deliver(None, _with_traceback(*message[1:]))
         return True
 
     def _beat(self, worker):
@@ -259,17 +245,15 @@ class WorkerPool:
             self.workers.remove(worker)
             if worker in self.idle:
                 self.idle.remove(worker)
-            call, worker.call = worker.call, None
-            if call is not None:
-                call.feeder.ended(call)
+            call = self._take_call(worker)
             if not self.closed:
                 self._next_call(self._start_worker())
         with _FDS:
             worker.conn.close()
         if call is not None:
-            lost = WorkerLost('the worker process running it died (%s) before the '
-                              'activity ended' % _exit_text(worker.process.exitcode))
-            call.feeder.deliver((call.run, call.key, None, lost, call.attempt))
+            call.deliver(None, WorkerLost('the worker process running it died (%s) before '
+                                          'the activity ended'
+                                          % _exit_text(worker.process.exitcode)))
 
     def _close_workers(self):
         with self.lock:
@@ -302,7 +286,7 @@ class WorkerPool:
                 inherited = [parent_end.fileno()]
                 for pool in list(_POOLS) + [self]:
                     inherited += pool._parent_fds()
-            process = self.context.Process(target=_serve,
+            process = self.context.Process(target=serve,
                                            args=(child_end, self._lifeline, inherited),
                                            name='flowy-activity-worker')
             process.start()
@@ -310,6 +294,13 @@ class WorkerPool:
         worker = _Worker(process, parent_end)
         self.workers.append(worker)
         return worker
+
+    def _take_call(self, worker):
+        """The call ``worker`` runs, if any, which it no longer does."""
+        call, worker.call = worker.call, None
+        if call is not None:
+            call.feeder.ended(call)
+        return call
 
     def _next_call(self, worker):
         if worker.dying:
@@ -330,13 +321,12 @@ class WorkerPool:
         except (OSError, ValueError):
             pass  # the worker has died: the reader thread will see it and fail the call
         except Exception as exc:  # the call cannot be pickled
-            worker.call = None
-            call.feeder.ended(call)
+            self._take_call(worker)
             self.idle.append(worker)
             error = TypeError('cannot send this activity call to a worker process: %s'
                               % exception_text(exc))
             error.__cause__ = exc
-            call.feeder.deliver((call.run, call.key, None, error, call.attempt))
+            call.deliver(None, error)
 
     def _parent_fds(self):
         """The file descriptors of this pool that only this process may hold."""
@@ -428,94 +418,3 @@ _POOLS = weakref.WeakSet()
 def _shut_pools_down():
     for pool in list(_POOLS):
         pool.shutdown(wait=True)
-
-
-# -- a worker process -----------------------------------------------------------------------
-
-def _serve(conn, lifeline, inherited):
-    for fd in inherited:
-        try:
-            os.close(fd)
-        except OSError:
-            pass
-    threading.Thread(target=_end_with_parent, args=(lifeline,), daemon=True).start()
-    # Ctrl-C reaches the whole process group; the parent decides what happens to a run.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    beats = _Beats(conn)
-    with reporting(beats):
-        while True:
-            try:
-                message = conn.recv()
-            except (EOFError, OSError):
-                return  # the pool has let this worker go, or the parent has died
-            except BaseException as exc:  # a call that cannot be read (unpicklable here)
-                _reply(conn, (FAILED, TypeError(
-                    'this activity call could not be read in the worker process: %s'
-                    % exception_text(exc)), traceback.format_exc()))
-                continue
-            if message is None:
-                return  # the pool lets this worker go
-            if message == STOP:
-                continue  # for a call that has ended since
-            func, transport, key, input_data, beat_every = message
-            beats.start(beat_every)
-            try:
-                reply = (DONE, run_activity(func, transport, key, input_data))
-            except BaseException as exc:  # SystemExit too: the call fails, the worker stays
-                reply = (FAILED, exc, traceback.format_exc())
-            if not _reply(conn, reply):
-                return
-
-
-def _end_with_parent(lifeline):
-    try:
-        lifeline.recv_bytes()
-    except (EOFError, OSError):
-        pass
-    os._exit(1)  # the parent has died (or let the pool go): the call in hand is unwanted
-
-
-def _reply(conn, reply):
-    """Send ``reply`` to the parent; False if the parent has gone."""
-    try:
-        conn.send(reply)
-    except (OSError, EOFError):
-        return False
-    except Exception as exc:  # an exception that cannot be pickled: send its text
-        error = TaskError(exception_text(reply[1]))
-        error.__cause__ = exc
-        try:
-            conn.send((FAILED, error, reply[2]))
-        except (OSError, EOFError):
-            return False
-    return True
-
-
-class _Beats:
-    """A worker's heartbeat reporter: it tells the pool now and then, and hears STOP."""
-
-    def __init__(self, conn):
-        self.conn = conn
-        self.every = BEAT_EVERY
-        self.next_beat = 0.0
-        self.stopped = False
-
-    def start(self, every):
-        self.every = every
-        self.next_beat = time.monotonic() + every
-        self.stopped = False
-
-    def __call__(self, details=None):
-        encode_details(details)
-        now = time.monotonic()
-        if now >= self.next_beat and not self.stopped:
-            self.next_beat = now + self.every
-            conn = self.conn
-            try:
-                conn.send(BEAT)
-                while conn.poll():
-                    if conn.recv() == STOP:
-                        self.stopped = True
-            except (OSError, EOFError):
-                self.stopped = True  # the parent has gone: nobody wants the result
-        return self.stopped
