@@ -7,9 +7,11 @@ must outlive something waits on a file another one writes, always with a deadlin
 
 import multiprocessing
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import textwrap
 import threading
 import time
@@ -372,8 +374,14 @@ def test_a_durable_run_records_the_attempt_whose_worker_died(tmp_path, closing):
 
 # -- any mix of endings, in any order ---------------------------------------------------------
 
-def behaves(how, i):
-    """One call of the property test below: ends as ``how`` says."""
+def behaves(how, i, directory):
+    """One call of the property test below: ends as ``how`` says.
+
+    A call that ends its worker process first leaves the process's pid in ``directory``.
+    """
+    if how in ('exit', 'kill', 'hang'):
+        with open(os.path.join(directory, str(os.getpid())), 'w'):
+            pass
     if how == 'fail':
         raise ValueError('failed %d' % i)
     if how == 'exit':
@@ -393,8 +401,9 @@ class Plan:
     def __init__(self, act):
         self.act = act
 
-    def __call__(self, plan):
-        results = [self.act(how, i) for i, how in enumerate(plan)]  # all in flight at once
+    def __call__(self, plan, directory):
+        results = [self.act(how, i, directory)  # all in flight at once
+                   for i, how in enumerate(plan)]
         return [ending(result) for result in results]
 
 
@@ -424,13 +433,18 @@ def plan_runner():
 @given(st.lists(st.sampled_from(['ok', 'fail', 'exit', 'kill', 'hang', 'beat']),
                 min_size=1, max_size=8))
 def test_every_call_ends_as_it_should_whatever_the_others_do(plan_runner, plan):
-    assert bounded_run(plan_runner, plan, _within=30) == [
-        expected_ending(how, i) for i, how in enumerate(plan)]
-    # A killed worker is replaced by the pool's reader thread, maybe just after run()
-    # has returned: the pool is whole again soon after, never smaller for long.
+    directory = tempfile.mkdtemp()
+    try:
+        assert bounded_run(plan_runner, plan, directory, _within=30) == [
+            expected_ending(how, i) for i, how in enumerate(plan)]
+        doomed = {int(name) for name in os.listdir(directory)}
+    finally:
+        shutil.rmtree(directory)
+    # A killed worker (maybe still dying as run() returns) is replaced by the pool's
+    # reader thread: the pool is whole again soon after, never smaller for long.
     pool = plan_runner._pools.current.activity
     deadline = time.monotonic() + PROMPT
-    while any(map(process_gone, pool.pids)) and time.monotonic() < deadline:
+    while doomed & set(pool.pids) and time.monotonic() < deadline:
         time.sleep(0.01)
     assert len(pool.pids) == 3 and not any(map(process_gone, pool.pids))
 
