@@ -55,7 +55,6 @@ transaction object belongs to the thread that opened it.
 
 import json
 import os
-import socket
 import sqlite3
 import threading
 import time
@@ -65,6 +64,7 @@ from contextlib import contextmanager
 from ..history import COMPLETED, TIMEDOUT, History
 from ..history import FAILED as CALL_FAILED
 from ..history import RUNNING as RUNNING_CALL
+from .owners import has_ended, this_process
 from .store_records import (
     INTERRUPTED,
     RUNNING,
@@ -106,6 +106,10 @@ _TABLES = {'runs', 'records'}
 _RUN_COLUMNS = ', '.join(RunRecord._fields)
 
 
+_RELEASE = ('UPDATE runs SET owner=NULL, owner_pid=NULL, owner_host=NULL, owner_start=NULL, '
+            'owner_since=NULL WHERE id=? AND owner=?')
+
+
 def open_store(store, durability='normal'):
     """``store`` as a store object: a path opens an :class:`SQLiteStore`."""
     if store is None or not isinstance(store, (str, os.PathLike)):
@@ -126,7 +130,7 @@ class SQLiteStore:
         self._lock = threading.RLock()
         # run id -> [run number, last record seq, outcomes, last update time] of held runs
         self._owned = {}
-        self._host, self._pid, self._start = socket.gethostname(), os.getpid(), _process_start()
+        self._host, self._pid, self._start = this_process()
         self._con = None
         self._con = self._open()
 
@@ -247,10 +251,8 @@ class SQLiteStore:
             try:
                 if self._owned:
                     con.execute('BEGIN IMMEDIATE')
-                    con.executemany(
-                        'UPDATE runs SET owner=NULL, owner_pid=NULL, owner_host=NULL, '
-                        'owner_start=NULL, owner_since=NULL WHERE id=? AND owner=?',
-                        [(run_id, self.token) for run_id in self._owned])
+                    con.executemany(_RELEASE,
+                                    [(run_id, self.token) for run_id in self._owned])
                     con.execute('COMMIT')
                 self._owned.clear()
             finally:
@@ -307,7 +309,7 @@ class SQLiteStore:
                     'SELECT number, owner, owner_pid, owner_host, owner_start, owner_since '
                     'FROM runs WHERE id=?', (run_id,)).fetchone()
                 if owner is not None and owner != self.token and not takeover and \
-                        not self._stale(pid, host, start):
+                        not has_ended(host, pid, start):
                     raise ClaimError(
                         'run %s in %s is being run by process %s on %s (since %s); stop '
                         'that process first, or wait for it to end'
@@ -326,24 +328,10 @@ class SQLiteStore:
             self._owned[run_id] = [number, seq, done, 0.0]
             return run._replace(state=RUNNING, owner_pid=self._pid, owner_host=self._host)
 
-    def _stale(self, pid, host, start):
-        if host != self._host or pid is None:
-            return False
-        if pid == self._pid:
-            return False  # this process: another store object holds it
-        started = _process_start(pid)
-        if started is not None:
-            return start is not None and started != start
-        if _process_start() is not None:
-            return True  # /proc has no live process with that pid
-        return not _alive(pid)
-
     def release(self, run_id):
         """Give up the claim on ``run_id`` without changing its state."""
         with self._reading() as con:
-            con.execute('UPDATE runs SET owner=NULL, owner_pid=NULL, owner_host=NULL, '
-                        'owner_start=NULL, owner_since=NULL WHERE id=? AND owner=?',
-                        (run_id, self.token))
+            con.execute(_RELEASE, (run_id, self.token))
             self._owned.pop(run_id, None)
 
     def holds(self, run_id):
@@ -493,29 +481,3 @@ def _recover(path):
 def _utc(when):
     return 'unknown' if when is None else time.strftime('%Y-%m-%d %H:%M:%S UTC',
                                                         time.gmtime(when))
-
-
-def _alive(pid):
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def _process_start(pid=None):
-    """When process ``pid`` (default: this one) started, in clock ticks; None if unknown.
-
-    With the pid it tells a live holder from a later process that reuses its pid.  A
-    zombie (ended, not yet reaped) counts as gone.  Only Linux's /proc is read.
-    """
-    try:
-        with open('/proc/%s/stat' % ('self' if pid is None else pid)) as stream:
-            fields = stream.read().rpartition(')')[2].split()
-    except OSError:
-        return None
-    if fields[0] in ('Z', 'X'):
-        return None
-    return int(fields[19])
