@@ -165,22 +165,34 @@ def _recorded_outcomes(tmp_path, run_id=None):
                 for one in ids for call in store.calls(one) if call.state == 'completed']
 
 
+def _killed_then_resumed(tmp_path, driver, kill, factory='SumSquares', recorded_of=None):
+    """Run ``factory`` as 'job' until it kills itself at ``kill``, then resume it.
+
+    Returns the resumed run's result, the outcomes recorded before the resume (of run
+    ``recorded_of``, or of every run), and the executions before and after it.
+    """
+    env = {'DURABLE_KILL': json.dumps(kill)}
+    code, out, err = _run(tmp_path, driver, 'job', factory, **env)
+    assert code == -9, (out, err)
+    before = collections.Counter(_executions(tmp_path))
+    recorded = _recorded_outcomes(tmp_path, recorded_of)
+    code, out, err = _run(tmp_path, driver, 'job', factory, **env)
+    assert code == 0, err
+    after = collections.Counter(_executions(tmp_path)) - before
+    for call in recorded:
+        assert after[call] == 0, '%s ran again although its outcome was recorded' % (call,)
+    return json.loads(out), recorded, before, after
+
+
 @pytest.mark.parametrize('driver', ['cached', 'replay'])
 @pytest.mark.parametrize('kill', [['square', [4]], ['add', [14, 16]]])
 def test_a_killed_run_resumes_and_runs_only_the_calls_without_a_recorded_outcome(
         tmp_path, durable, driver, kill):
-    code, out, err = _run(tmp_path, driver, 'job', DURABLE_KILL=json.dumps(kill))
-    assert code == -9, (out, err)
+    result, recorded, before, after = _killed_then_resumed(tmp_path, driver, kill,
+                                                           recorded_of='job')
     assert (tmp_path / 'killed').exists()
-    before = collections.Counter(_executions(tmp_path))
-    recorded = _recorded_outcomes(tmp_path, 'job')
     assert recorded  # decisions were committed before the crash
-    code, out, err = _run(tmp_path, driver, 'job', DURABLE_KILL=json.dumps(kill))
-    assert code == 0, err
-    assert json.loads(out) == EXPECTED
-    after = collections.Counter(_executions(tmp_path)) - before
-    for call in recorded:
-        assert after[call] == 0, '%s ran again although its outcome was recorded' % (call,)
+    assert result == EXPECTED
     everything = before + after
     assert len(everything) == CALLS
     assert all(count <= 2 for count in everything.values())
@@ -323,18 +335,10 @@ def test_child_workflows_are_recorded_as_runs_of_their_own(tmp_path, durable, dr
 
 @pytest.mark.parametrize('driver', ['cached', 'replay'])
 def test_a_run_killed_in_a_child_workflow_resumes_the_child(tmp_path, durable, driver):
-    kill = json.dumps(['add', [14, 16]])
-    code, out, err = _run(tmp_path, driver, 'job', 'Parent', DURABLE_KILL=kill)
-    assert code == -9, (out, err)
-    before = collections.Counter(_executions(tmp_path))
-    recorded = _recorded_outcomes(tmp_path)
+    result, recorded, before, after = _killed_then_resumed(
+        tmp_path, driver, ['add', [14, 16]], 'Parent')
     assert ('"add"', '[5, 9]') in recorded
-    code, out, err = _run(tmp_path, driver, 'job', 'Parent', DURABLE_KILL=kill)
-    assert code == 0, err
-    assert json.loads(out) == EXPECTED + 36
-    after = collections.Counter(_executions(tmp_path)) - before
-    for call in recorded:
-        assert after[call] == 0, '%s ran again although its outcome was recorded' % (call,)
+    assert result == EXPECTED + 36
     assert len(before + after) == CALLS + 2
     with SQLiteStore(tmp_path / 'runs.db') as store:
         assert [run.state for run in store.runs(children=True)] == ['finished'] * 2
@@ -493,18 +497,11 @@ def test_restarts_are_recorded_and_an_id_follows_them_to_the_last_run(
 
 @pytest.mark.parametrize('driver', ['cached', 'replay'])
 def test_a_run_killed_after_restarts_resumes_in_its_last_run(tmp_path, durable, driver):
-    kill = json.dumps(['add', [50, 4]])  # in the fourth run: 25, 16, 9 are added before
-    code, out, err = _run(tmp_path, driver, 'job', 'Countdown', DURABLE_KILL=kill)
-    assert code == -9, (out, err)
-    before = collections.Counter(_executions(tmp_path))
-    recorded = _recorded_outcomes(tmp_path)
+    # Killed in the fourth run: 25, 16, 9 are added before.
+    result, recorded, before, after = _killed_then_resumed(
+        tmp_path, driver, ['add', [50, 4]], 'Countdown')
     assert ('"add"', '[41, 9]') in recorded
-    code, out, err = _run(tmp_path, driver, 'job', 'Countdown', DURABLE_KILL=kill)
-    assert code == 0, err
-    assert json.loads(out) == 55
-    after = collections.Counter(_executions(tmp_path)) - before
-    for call in recorded:
-        assert after[call] == 0, '%s ran again although its outcome was recorded' % (call,)
+    assert result == 55
     assert len(before + after) == 12
     with SQLiteStore(tmp_path / 'runs.db') as store:
         assert [run.state for run in store.runs()] == ['restarted'] * 5 + ['finished']
