@@ -10,10 +10,19 @@ light; boto3 itself is imported only when a client is made).
 
 import importlib
 
-from .errors import FlowyError, NondeterminismError, TaskError, TaskTimedout, UsageError
+from .effects import cancel, context, marker, now, sleep, wait_signal
+from .errors import (
+    FlowyError,
+    NondeterminismError,
+    TaskCancelled,
+    TaskError,
+    TaskTimedout,
+    UsageError,
+)
 from .heartbeat import heartbeat
 from .local import LocalWorkflow
 from .operations import finish_order, first, parallel_reduce, restart, wait
+from .run_context import Context
 
 __all__ = [
     'LocalWorkflow',
@@ -23,9 +32,17 @@ __all__ = [
     'wait',
     'restart',
     'heartbeat',
+    'sleep',
+    'now',
+    'wait_signal',
+    'marker',
+    'cancel',
+    'context',
+    'Context',
     'FlowyError',
     'TaskError',
     'TaskTimedout',
+    'TaskCancelled',
     'NondeterminismError',
     'UsageError',
     'SWFActivityConfig',

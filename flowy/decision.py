@@ -1,11 +1,13 @@
 """What a driver tells an engine to do after one activation of a workflow body.
 
 A :class:`Decision` is plain data: the calls to start (in call order), the calls that
-failed before they could start, and at most one outcome for the whole run.  Engines turn
+failed before they could start, timers to start, values to record, calls to cancel, and
+at most one outcome for the whole run.  Engines turn
 it into their own commands (futures on a pool, SWF decisions); nothing here knows them.
 """
 
-__all__ = ['ScheduleCall', 'FailCall', 'Finish', 'Fail', 'Restart', 'Decision']
+__all__ = ['ScheduleCall', 'FailCall', 'StartTimer', 'RecordMarker', 'CancelCall', 'Finish',
+           'Fail', 'Cancelled', 'Restart', 'Decision']
 
 
 class _Command:
@@ -62,6 +64,51 @@ class FailCall(_Command):
         self.cause = cause
 
 
+class StartTimer(_Command):
+    """Start the timer ``key`` (``@sleep-N``): it finishes ``seconds`` from now.
+
+    The engine records it as running at once, and as completed (with the encoded value
+    ``None``) when it fires.
+    """
+
+    __slots__ = _compared = ('key', 'position', 'seconds')
+
+    def __init__(self, key, position, seconds):
+        self.key = key
+        self.position = position
+        self.seconds = seconds
+
+
+class RecordMarker(_Command):
+    """Record ``details`` (encoded) under ``key`` in the history: a marker or a value of
+    ``now()``.  The engine records it as completed at once (SWF: ``RecordMarker``)."""
+
+    __slots__ = _compared = ('key', 'position', 'name', 'details')
+
+    def __init__(self, key, position, name, details):
+        self.key = key
+        self.position = position
+        self.name = name
+        self.details = details
+
+
+class CancelCall(_Command):
+    """Cancel the call ``target`` (a call id such as ``square-3``, or a timer key).
+
+    The engine asks whatever runs it to stop (an activity's heartbeat returns True, a
+    worker process is stopped, a child run ends, a timer is dropped) and records the
+    attempt that :meth:`~flowy.history.History.to_cancel` names as cancelled, at once:
+    a call still waiting for its arguments or a retry never starts.  Nothing happens if
+    the call has finished.
+    """
+
+    __slots__ = _compared = ('target', 'position')
+
+    def __init__(self, target, position):
+        self.target = target
+        self.position = position
+
+
 class Finish(_Command):
     """The workflow returned; ``result`` is the encoded value."""
 
@@ -80,6 +127,16 @@ class Fail(_Command):
     def __init__(self, reason, error=None):
         self.reason = reason
         self.error = error
+
+
+class Cancelled(Fail):
+    """The run was cancelled from outside; ``error`` is a :class:`~flowy.TaskCancelled`.
+
+    Engines make this outcome themselves (no body decides it); a :class:`Fail`
+    otherwise, so that code handling failures handles it too.
+    """
+
+    __slots__ = ()
 
 
 class Restart(_Command):

@@ -6,7 +6,8 @@ is the task's reason and whose ``__cause__`` is the original exception whenever 
 engine could carry it (the local engine always can).
 """
 
-__all__ = ['FlowyError', 'TaskError', 'TaskTimedout', 'NondeterminismError', 'UsageError']
+__all__ = ['FlowyError', 'TaskError', 'TaskTimedout', 'TaskCancelled', 'NondeterminismError',
+           'UsageError']
 
 
 class FlowyError(Exception):
@@ -41,6 +42,15 @@ class TaskError(FlowyError):
 
 class TaskTimedout(TaskError):
     """Every attempt of a task timed out."""
+
+
+class TaskCancelled(TaskError):
+    """A task, timer or child workflow was cancelled before it finished, or a whole run was.
+
+    Raised where the body uses the result of a call it cancelled with
+    :func:`flowy.cancel`, and by a run cancelled from outside (a handle's ``cancel()``,
+    ``flowy cancel``).
+    """
 
 
 class NondeterminismError(FlowyError):

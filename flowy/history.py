@@ -5,17 +5,51 @@ arrive, the SWF engine from execution events); drivers only read it.  Every look
 replay makes is a dict access, so replaying a body costs O(calls), not O(calls^2).
 """
 
-__all__ = ['RUNNING', 'COMPLETED', 'FAILED', 'TIMEDOUT', 'Outcome', 'History', 'call_id']
+__all__ = ['RUNNING', 'COMPLETED', 'FAILED', 'TIMEDOUT', 'CANCELLED', 'Outcome', 'History',
+           'call_id', 'is_builtin', 'signal_key', 'attempt_keys']
 
 RUNNING = 'running'
 COMPLETED = 'completed'
 FAILED = 'failed'
 TIMEDOUT = 'timedout'
+CANCELLED = 'cancelled'
+
+#: Keys of what a body waits on that is not a task call start with this character,
+#: which no dependency name can hold: ``@sleep-0`` (a timer), ``@marker-0``, ``@now-0``
+#: (recorded values) and ``@signal-approve-0`` (the first signal named ``approve``).
+#: They have no attempts.
+BUILTIN = '@'
+
+
+def is_builtin(key):
+    """True for the key of a timer, a recorded value or a signal (not a task call)."""
+    return key[:1] == BUILTIN
 
 
 def call_id(key):
-    """``square-3`` for the call key ``square-3-0``: one id for every attempt of a call."""
+    """``square-3`` for the call key ``square-3-0``: one id for every attempt of a call.
+
+    A timer's, a marker's or a signal's key is its own id (they have no attempts).
+    """
+    if key[:1] == BUILTIN:
+        return key
     return key.rpartition('-')[0]
+
+
+def signal_key(name, number):
+    """The key of signal ``number`` (from 0, in arrival order) named ``name``."""
+    return '%ssignal-%s-%d' % (BUILTIN, name, number)
+
+
+def attempt_keys(target):
+    """The keys of every attempt of call id ``target``, in order (one for a timer)."""
+    if target[:1] == BUILTIN:
+        yield target
+        return
+    attempt = 0
+    while True:
+        yield '%s-%d' % (target, attempt)
+        attempt += 1
 
 
 class Outcome:
@@ -41,14 +75,22 @@ class History:
     ``position`` is the index of the call among all task calls the body made; replaying
     drivers compare it with the position of the call they are making now to detect a
     body that is not deterministic.
+
+    Engines also set two things a body can read: ``now``, the time of the decision
+    being made (seconds since the epoch; None: the driver reads the clock), and ``ids``,
+    the ``(workflow_id, run_id)`` of the run (None when the engine has none).
     """
 
-    __slots__ = ('_outcomes', '_calls_at', '_finish_order', '__weakref__')
+    __slots__ = ('_outcomes', '_calls_at', '_finish_order', '_signals', 'now', 'ids',
+                 '__weakref__')
 
     def __init__(self):
         self._outcomes = {}
         self._calls_at = {}
         self._finish_order = []
+        self._signals = {}
+        self.now = None
+        self.ids = None
 
     def get(self, key):
         """The :class:`Outcome` of ``key``, or None if it was never scheduled."""
@@ -92,6 +134,44 @@ class History:
 
     def timed_out(self, key, reason='the task timed out'):
         self._finish(key, TIMEDOUT).reason = reason
+
+    def cancelled(self, key, reason=None):
+        """Record that ``key`` was cancelled (running, or before it could start)."""
+        self._finish(key, CANCELLED).reason = reason or '%s was cancelled' % call_id(key)
+
+    def signalled(self, name, data):
+        """Record the arrival of a signal ``name`` carrying ``data``; return its key.
+
+        Signals of one name are numbered in arrival order: the n-th one to arrive is
+        what the n-th ``wait_signal(name)`` of the body receives.
+        """
+        number = self._signals.get(name, 0)
+        self._signals[name] = number + 1
+        key = signal_key(name, number)
+        self.completed(key, data)
+        return key
+
+    def signals(self, name):
+        """How many signals named ``name`` arrived."""
+        return self._signals.get(name, 0)
+
+    def to_cancel(self, target):
+        """The attempt key a cancellation of call id ``target`` applies to, or None.
+
+        That is the attempt running now or still to start (a call waiting for its
+        arguments, or for a retry); None if the call already finished.
+        """
+        outcomes = self._outcomes
+        for key in attempt_keys(target):
+            outcome = outcomes.get(key)
+            if outcome is None or outcome.state is RUNNING:
+                return key
+            if outcome.state is COMPLETED or outcome.state is CANCELLED or is_builtin(key):
+                return None
+            # A failure or a timeout: a later attempt may follow, or none did.
+            following = '%s-%d' % (target, int(key.rpartition('-')[2]) + 1)
+            if following not in outcomes:
+                return None
 
     def _finish(self, key, state, position=None):
         outcome = self._outcomes.get(key)

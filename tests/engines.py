@@ -9,7 +9,7 @@ check the exact calls made.
 import random
 
 from flowy.config import WORKFLOW
-from flowy.decision import FailCall, Finish, Restart
+from flowy.decision import CancelCall, FailCall, Finish, RecordMarker, Restart, StartTimer
 from flowy.drivers.replay import replay
 from flowy.errors import TaskError
 from flowy.history import History
@@ -25,11 +25,18 @@ class SimulatedEngine:
 
     ``seed=None`` completes calls first-in first-out, one per decision; otherwise a
     ``random.Random(seed)`` picks which running calls finish next and how many finish
-    between two decisions.
+    between two decisions.  Timers are running calls that complete like the others.
+    ``signals`` (``(name, value)`` pairs) are sent to the first run, in that order, one
+    before each decision while any is left (a random choice, with a seed), and whenever
+    the run waits with nothing running.  Each decision is made at a time of a fake clock
+    (``history.now``) that moves one second per decision.
     """
 
-    def __init__(self, config, seed=None, max_decisions=100000, driver=replay, limit=None):
+    def __init__(self, config, seed=None, max_decisions=100000, driver=replay, limit=None,
+                 signals=()):
         self.config = config
+        self.signals = list(signals)
+        self.clock = 1_000_000_000.0
         self.limit = limit
         self.random = None if seed is None else random.Random(seed)
         self.max_decisions = max_decisions
@@ -53,21 +60,37 @@ class SimulatedEngine:
 
     def _run_once(self, config, input_data):
         history = History()
+        first_run = not self.histories
         self.histories.append(history)
         running = []
         for _ in range(self.max_decisions):
+            if first_run and self.signals and (self.random is None or self.random.random() < 0.3):
+                self._signal(config, history)
+            self.clock += 1.0
+            history.now = self.clock
             decision = self.driver(config, input_data, history, limit=self.limit)
             self.decisions.append(decision)
+            recorded = False
             for call in decision.calls:
-                if type(call) is FailCall:
+                kind = type(call)
+                if kind is FailCall:
                     history.failed(call.key, call.reason, call.cause, call.position)
+                    recorded = True
+                elif kind is RecordMarker:
+                    history.scheduled(call.key, call.position)
+                    history.completed(call.key, call.details)
+                elif kind is CancelCall:
+                    recorded = self._cancel(history, running, call.target) or recorded
                 else:
                     history.scheduled(call.key, call.position)
                     running.append(call)
             if decision.outcome is not None:
                 return decision.outcome
             if not running:
-                if decision.more or any(type(call) is FailCall for call in decision.calls):
+                if decision.more or recorded:
+                    continue
+                if first_run and self.signals:
+                    self._signal(config, history)
                     continue
                 raise Stuck('the workflow waits, but nothing is running: %r' % decision)
             for call in self._pick(running):
@@ -83,7 +106,23 @@ class SimulatedEngine:
             picked.append(running.pop(self.random.randrange(len(running))))
         return picked
 
+    def _signal(self, config, history):
+        name, value = self.signals.pop(0)
+        history.signalled(name, config.transport.dumps(value))
+
+    @staticmethod
+    def _cancel(history, running, target):
+        key = history.to_cancel(target)
+        if key is None:
+            return False
+        running[:] = [call for call in running if call.key != key]
+        history.cancelled(key)
+        return True
+
     def _complete(self, config, history, call):
+        if type(call) is StartTimer:
+            history.completed(call.key, 'null')
+            return
         spec = config.specs[call.dep]
         if spec.kind is WORKFLOW:
             outcome = self.run_encoded(spec.target, call.input)

@@ -17,9 +17,17 @@ EXPECTED_ALL = [
     'wait',
     'restart',
     'heartbeat',
+    'sleep',
+    'now',
+    'wait_signal',
+    'marker',
+    'cancel',
+    'context',
+    'Context',
     'FlowyError',
     'TaskError',
     'TaskTimedout',
+    'TaskCancelled',
     'NondeterminismError',
     'UsageError',
     'SWFActivityConfig',
@@ -31,7 +39,8 @@ EXPECTED_ALL = [
     'SWFRegistrationError',
 ]
 
-EXCEPTIONS = ['FlowyError', 'TaskError', 'TaskTimedout', 'NondeterminismError', 'UsageError',
+EXCEPTIONS = ['FlowyError', 'TaskError', 'TaskTimedout', 'TaskCancelled', 'NondeterminismError',
+              'UsageError',
               'SWFRegistrationError']
 
 

@@ -19,10 +19,17 @@ import threading
 from collections import OrderedDict
 
 from ..decision import Fail
-from ..history import COMPLETED, FAILED
+from ..history import CANCELLED, COMPLETED, FAILED
 from ..proxy import TaskProxy
 from ..result import ERROR, PENDING, SuspendTask, activating
-from .calls import PendingValue, failed_error, reason_of, snapshot, timed_out_error
+from .calls import (
+    PendingValue,
+    cancelled_error,
+    failed_error,
+    reason_of,
+    snapshot,
+    timed_out_error,
+)
 from .replay import Execution
 
 __all__ = ['CachedDriver']
@@ -41,6 +48,8 @@ class _ReactiveExecution(Execution):
         super().__init__(config, history)
         self._instance = instance
         self._live = {}
+        self._deferred = {}  # calls waiting for their arguments, by key
+        self._cancelled = set()  # keys of deferred calls the body cancelled
         self._after_step = []
         self._queued = itertools.count()
 
@@ -77,20 +86,31 @@ class _ReactiveExecution(Execution):
         call.args, call.kwargs = snapshot((call.args, call.kwargs))
         result = call.result
         waiting = [len(pending)]
+        self._deferred[call.key] = call
 
         def arrived(argument):
-            if result.state is not PENDING:
-                return  # an earlier argument failed, and so did this call
+            if result.state is not PENDING or call.key in self._cancelled:
+                return  # an earlier argument failed, or the body cancelled the call
             if argument.state is ERROR:
+                self._deferred.pop(call.key, None)
                 result.set_error(argument.error, argument.order)
                 return
             waiting[0] -= 1
             if waiting[0] == 0:
+                del self._deferred[call.key]
                 self._start(call)
 
         for argument in pending:
             argument.on_finish(lambda argument=argument: arrived(argument))
         return result
+
+    def cancelling(self, key):
+        # A call still waiting for its arguments never starts: the engine records it
+        # as cancelled, and that outcome resolves it, as a replay finds it.
+        call = self._deferred.pop(key, None)
+        if call is not None:
+            self._cancelled.add(key)
+            self._live[key] = call
 
     def apply(self, keys):
         """Resolve the results of ``keys`` (outcomes in finish order) and let them react."""
@@ -110,7 +130,9 @@ class _ReactiveExecution(Execution):
     def _resolve_failure(self, call, outcome):
         """``call`` failed or timed out: fail its result, or start its next attempt."""
         result, spec = call.result, call.spec
-        if call.last_attempt or (outcome.state is FAILED and not spec.retry_failures):
+        if outcome.state is CANCELLED:
+            result.set_error(cancelled_error(call.key, outcome), outcome.order)
+        elif call.last_attempt or (outcome.state is FAILED and not spec.retry_failures):
             if outcome.state is FAILED:
                 result.set_error(failed_error(call.key, outcome), outcome.order)
             else:

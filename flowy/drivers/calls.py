@@ -6,12 +6,20 @@ resolves it).  :func:`scan_call` finds the results in a call's arguments; the er
 helpers turn a recorded outcome into the exception the body sees.
 """
 
-from ..errors import FlowyError, TaskError, TaskTimedout, UsageError, exception_line, exception_text
+from ..errors import (
+    FlowyError,
+    TaskCancelled,
+    TaskError,
+    TaskTimedout,
+    UsageError,
+    exception_line,
+    exception_text,
+)
 from ..history import call_id
 from ..result import ERROR, PENDING, VALUE, ResultProxy, TaskResult
 
 __all__ = ['Call', 'PendingValue', 'scan_call', 'scan', 'snapshot', 'failed_error',
-           'timed_out_error', 'copied_error', 'reason_of']
+           'timed_out_error', 'cancelled_error', 'copied_error', 'reason_of']
 
 _PLAIN = frozenset([int, str, float, bool, type(None), bytes])
 
@@ -168,6 +176,11 @@ def timed_out_error(key, attempts, outcome):
     """The TaskTimedout of a call whose ``attempts`` attempts all timed out."""
     return TaskTimedout('%s timed out on all %d attempts: %s'
                         % (call_id(key), attempts, outcome.reason), key)
+
+
+def cancelled_error(key, outcome):
+    """The TaskCancelled of attempt ``key``, cancelled as ``outcome`` records."""
+    return TaskCancelled(outcome.reason, key)
 
 
 def copied_error(source, key):

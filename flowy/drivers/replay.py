@@ -11,13 +11,14 @@ cached driver extends it into one that outlives a decision.
 
 from ..decision import Decision, Fail, FailCall, Finish, Restart, ScheduleCall
 from ..errors import NondeterminismError
-from ..history import COMPLETED, FAILED, TIMEDOUT, call_id
+from ..history import CANCELLED, COMPLETED, FAILED, TIMEDOUT, call_id
 from ..operations import RestartRequest, TaskInReducer
 from ..proxy import TaskProxy
 from ..result import ERROR, VALUE, ResultProxy, SuspendTask, TaskResult, activating
 from .calls import (
     Call,
     PendingValue,
+    cancelled_error,
     copied_error,
     failed_error,
     reason_of,
@@ -25,6 +26,7 @@ from .calls import (
     scan_call,
     timed_out_error,
 )
+from .effects import Effects
 
 __all__ = ['Execution', 'replay']
 
@@ -32,7 +34,7 @@ _DETERMINISM_HINT = ('a workflow must make the same task calls in the same order
                      'time it runs: do not branch on clocks, random numbers or outside state')
 
 
-class Execution:
+class Execution(Effects):
     """The state of one activation: call counters, positions, and what to decide.
 
     Task proxies call :meth:`call`; results ask :meth:`wait_for` when the body uses a
@@ -57,6 +59,7 @@ class Execution:
         self.encoding = False
         self._next_position = 0
         self._numbers = dict.fromkeys(config.specs, 0)
+        self._signal_numbers = {}
         self._reducer = None
 
     # -- the Resolver protocol: what results and operations ask -------------------------
@@ -143,6 +146,9 @@ class Execution:
             result.order = outcome.order
         elif state is FAILED:
             result.state, result.error = ERROR, failed_error(key, outcome)
+            result.order = outcome.order
+        elif state is CANCELLED:
+            result.state, result.error = ERROR, cancelled_error(key, outcome)
             result.order = outcome.order
         else:
             self.started(Call(result, spec, number, attempt, position, args, kwargs))
