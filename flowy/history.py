@@ -6,7 +6,7 @@ replay makes is a dict access, so replaying a body costs O(calls), not O(calls^2
 """
 
 __all__ = ['RUNNING', 'COMPLETED', 'FAILED', 'TIMEDOUT', 'CANCELLED', 'Outcome', 'History',
-           'call_id', 'is_builtin', 'signal_key', 'attempt_keys']
+           'call_id', 'is_builtin', 'signal_key', 'attempt_keys', 'cancel_reason']
 
 RUNNING = 'running'
 COMPLETED = 'completed'
@@ -34,6 +34,11 @@ def call_id(key):
     if key[:1] == BUILTIN:
         return key
     return key.rpartition('-')[0]
+
+
+def cancel_reason(key):
+    """The reason recorded for call ``key`` cancelled by its workflow (on every engine)."""
+    return '%s was cancelled' % call_id(key)
 
 
 def signal_key(name, number):
@@ -137,7 +142,7 @@ class History:
 
     def cancelled(self, key, reason=None):
         """Record that ``key`` was cancelled (running, or before it could start)."""
-        self._finish(key, CANCELLED).reason = reason or '%s was cancelled' % call_id(key)
+        self._finish(key, CANCELLED).reason = reason or cancel_reason(key)
 
     def signalled(self, name, data):
         """Record the arrival of a signal ``name`` carrying ``data``; return its key.
