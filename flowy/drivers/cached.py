@@ -230,7 +230,8 @@ class _Instance:
         else:
             news = self.history.finished_since(self.seen)
             self.seen += len(news)
-            execution.apply(news)
+            with activating(execution):  # plain reducers run here: they see this run
+                execution.apply(news)
             calls = execution.take_calls()
             held = calls[limit:] if limit is not None else []
             execution.calls = calls[:limit] if held else calls

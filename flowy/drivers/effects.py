@@ -14,9 +14,9 @@ import time
 
 from ..decision import CancelCall, RecordMarker, StartTimer
 from ..errors import UsageError
-from ..history import BUILTIN, CANCELLED, COMPLETED, call_id, signal_key
+from ..history import BUILTIN, CANCELLED, COMPLETED, FAILED, call_id, signal_key
 from ..result import PENDING, TaskResult, check_own
-from .calls import Call, cancelled_error, reason_of
+from .calls import Call, cancelled_error, failed_error, reason_of
 
 __all__ = ['Effects', 'TIMER', 'SIGNAL', 'MARKER', 'NOW']
 
@@ -57,18 +57,22 @@ class Effects:
     def _builtin(self, kind):
         """The key, number and position of the next effect of ``kind`` the body makes."""
         if self._reducer is not None:
-            self._refuse_call_in_reducer(kind[1:])
+            self._refuse_call_in_reducer('flowy.%s()' % kind[1:])
         number = self._numbers.get(kind, 0)
         self._numbers[kind] = number + 1
         position = self._next_position
         self._next_position = position + 1
         return '%s-%d' % (kind, number), number, position
 
-    def _emit(self, command):
-        """Add ``command`` to the decision, as a task call is added (limits included)."""
+    def _wait_for_room(self):
+        """Return once the decision has room for one more command (its ``limit``).
+
+        Replay stops the body here; the cached driver parks it until a later decision,
+        with the outcomes that arrived meanwhile applied: whatever the command depends
+        on must be looked at after this, as a replay of that later decision would.
+        """
         while self.limit is not None and self.limiting and len(self.calls) >= self.limit:
             self.over_limit()
-        self.calls.append(command)
 
     def _recorded(self, key, position):
         """The outcome of effect ``key`` made at ``position``, after checking its place."""
@@ -99,18 +103,21 @@ class Effects:
             result = TaskResult(key, self)
             if self.suspended:
                 return result.proxy  # past a point replay stops at: start nothing
-            self._emit(StartTimer(key, position, seconds))
+            self._wait_for_room()
+            self.calls.append(StartTimer(key, position, seconds))
             return self._waiter(TIMER, key, number, position).proxy
         if outcome.state is COMPLETED:
             return TaskResult.finished(None, outcome.order, key).proxy
         if outcome.state is CANCELLED:
             return TaskResult.failed(cancelled_error(key, outcome), outcome.order, key).proxy
+        if outcome.state is FAILED:  # an engine could not start it (SWF: StartTimerFailed)
+            return TaskResult.failed(failed_error(key, outcome), outcome.order, key).proxy
         return self._waiter(TIMER, key, number, position).proxy
 
     def signal(self, name):
         """The result of ``wait_signal(name)``: the value of the next signal ``name``."""
         if self._reducer is not None:
-            self._refuse_call_in_reducer('wait_signal')
+            self._refuse_call_in_reducer('flowy.wait_signal()')
         numbers = self._signal_numbers
         number = numbers.get(name, 0)
         numbers[name] = number + 1
@@ -132,25 +139,38 @@ class Effects:
         loads = self.config.transport.loads
         if outcome is not None and outcome.state is COMPLETED:
             return loads(outcome.data)
-        try:
-            data = self._encode(self.config.transport.dumps, value)
-        except Exception as exc:
-            raise TypeError('cannot record the details of marker %r: %s'
-                            % (name, reason_of(exc))) from exc
+        dumps = self.config.transport.dumps
+        if kind is not NOW:
+            try:
+                data = self._encode(dumps, value)
+            except Exception as exc:
+                raise TypeError('cannot record the details of marker %r: %s'
+                                % (name, reason_of(exc))) from exc
         if not self.suspended:
-            self._emit(RecordMarker(key, position, name, data))
+            self._wait_for_room()
+        if kind is NOW:
+            # Read after waiting for room: the time of the decision that records it.
+            data = self._encode(dumps, self._clock())
+        if not self.suspended:
+            self.calls.append(RecordMarker(key, position, name, data))
         return loads(data)
+
+    def _clock(self):
+        """The time of the decision being made (seconds since the epoch)."""
+        stamp = self.history.now
+        return float(time.time() if stamp is None else stamp)
 
     def now(self):
         """The time of the decision that first reached this call, as an aware datetime."""
-        stamp = self.history.now
-        if stamp is None:
-            stamp = time.time()
-        recorded = self.record(NOW, 'now', float(stamp))
+        recorded = self.record(NOW, 'now', None)
         return datetime.datetime.fromtimestamp(recorded, datetime.timezone.utc)
 
     def cancel(self, result):
         """Ask for the pending call, child workflow or timer of ``result`` to stop."""
+        if self._reducer is not None:
+            # A plain reducer runs where its inputs finish (in the cached driver, after
+            # the body moved on): the position it took would differ between drivers.
+            self._refuse_call_in_reducer('flowy.cancel()')
         position = self._next_position  # taken whatever the state: it may differ by replay
         self._next_position = position + 1
         if result.state is not PENDING:
@@ -168,7 +188,10 @@ class Effects:
                 'race it with a timer, first(wait_signal(...), sleep(seconds))' % key)
         if self.suspended:
             return
-        self._emit(CancelCall(call_id(key), position))
+        self._wait_for_room()
+        if result.state is not PENDING:
+            return  # it finished while the cached driver waited for room: as replay finds
+        self.calls.append(CancelCall(call_id(key), position))
         self.cancelling(key)
 
     def cancelling(self, key):

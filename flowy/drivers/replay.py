@@ -94,21 +94,22 @@ class Execution(Effects):
 
     def call(self, spec, args, kwargs):
         if self._reducer is not None:
-            self._refuse_call_in_reducer(spec)
+            self._refuse_call_in_reducer('the task %r' % spec.dep)
         number = self._numbers[spec.dep]
         self._numbers[spec.dep] = number + 1
         position = self._next_position
         self._next_position = position + 1
         return ResultProxy(self.call_at(spec, number, position, args, kwargs))
 
-    def _refuse_call_in_reducer(self, spec):
+    def _refuse_call_in_reducer(self, what):
         # A usage mistake, not a task failure: the run fails with it on either driver,
-        # whether or not the body catches it, so both decide alike.
+        # whether or not the body catches it, so both decide alike.  ``what`` names the
+        # call: "the task 'add'", or an operation such as "flowy.sleep()".
         reducer = getattr(self._reducer, '__qualname__', None) or type(self._reducer).__name__
         error = TaskInReducer(
-            'the reducer %s given to parallel_reduce() called the task %r; pass the task '
+            'the reducer %s given to parallel_reduce() called %s; pass the task '
             'itself as the reducer, or reduce with a function of plain values'
-            % (reducer, spec.dep))
+            % (reducer, what))
         if self.misuse is None:
             self.misuse = error
         raise error
