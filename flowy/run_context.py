@@ -52,7 +52,11 @@ def attempt_of(key):
 
 
 class running:
-    """``with running(context):`` activity code in the block sees ``context``."""
+    """``with running(context):`` activity code in the block sees ``context``.
+
+    ``context`` is a :class:`Context`, or a callable returning the current one (an
+    engine running many calls in one block says which it runs when asked).
+    """
 
     __slots__ = ('context', '_token')
 
@@ -72,4 +76,7 @@ class running:
 
 def activity_context():
     """The context of the activity running here, or None."""
-    return _activity.get()
+    found = _activity.get()
+    if found is None or type(found) is Context:
+        return found
+    return found()

@@ -19,21 +19,24 @@ import heapq
 import itertools
 import logging
 import queue
+import threading
 import time
-from concurrent.futures import BrokenExecutor, ThreadPoolExecutor
+import uuid
+from concurrent.futures import BrokenExecutor, Future, ThreadPoolExecutor
 from functools import partial
 
-from ..decision import Fail, Finish
+from ..decision import Cancelled, Fail, Finish
 from ..drivers.cached import CachedDriver
 from ..drivers.replay import replay
-from ..errors import TaskError
+from ..errors import FlowyError, TaskCancelled, TaskError
+from ..history import is_builtin
 from .feeder import ThreadFeeder
 from .run import Run
 from .runner import run_in_worker
 from .store_records import StoreError
 from .workers import ProcessFeeder, WorkerPool
 
-__all__ = ['Engine']
+__all__ = ['Engine', 'RunEnded']
 
 logger = logging.getLogger('flowy')
 
@@ -58,8 +61,11 @@ class Engine:
 
     #: The clock of every timer and timeout (seconds; only differences count).
     clock = staticmethod(time.monotonic)
+    #: Seconds between two looks at the run store's inbox (signals and cancels sent by
+    #: other processes) while stored runs are live.
+    inbox_every = 0.5
 
-    def __init__(self, root, wait, tracer):
+    def __init__(self, root, wait, tracer, name=None, reachable=False):
         self.root = root
         self.wait = wait
         self.tracer = tracer
@@ -87,6 +93,18 @@ class Engine:
         self._sequence = itertools.count()
         self.closed = False  # read by the heartbeats of activities on other threads
         self.store = root.store  # a run store, or None: runs live in memory
+        self.name = name  # the id of the root run when there is no store
+        self.top = None  # the root run, or the run it restarted as
+        self._names = {}  # workflow id -> runs of it started so far (restarts)
+        # A run that waits for nothing running may still get a signal or a cancel when
+        # it can be reached: through a handle (start()) or the store's inbox.
+        self.reachable = reachable or self.store is not None
+        self._warned_idle = False
+        self._messages = set()  # futures of deliver() not carried out yet
+        self._accepting = True
+        self._messages_lock = threading.Lock()
+        self._inbox_timer = None
+        self._seen_messages = set()  # inbox messages applied and not committed yet
 
     def post(self, event):
         self.events.put(event)
@@ -106,6 +124,8 @@ class Engine:
             if loaded is not None:
                 root.resume(loaded.pending)
             root.decide()
+            if self.store is not None:
+                self._inbox_timer = self.after(self.inbox_every, self._read_inbox)
             self._loop()
         except BaseException:
             interrupted = True
@@ -115,7 +135,8 @@ class Engine:
         outcome = self.outcome
         if type(outcome) is Finish:
             return self.root.transport.loads(outcome.result)
-        error = TaskError(outcome.reason, getattr(outcome.error, 'key', None))
+        error = (TaskCancelled if type(outcome) is Cancelled else TaskError)(
+            outcome.reason, getattr(outcome.error, 'key', None))
         raise error from outcome.error
 
     def _loop(self):
@@ -182,7 +203,85 @@ class Engine:
         """Register a new run; returns its id (``run_id``, its id in the store, if given)."""
         self.live[run] = None
         self._runs += 1
+        if run.parent is None:
+            self.top = run
         return self._runs if run_id is None else run_id
+
+    def run_name(self, run, run_id, workflow_id):
+        """The id ``flowy.context()`` reports for ``run``: its store id, or one made as the
+        store makes them (``<root>``, ``<parent>/<call key>``, ``<first run>+<n>``)."""
+        if run_id is not None:
+            return run_id
+        if workflow_id is not None:
+            count = self._names.get(workflow_id, 0) + 1
+            self._names[workflow_id] = count
+            return '%s+%d' % (workflow_id, count)
+        if run.parent is not None:
+            return '%s/%s' % (run.parent.history.ids[1], run.key)
+        if self.name is None:
+            self.name = '%s-%s' % (self.root.name, uuid.uuid4().hex[:12])
+        return self.name
+
+    # -- messages from outside: signals, cancels ---------------------------------------------
+
+    def deliver(self, action):
+        """From any thread: run ``action()`` on the event loop; returns a Future of it.
+
+        The future fails with :class:`RunEnded` if the run ends before the loop gets to it.
+        """
+        future = Future()
+        with self._messages_lock:
+            if not self._accepting:
+                future.set_exception(RunEnded())
+                return future
+            self._messages.add(future)
+        self.post(partial(self._carry_out, action, future))
+        return future
+
+    def _carry_out(self, action, future):
+        with self._messages_lock:
+            self._messages.discard(future)
+        try:
+            result = action()
+        except BaseException as exc:
+            future.set_exception(exc)
+        else:
+            future.set_result(result)
+
+    def _refuse_messages(self):
+        with self._messages_lock:
+            self._accepting = False
+            left, self._messages = self._messages, set()
+        for future in left:
+            future.set_exception(RunEnded())
+
+    def _read_inbox(self):
+        """Apply the signals and cancels other processes queued in the store for live runs."""
+        store = self.store
+        runs = {run.id: run for run in self.live if store.holds(run.id)}
+        try:
+            messages = store.inbox(list(runs)) if runs else ()
+        except StoreError as exc:
+            logger.warning('could not read the inbox of the run store: %s', exc)
+            messages = ()
+        seen = self._seen_messages
+        for message in messages:
+            if message.id in seen:
+                continue
+            run = runs.get(message.run)
+            if run is None:
+                continue
+            seen.add(message.id)
+            if message.kind == 'signal':
+                run.signalled(message.name, message.data, message.id)
+            elif message.kind == 'cancel':
+                run.cancel_run(message.data, message.id)
+        if self.outcome is None:
+            self._inbox_timer = self.after(self.inbox_every, self._read_inbox)
+
+    def committed(self, messages):
+        """The inbox ``messages`` were consumed in a commit: their ids may come again."""
+        self._seen_messages.difference_update(messages)
 
     def run_ended(self, run):
         self.live.pop(run, None)
@@ -196,13 +295,34 @@ class Engine:
         Called only when no run waits for a decision; every count is kept as things
         start and end, so the check costs the same whatever the size of the run.
         """
+        service = 1 if self._inbox_timer is not None and self._inbox_timer.live else 0
         return (self.in_flight == 0 and self.deciding == 0 and not self.deferred
-                and not self.live_timers and self.events.empty())
+                and self.live_timers == service and self.events.empty())
 
     def _fail_stalled(self):
         top = next(run for run in self.live if run.parent is None)
+        waits = self._waits_of(top)
+        if self.reachable:
+            # A signal or a cancel may still come: wait for it (events or the inbox).
+            if not self._warned_idle:
+                self._warned_idle = True
+                logger.info('run %s waits for %s, which no running call will finish: it '
+                            'waits for a signal or a cancel', top.id, waits)
+            try:
+                event = self.events.get(timeout=self._until_deadline())
+            except queue.Empty:
+                self._release(expired_only=True)
+                return
+            self._warned_idle = False
+            event()
+            self._drain()
+            return
+        hint = ''
+        if is_builtin(top.waiting_for or ' ') and top.waiting_for.startswith('@signal'):
+            hint = (' (nothing can send this run a signal: start it with start(), whose '
+                    'handle has signal(), or give the workflow a run store)')
         top.conclude(Fail('the workflow can make no progress: it waits for %s, which no '
-                          'running call will ever finish' % self._waits_of(top)))
+                          'running call will ever finish%s' % (waits, hint)))
 
     def _waits_of(self, run):
         # Follow the waits down through child workflows to the run that is stuck.
@@ -293,7 +413,8 @@ class Engine:
     def submit_activity(self, run, spec, key, input_data):
         pools = self.pools
         pool = pools.activity
-        args = (spec.target, spec.transport, key, input_data)
+        args = (spec.target, spec.transport, key, input_data,
+                (run.config.name,) + run.history.ids)
         try:
             future = pool.submit(run_in_worker, *args)
         except BrokenExecutor:
@@ -319,6 +440,7 @@ class Engine:
 
     def _shutdown(self, interrupted):
         self.closed = True
+        self._refuse_messages()
         if self.store is not None:
             self._mark_interrupted()
         if isinstance(self.driver, CachedDriver):
@@ -351,6 +473,13 @@ class Engine:
         except StoreError as exc:
             logger.warning('could not mark runs %s interrupted in the run store: %s',
                            ', '.join(held), exc)
+
+
+class RunEnded(FlowyError):
+    """A signal or a cancel was sent to a run that has ended."""
+
+    def __init__(self, message='the run has ended: it takes no more signals'):
+        super().__init__(message)
 
 
 def driver_for(name):

@@ -6,9 +6,10 @@ import logging
 
 from ..errors import FlowyError, exception_text
 from ..heartbeat import encode_details, reporting
+from ..run_context import Context, attempt_of, running
 from .runner import run_activity
 
-__all__ = ['Outcomes', 'WorkerLost', 'ThreadFeeder', 'Attempt']
+__all__ = ['Outcomes', 'WorkerLost', 'ThreadFeeder', 'Attempt', 'call_context']
 
 logger = logging.getLogger('flowy')
 
@@ -80,6 +81,18 @@ class ThreadFeeder(Outcomes):
         """Drop the calls no job has taken yet."""
         self.calls.clear()
 
+    def stop(self, run, key):
+        """Drop call ``key`` of ``run`` if no job has taken it: True if it was dropped.
+
+        A call a thread runs cannot be stopped: its heartbeats answer True instead.
+        """
+        calls = self.calls
+        for index, call in enumerate(calls):
+            if call[1] == key and call[0] is run:
+                del calls[index]
+                return True
+        return False
+
     def wait(self):
         concurrent.futures.wait(list(self.jobs))
 
@@ -105,7 +118,7 @@ class ThreadFeeder(Outcomes):
         # ended: a run never waits for an outcome that nobody will report.
         job = _Job()
         try:
-            with reporting(job):
+            with reporting(job), running(job.context):
                 self._run_calls(job)
         except BaseException as exc:
             self._job_failed(job, exc)
@@ -160,7 +173,10 @@ _SETTING_UP = ()  # the call of a job that has not started taking calls yet
 
 
 class _Job:
-    """The heartbeat reporter of one drain job: it knows the call the job is running."""
+    """The heartbeat reporter of one drain job: it knows the call the job is running.
+
+    It also says which run and call that is, for :func:`flowy.context`.
+    """
 
     __slots__ = ('call',)
 
@@ -177,7 +193,19 @@ class _Job:
             attempt.beat()
             if attempt.timed_out:
                 return True
-        return call[0].heartbeat()
+        return call[0].heartbeat(call[1])
+
+    def context(self):
+        call = self.call
+        if not call:
+            return None
+        return call_context(call[0], call[1])
+
+
+def call_context(run, key):
+    """The :class:`~flowy.Context` of the activity call ``key`` of ``run``."""
+    workflow_id, run_id = run.history.ids
+    return Context(run.config.name, workflow_id, run_id, key, attempt_of(key))
 
 
 class Attempt:

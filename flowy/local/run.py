@@ -4,21 +4,27 @@ import time
 from functools import partial
 
 from ..config import WORKFLOW
-from ..decision import Fail, FailCall, Finish, Restart
+from ..decision import Cancelled, Fail, FailCall, Finish, Restart, ScheduleCall
+from ..drivers.effects import TIMER
 from ..errors import TaskError
 from ..history import History
 from .feeder import Attempt
+from .run_effects import RunEffects
 from .runner import failure_reason
 from .store_records import FAILED, FINISHED, RecordedError, StoreError
 
 __all__ = ['Run']
 
 
-class Run:
-    """One execution of one workflow (the root, a child, or a restarted run)."""
+class Run(RunEffects):
+    """One execution of one workflow (the root, a child, or a restarted run).
+
+    ``workflow_id`` is the id of the first run of a chain of restarts (this run's own
+    id if it is the first); with ``run_id`` it is what ``flowy.context()`` reports.
+    """
 
     def __init__(self, engine, config, input_data, parent=None, key=None, run_id=None,
-                 history=None):
+                 history=None, workflow_id=None):
         self.engine = engine
         self.config = config
         self.input_data = input_data
@@ -39,7 +45,12 @@ class Run:
         self.last_duration = 0.0
         self.waiting_for = None  # what the body waited for at its last decision
         self.child_timers = None  # {call key: Timer} of children with a timeout
+        self.timers = None  # {timer key: Timer} of the body's running timers
+        self.cancelled = None  # keys of cancelled calls: their late outcomes are dropped
+        self.consumed = []  # ids of the store's inbox messages applied, not committed yet
         self.id = engine.run_started(self, run_id)
+        name = engine.run_name(self, run_id, workflow_id)
+        self.history.ids = (workflow_id or name, name)
         if engine.tracer is not None:
             engine.tracer.workflow_started(self.id, config.name, parent and parent.id, key)
 
@@ -53,6 +64,9 @@ class Run:
         engine = self.engine
         tracer, now = engine.tracer, time.time()
         for call in pending:
+            if call.dep == TIMER:
+                self._resume_timer(call, now)
+                continue
             spec = self.config.specs.get(call.dep)
             if spec is None:
                 continue  # the body no longer has this task: its replay says so
@@ -83,6 +97,7 @@ class Run:
             engine.defer(self)
             return
         self.deciding = True
+        self.history.now = time.time()
         if engine.inline:
             # A cached decision costs what its news costs: make it right here, on the
             # event loop, rather than hand it to a decider thread and back.
@@ -94,14 +109,17 @@ class Run:
                                               self.input_data, self.history)
         future.add_done_callback(partial(self._post, self._decided))
 
-    def heartbeat(self):
-        """The answer to :func:`flowy.heartbeat` in this run's activities on threads.
+    def heartbeat(self, key=None):
+        """The answer to :func:`flowy.heartbeat` in the activity ``key`` of this run.
 
-        True once this run, one of its ancestors, or the engine has ended: nobody will
-        read the activity's result.  Called from the activity's thread; it only reads
-        flags the event loop sets.
+        True once the call was cancelled, or this run, one of its ancestors, or the
+        engine has ended: nobody will read the activity's result.  Called from the
+        activity's thread; it only reads what the event loop sets.
         """
         if self.engine.closed:
+            return True
+        cancelled = self.cancelled
+        if cancelled is not None and key in cancelled:
             return True
         run = self
         while run is not None:
@@ -146,19 +164,31 @@ class Run:
         The calls start only once this returns, so a call whose outcome was committed
         never runs again after a crash.
         """
-        if not (self.unsaved or calls or outcome is not None):
+        if not (self.unsaved or calls or outcome is not None or self.consumed):
             return
+        cancelling = set()
         with self.engine.store.decision(self.id) as writer:
             for kind, key, value, exc, at in self.unsaved:
                 if kind == 'c':
                     writer.completed(key, value, at)
                 elif kind == 'f':
                     writer.failed(key, value, exc, at=at)
+                elif kind == 'g':  # a signal: ``key`` is its name, ``exc`` its message
+                    writer.signalled(key, value, at)
+                    if exc is not None:
+                        self.consumed.append(exc)
+                elif kind == 'x':
+                    writer.cancelled(key, value, at)
                 else:
                     writer.timed_out(key, value, at)
+            if self.consumed:
+                writer.consumed(self.consumed)
             for call in calls:
-                if type(call) is FailCall:
+                kind = type(call)
+                if kind is FailCall:
                     writer.failed(call.key, call.reason, call.cause, call.position)
+                elif kind is not ScheduleCall:
+                    self._save_effect(writer, call, cancelling)
                 else:
                     # A retry waiting for its delay is recorded with the time it starts:
                     # a resumed run waits until then.
@@ -171,18 +201,26 @@ class Run:
                                                                 call.input)
             if type(outcome) is Finish:
                 writer.finish(outcome.result)
-            elif type(outcome) is Fail:
+            elif isinstance(outcome, Fail):
                 writer.fail(outcome.reason, outcome.error)
             elif type(outcome) is Restart:
                 self.successor_id = writer.restart(self.config.name, outcome.input)
         self.unsaved = []
+        if self.consumed:
+            self.engine.committed(self.consumed)
+            self.consumed = []
         self.saved_end = outcome is not None
 
     def _start(self, call):
         history, engine = self.history, self.engine
         tracer = engine.tracer
+        kind = type(call)
+        if kind is not ScheduleCall and kind is not FailCall:
+            if self._carry_out(call):
+                self.again = True  # a cancelled call: the body hears of it at once
+            return
         spec = self.config.specs[call.dep]
-        if type(call) is FailCall:
+        if kind is FailCall:
             history.failed(call.key, call.reason, call.cause, call.position)
             self.again = True
             if tracer is not None:
@@ -199,7 +237,7 @@ class Run:
             self._launch(spec, call.key, call.input)
 
     def _launch(self, spec, key, input_data):
-        if self.done:
+        if self.done or (self.cancelled is not None and key in self.cancelled):
             return
         engine = self.engine
         if spec.kind is WORKFLOW:
@@ -289,7 +327,7 @@ class Run:
 
     def arrived(self, key, data, exc, reason=None):
         """Record that call ``key`` finished with ``data`` or failed with ``exc``."""
-        if self.done:
+        if self.done or (self.cancelled is not None and key in self.cancelled):
             return
         if self.deciding:
             self.inbox.append(partial(self._record, key, data, exc, reason))
@@ -302,7 +340,7 @@ class Run:
 
     def timed_out(self, key, reason):
         """Record that call ``key`` timed out (its late outcome, if any, is dropped)."""
-        if self.done:
+        if self.done or (self.cancelled is not None and key in self.cancelled):
             return
         if self.deciding:
             self.inbox.append(partial(self._record_timeout, key, reason))
@@ -342,6 +380,7 @@ class Run:
             self._save((), outcome)
         self.done = True
         engine.run_ended(self)
+        self._drop_timers()
         if self.child_timers:
             for timer in self.child_timers.values():
                 engine.cancel(timer)
@@ -359,7 +398,7 @@ class Run:
                 engine.cancel(timers.pop(self.key, None))
         if type(outcome) is Restart:
             successor = Run(engine, self.config, outcome.input, self.parent, self.key,
-                            run_id=self.successor_id)
+                            run_id=self.successor_id, workflow_id=self.history.ids[0])
             if engine.tracer is not None:
                 engine.tracer.restarted(self.id, successor.id)
             successor.decide()
@@ -367,6 +406,8 @@ class Run:
             engine.outcome = outcome
         elif type(outcome) is Finish:
             self.parent.arrived(self.key, outcome.result, None)
+        elif type(outcome) is Cancelled:
+            self.parent.child_cancelled(self.key)
         else:
             error = TaskError(outcome.reason, self.key)
             error.__cause__ = outcome.error

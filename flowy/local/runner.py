@@ -5,6 +5,7 @@ from concurrent.futures import BrokenExecutor, CancelledError
 
 from ..errors import TaskError, exception_text
 from ..heartbeat import encode_details, reporting
+from ..run_context import Context, attempt_of, running
 
 __all__ = ['run_activity', 'run_in_worker', 'failure_reason']
 
@@ -27,13 +28,15 @@ def run_activity(func, transport, key, input_data):
                         % (key, exception_text(exc))) from exc
 
 
-def run_in_worker(func, transport, key, input_data):
+def run_in_worker(func, transport, key, input_data, ids=None):
     """:func:`run_activity` on a pool the event loop cannot see into (processes).
 
     Such a worker cannot know whether the run still wants the result, so its
     heartbeats answer False; their details are still checked, as on every engine.
+    ``ids`` (the workflow's name, id and run id) make the call's :func:`flowy.context`.
     """
-    with reporting(_unanswered_heartbeat):
+    context = None if ids is None else Context(*ids, key, attempt_of(key))
+    with reporting(_unanswered_heartbeat), running(context):
         return run_activity(func, transport, key, input_data)
 
 

@@ -2,11 +2,12 @@
 
 A worker runs one call at a time, as the pool sends them over its pipe, and sends back
 the outcome.  The messages, parent to worker: ``(func, transport, key, input,
-beat_every)`` to run a call (sent only to an idle worker), ``STOP`` (the call in hand is
-no longer wanted: its heartbeats answer True) and ``None`` (the pool lets the worker
-go).  Worker to parent: ``(DONE, data)``, ``(FAILED, exception, traceback text)`` and
-``BEAT``.  A worker has at most one call, so no message needs to name it.  A worker
-also ends when the pool's lifeline pipe closes: its parent has died.
+beat_every, ids)`` to run a call (``ids``: the workflow's name, id and run id; sent only
+to an idle worker), ``STOP`` (the call in hand is no longer wanted: its heartbeats
+answer True) and ``None`` (the pool lets the worker go).  Worker to parent: ``(DONE,
+data)``, ``(FAILED, exception, traceback text)`` and ``BEAT``.  A worker has at most one
+call, so no message needs to name it.  A worker also ends when the pool's lifeline pipe
+closes: its parent has died.
 """
 
 import os
@@ -17,6 +18,7 @@ import traceback
 
 from ..errors import TaskError, exception_text
 from ..heartbeat import encode_details, reporting
+from ..run_context import Context, attempt_of, running
 from .runner import run_activity
 
 __all__ = ['serve', 'DONE', 'FAILED', 'BEAT', 'STOP', 'BEAT_EVERY']
@@ -51,10 +53,11 @@ def serve(conn, lifeline, inherited):
                 return  # the pool lets this worker go
             if message == STOP:
                 continue  # for a call that has ended since
-            func, transport, key, input_data, beat_every = message
+            func, transport, key, input_data, beat_every, ids = message
             beats.start(beat_every)
             try:
-                reply = (DONE, run_activity(func, transport, key, input_data))
+                with running(Context(*ids, key, attempt_of(key))):
+                    reply = (DONE, run_activity(func, transport, key, input_data))
             except BaseException as exc:  # SystemExit too: the call fails, the worker stays
                 reply = (FAILED, exc, traceback.format_exc())
             if not _reply(conn, reply):

@@ -116,10 +116,32 @@ class WorkerPool:
         with self.lock:
             for worker in self.workers:
                 if worker.call is call:
-                    self._take_call(worker)  # nobody waits for its outcome any more
-                    worker.dying = True
-                    worker.process.kill()
+                    self._kill(worker)
                     return
+
+    def stop(self, feeder, run, key):
+        """Drop call ``key`` of ``run``, queued or running (its worker is killed).
+
+        Returns the call, or None if it is neither queued nor on a worker.
+        """
+        with self.lock:
+            queue = self.queue
+            for index, call in enumerate(queue):
+                if call.key == key and call.run is run and call.feeder is feeder:
+                    del queue[index]
+                    return call
+            for worker in self.workers:
+                call = worker.call
+                if (call is not None and call.key == key and call.run is run
+                        and call.feeder is feeder):
+                    self._kill(worker)
+                    return call
+        return None
+
+    def _kill(self, worker):
+        self._take_call(worker)  # nobody waits for its outcome any more
+        worker.dying = True
+        worker.process.kill()
 
     def shutdown(self, wait=True, cancel_futures=False):
         """Let the workers go once they are idle; ``wait`` for that."""
@@ -222,7 +244,7 @@ class WorkerPool:
             return
         if call.attempt is not None:
             call.attempt.beat()
-        if not call.stopped and call.run.heartbeat():
+        if not call.stopped and call.run.heartbeat(call.key):
             call.stopped = True
             self._tell(worker, STOP)
 
@@ -384,8 +406,19 @@ class ProcessFeeder(Outcomes):
         beat_every = BEAT_EVERY
         if attempt is not None and attempt.heartbeat is not None:
             beat_every = min(beat_every, attempt.heartbeat / 8)
-        message = (func, transport, key, input_data, beat_every)
+        workflow_id, run_id = run.history.ids
+        message = (func, transport, key, input_data, beat_every,
+                   (run.config.name, workflow_id, run_id))
         self.pool.submit(_Call(self, run, key, message, attempt))
+
+    def stop(self, run, key):
+        """Drop call ``key`` of ``run``: True if it was queued or on a worker (killed)."""
+        call = self.pool.stop(self, run, key)
+        if call is None:
+            return False
+        if call.attempt is not None:
+            call.attempt.close()  # its timeouts are of no more use
+        return True
 
     def started(self, call):
         self.running += 1

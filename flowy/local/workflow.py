@@ -9,6 +9,7 @@ from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from ..config import ACTIVITY, WORKFLOW, TaskSpec, WorkflowConfig, check_transport
 from ..errors import TaskError, exception_text
 from .engine import Engine
+from .handle import start_run
 from .pools import PoolKeeper
 from .sigterm import stopping_on_sigterm
 from .store import RecordedError, StoreError, open_store
@@ -171,17 +172,9 @@ class LocalWorkflow(WorkflowConfig):
         run raises :class:`~flowy.local.store.ClaimError`.  Without ``_id`` a store
         gives the run a new id, logged at INFO on the ``flowy`` logger.
         """
-        self._check_tree()
-        if self.store is None and _id is not None:
-            raise ValueError('_id names a run in a run store: give the workflow one '
-                             '(LocalWorkflow(..., store=path)) or leave _id out')
-        input_data = self.encode_input(args, kwargs)
-        run_id = loaded = None
-        if self.store is not None:
-            outcome, run_id, loaded = self._stored_run(_id, input_data, bool(args or kwargs))
-            if outcome is not None:
-                return outcome()
-            input_data = loaded.run.input if loaded is not None else input_data
+        outcome, input_data, run_id, loaded = self._prepare(args, kwargs, _id)
+        if outcome is not None:
+            return outcome()
         tracer, path = _tracer_for(_trace)
         with stopping_on_sigterm():
             try:
@@ -189,6 +182,32 @@ class LocalWorkflow(WorkflowConfig):
             finally:
                 if path is not None:
                     tracer.write(path)
+
+    def start(self, *args, _wait=False, _trace=None, _id=None, **kwargs):
+        """Start the workflow on a thread of its own; return a :class:`RunHandle` at once.
+
+        The handle has the run's ``id``, ``done()``, ``result(timeout=None)``,
+        ``signal(name, value=None)`` and ``cancel()``; the arguments are those of
+        :meth:`run`, which is ``start(...).result()`` run on the calling thread.  Many
+        runs may be started and live at once; they share the workflow's pools.
+        """
+        prepared = self._prepare(args, kwargs, _id)
+        return start_run(self, prepared, _wait, _trace)
+
+    def _prepare(self, args, kwargs, run_id):
+        """(what a stored run ended with, or None; the input; the run id; its LoadedRun)."""
+        self._check_tree()
+        if self.store is None and run_id is not None:
+            raise ValueError('_id names a run in a run store: give the workflow one '
+                             '(LocalWorkflow(..., store=path)) or leave _id out')
+        input_data = self.encode_input(args, kwargs)
+        loaded = None
+        if self.store is not None:
+            outcome, run_id, loaded = self._stored_run(run_id, input_data, bool(args or kwargs))
+            if outcome is not None:
+                return outcome, input_data, run_id, None
+            input_data = loaded.run.input if loaded is not None else input_data
+        return None, input_data, run_id, loaded
 
     def repair(self, run_id, _wait=False, _trace=None):
         """Run again a failed or interrupted stored run, reusing its completed calls.

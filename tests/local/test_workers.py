@@ -500,7 +500,7 @@ def test_the_pool_works_with_every_start_method(method):
     try:
         feeder = _Outcomes()
         message = (fast_with_argument, transport, 'task-0-0', transport.dumps(((1,), {})),
-                   workers.BEAT_EVERY)
+                   workers.BEAT_EVERY, ('W', 'w-1', 'w-1'))
         pool.submit(workers._Call(feeder, None, 'task-0-0', message, None))
         assert feeder.arrived.wait(PROMPT)
         assert feeder.delivered == [(None, 'task-0-0', transport.dumps('fast'), None, None)]
