@@ -1,14 +1,19 @@
-"""``flowy local``: look at the runs recorded in a local run store.
+"""``flowy local``: look at the runs recorded in a local run store, and reach them.
 
 ``flowy local list`` lists the runs of a store, ``flowy local show RUN_ID`` shows one
-run with its calls, ``flowy local rerun RUN_ID KEY`` calls the activity function of one
-recorded call again with its recorded input. Inputs, results and call data are printed
-as stored (encoded by the workflow's transport). ``flowy local resume RUN_ID`` and
-``flowy local repair RUN_ID`` run a stored run again with a
+run with its calls (timers, recorded values and signals received among them) and the
+messages still queued for it, ``flowy local rerun RUN_ID KEY`` calls the activity
+function of one recorded call again with its recorded input. Inputs, results and call
+data are printed as stored (encoded by the workflow's transport). ``flowy local resume
+RUN_ID`` and ``flowy local repair RUN_ID`` run a stored run again with a
 :class:`~flowy.LocalWorkflow` found in a module (``--workflow MODULE:NAME``) and print
-its result as JSON. Exit status: 0 on success, 1 when the store cannot be read or has no
-such run, or the run failed, 2 for a usage error (a bad option, a workflow that cannot
-be found), 130 after Ctrl-C.
+its result as JSON. ``flowy local signal RUN_ID NAME [JSON]`` and ``flowy local cancel
+RUN_ID`` send a signal or a cancellation to a run that another process drives, through
+the store (:meth:`~flowy.local.store.SQLiteStore.send`); a run no process drives is
+cancelled at once. Exit status: 0 on success, 1 when the store cannot be read or has
+no such run, the run failed, or it has ended and takes no messages, 2 for a usage error
+(a bad option, a workflow that cannot be found, a value that is not JSON), 130 after
+Ctrl-C.
 """
 
 import argparse
@@ -21,9 +26,10 @@ from contextlib import contextmanager
 
 from ..config import ACTIVITY
 from ..errors import FlowyError, TaskError, exception_text
+from ..serialization import JSON
 from .runner import run_in_worker
 from .store import SQLiteStore, StoreError
-from .store_records import STATES
+from .store_records import CANCELLED_REASON, INTERRUPTED, STATES, was_cancelled
 from .workflow import LocalWorkflow
 
 __all__ = ['main', 'build_parser']
@@ -36,7 +42,9 @@ examples:
   flowy local list --store runs.db --state failed --all --json
   flowy local show nightly-2024-06-01 --store runs.db -v
   flowy local resume nightly-2024-06-01 --store runs.db --workflow myproject.jobs:nightly
-  flowy local repair nightly-2024-06-01 --store runs.db --workflow myproject.jobs:nightly"""
+  flowy local repair nightly-2024-06-01 --store runs.db --workflow myproject.jobs:nightly
+  flowy local signal nightly-2024-06-01 approve '{"by": "ann"}' --store runs.db
+  flowy local cancel nightly-2024-06-01 --store runs.db --reason 'wrong input'"""
 
 _RERUN_EPILOG = """\
 MODULE:NAME names a LocalWorkflow object: NAME is its name in MODULE, a module name
@@ -52,15 +60,17 @@ class CommandLineError(FlowyError):
 
 def build_parser():
     parser = argparse.ArgumentParser(
-        prog=PROG, description='List, show, resume, repair and rerun the runs of a local run\n'
-                               'store (the store= file of a LocalWorkflow).',
+        prog=PROG, description='List, show, resume, repair, rerun, signal and cancel the runs\n'
+                               'of a local run store (the store= file of a LocalWorkflow).',
         epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest='command', metavar='COMMAND')
     listing = commands.add_parser('list', help='list the runs of a store, oldest first',
                                   description='List the runs of a store, oldest first: '
                                               'id, workflow, state, created, updated.')
     listing.add_argument('--store', required=True, help='the run store file')
-    listing.add_argument('--state', choices=STATES, help='only runs in this state')
+    listing.add_argument('--state', choices=STATES + ('cancelled',),
+                         help='only runs in this state (cancelled: the failed runs that were '
+                              'cancelled)')
     listing.add_argument('--all', action='store_true',
                          help='include child runs (only top-level runs by default)')
     listing.add_argument('--json', action='store_true', help='one JSON object per line')
@@ -94,6 +104,26 @@ def build_parser():
     rerun.add_argument('--workflow', required=True, metavar='MODULE:NAME',
                        help="the LocalWorkflow object of the run's workflow")
     rerun.add_argument('--store', help="the run store file (default: the workflow's)")
+    send = commands.add_parser(
+        'signal', help='send a signal to a run (another process may drive it)',
+        description='Send the signal NAME, carrying the value JSON (default null), to a run '
+                    'of the store, or to\nthe run it restarted as.  The process driving it '
+                    'receives it at its next decision;\na run that no process drives receives '
+                    'it when it is resumed.')
+    send.add_argument('run_id', metavar='RUN_ID')
+    send.add_argument('name', metavar='NAME', help='the signal name (as in wait_signal)')
+    send.add_argument('value', metavar='JSON', nargs='?', default='null',
+                      help='the value, as JSON (default: null)')
+    send.add_argument('--store', required=True, help='the run store file')
+    cancel = commands.add_parser(
+        'cancel', help='cancel a run',
+        description='Cancel a run of the store: the process driving it cancels what the run '
+                    'has running and\nends it (TaskCancelled).  A run no process drives '
+                    '(interrupted, or its process died)\nis ended here at once, as failed, '
+                    'with its child runs that have not ended.')
+    cancel.add_argument('run_id', metavar='RUN_ID')
+    cancel.add_argument('--reason', metavar='TEXT', help='why (recorded with the cancellation)')
+    cancel.add_argument('--store', required=True, help='the run store file')
     return parser
 
 
@@ -146,21 +176,30 @@ def _time(when):
 
 def _list(args):
     with _reading(args) as store:
-        runs = store.runs(state=args.state, children=args.all)
+        if args.state == 'cancelled':
+            runs = [run for run in store.runs(state='failed', children=args.all)
+                    if was_cancelled(run)]
+        else:
+            runs = store.runs(state=args.state, children=args.all)
     if args.json:
         for run in runs:
             print(json.dumps({'id': run.id, 'workflow': run.workflow, 'state': run.state,
-                              'parent': run.parent, 'created': run.created,
-                              'updated': run.updated}))
+                              'cancelled': was_cancelled(run), 'parent': run.parent,
+                              'created': run.created, 'updated': run.updated}))
         return 0
     rows = [('ID', 'WORKFLOW', 'STATE', 'CREATED (UTC)', 'UPDATED (UTC)')]
-    rows += [(run.id, run.workflow, run.state, _time(run.created), _time(run.updated))
+    rows += [(run.id, run.workflow, _state(run), _time(run.created), _time(run.updated))
              for run in runs]
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
         cells = zip(row, widths, strict=True)
         print('  '.join(cell.ljust(width) for cell, width in cells).rstrip())
     return 0
+
+
+def _state(run):
+    """The run's state, and whether a failed run was cancelled."""
+    return run.state + ' (cancelled)' if was_cancelled(run) else run.state
 
 
 def _related(store, run):
@@ -174,19 +213,27 @@ def _show(args):
         run = store.run(args.run_id)
         calls = store.calls(run.id)
         children, successor = _related(store, run)
+        inbox = store.inbox([run.id])
     if args.json:
         fields = {name: getattr(run, name) for name in (
             'id', 'workflow', 'state', 'input', 'result', 'reason', 'parent', 'parent_key',
             'predecessor', 'repair_of', 'created', 'updated')}
-        fields.update(children=children, successor=successor, calls=[{
-            'key': call.key, 'state': call.state, 'duration': call.duration,
-            'input': call.input, 'result': call.data, 'reason': call.reason,
-            **({'traceback': call.traceback} if args.verbose else {})} for call in calls])
+        fields.update(cancelled=was_cancelled(run), children=children, successor=successor,
+                      calls=[{
+                          'key': call.key, 'kind': _KINDS.get(call.dep, 'call'),
+                          'dep': call.dep, 'state': call.state, 'duration': call.duration,
+                          'input': call.input, 'result': call.data, 'reason': call.reason,
+                          **({'due': call.started} if call.dep == _TIMER else {}),
+                          **({'traceback': call.traceback} if args.verbose else {})}
+                          for call in calls],
+                      inbox=[{'kind': message.kind, 'name': message.name,
+                              'data': message.data, 'sent': message.at}
+                             for message in inbox])
         if args.verbose:
             fields['traceback'] = run.traceback
         print(json.dumps(fields))
         return 0
-    lines = [('run', run.id), ('workflow', run.workflow), ('state', run.state),
+    lines = [('run', run.id), ('workflow', run.workflow), ('state', _state(run)),
              ('created', _time(run.created) + ' UTC'),
              ('updated', _time(run.updated) + ' UTC'), ('input', run.input)]
     if run.result is not None:
@@ -196,7 +243,8 @@ def _show(args):
     if run.parent is not None:
         lines.append(('parent', '%s (call %s)' % (run.parent, run.parent_key)))
     for name, value in (('children', ', '.join(children)), ('predecessor', run.predecessor),
-                        ('successor', successor), ('repair of', run.repair_of)):
+                        ('successor', successor), ('repair of', run.repair_of),
+                        ('inbox', ', '.join(map(_message, inbox)))):
         if value:
             lines.append((name, value))
     for name, value in lines:
@@ -205,13 +253,44 @@ def _show(args):
         print(_indent(run.traceback))
     print('calls:' if calls else 'calls:       none')
     for call in calls:
-        duration = '' if call.duration is None else '%.3fs' % call.duration
-        outcome = call.data if call.reason is None else call.reason
-        print('  %s  %s  %s  input=%s%s' % (call.key, call.state, duration or '-', call.input,
-                                           '' if outcome is None else '  -> %s' % outcome))
+        print('  ' + _call_line(call))
         if args.verbose and call.traceback:
             print(_indent(call.traceback, '      '))
     return 0
+
+
+_TIMER, _SIGNAL = '@sleep', '@signal'
+_KINDS = {_TIMER: 'timer', _SIGNAL: 'signal', '@marker': 'marker', '@now': 'now'}
+
+
+def _call_line(call):
+    """One line of ``flowy local show`` for a call, a timer, a recorded value or a signal."""
+    outcome = call.data if call.reason is None else call.reason
+    arrow = '' if outcome is None else '  -> %s' % outcome
+    if call.dep == _TIMER:
+        state = {'running': 'waiting', 'completed': 'fired'}.get(call.state, call.state)
+        when = call.finished if call.finished is not None else call.started
+        return '%s  timer %ss  %s%s%s' % (
+            call.key, call.input, state,
+            '' if when is None else ' %s %s UTC' % (
+                'until' if call.finished is None else 'at', _time(when)),
+            '' if call.reason is None else '  -> %s' % call.reason)
+    if call.dep == _SIGNAL:
+        return '%s  signal received %s UTC  -> %s' % (call.key, _time(call.finished),
+                                                       call.data)
+    if call.dep in _KINDS:  # a marker, or the time now() gave
+        return '%s  %s  %s%s%s' % (call.key, _KINDS[call.dep], call.state,
+                                   '' if call.input is None else '  input=%s' % call.input,
+                                   arrow)
+    duration = '' if call.duration is None else '%.3fs' % call.duration
+    return '%s  %s  %s  input=%s%s' % (call.key, call.state, duration or '-', call.input,
+                                       arrow)
+
+
+def _message(message):
+    if message.kind == 'signal':
+        return 'signal %s (%s)' % (message.name, message.data)
+    return 'cancel' + ('' if message.data is None else ' (%s)' % message.data)
 
 
 def _indent(text, prefix='    '):
@@ -311,8 +390,54 @@ def _rerun_call(args):
     return 0
 
 
+def _holder(run):
+    if run.owner_pid is None:
+        return ''
+    return ', process %s on %s' % (run.owner_pid, run.owner_host)
+
+
+def _signal(args):
+    try:
+        value = json.loads(args.value)
+    except ValueError as exc:
+        raise CommandLineError('the value of signal %s for run %s is not JSON (%s): %r'
+                               % (args.name, args.run_id, exc, args.value)) from None
+    data = JSON.dumps(value)
+    with _reading(args) as store:
+        run = store.latest(args.run_id)
+        store.send(args.run_id, 'signal', args.name, data)
+    followed = '' if run.id == args.run_id else ' (which %s restarted as)' % args.run_id
+    when = ('when it is resumed' if run.state == INTERRUPTED
+            else 'at its next decision')
+    print('signal %s queued for run %s%s (%s%s): the run receives it %s'
+          % (args.name, run.id, followed, run.state, _holder(run), when))
+    return 0
+
+
+def _cancel(args):
+    with _reading(args) as store:
+        run = store.latest(args.run_id)
+        outcome = store.send(args.run_id, 'cancel', data=args.reason)
+        if outcome == 'cancelled':
+            ended = store.run(run.id)
+            children = [child.id for child in store.runs(children=True)
+                        if child.reason == '%s: its parent run %s was cancelled'
+                        % (CANCELLED_REASON, run.id)]
+    followed = '' if run.id == args.run_id else ' (which %s restarted as)' % args.run_id
+    if outcome == 'cancelled':
+        print('run %s%s cancelled: no process was running it; it has failed: %s'
+              % (run.id, followed, ended.reason))
+        if children:
+            print('its child runs that had not ended were cancelled too: %s'
+                  % ', '.join(children))
+    else:
+        print('cancellation of run %s%s queued (%s%s): the process running it cancels it '
+              'at its next decision' % (run.id, followed, run.state, _holder(run)))
+    return 0
+
+
 _COMMANDS = {'list': _list, 'show': _show, 'resume': _rerun, 'repair': _rerun,
-             'rerun': _rerun_call}
+             'rerun': _rerun_call, 'signal': _signal, 'cancel': _cancel}
 
 
 if __name__ == '__main__':  # pragma: no cover

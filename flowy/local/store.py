@@ -9,11 +9,32 @@ per run and per transaction, one row holds what happened to the run's calls, in 
 (see :class:`~flowy.local.store_records.RunWriter`): each call scheduled (key,
 dependency, position, encoded input, the keys it waited for, start time: for a retry
 waiting for its delay, the time it is due, which a resumed run waits for) and each
-outcome (completed, failed or timed out, with data, reason, traceback text, finish
-order and time).  :meth:`SQLiteStore.load` rebuilds the
-:class:`~flowy.history.History` from them exactly: same outcomes, finish order and
-positions.  One row per transaction rather than one per call keeps a call's cost at a
-few microseconds when a decision starts many calls.
+outcome (completed, failed, timed out or cancelled, with data, reason, traceback text,
+finish order and time), and each signal the run received (name, encoded value, finish
+order: a signal is an outcome too).  Timers are calls of dependency ``@sleep`` (input:
+the seconds; start time: when it is due), values recorded by ``marker()`` and ``now()``
+calls of ``@marker`` and ``@now`` completed with the value.  :meth:`SQLiteStore.load`
+rebuilds the :class:`~flowy.history.History` from them exactly: same outcomes, finish
+order, positions and signal numbering.  One row per transaction rather than one per
+call keeps a call's cost at a few microseconds when a decision starts many calls.
+
+Table ``inbox`` holds messages for runs from other processes: a signal (name, encoded
+value) or a cancellation (a reason), queued by :meth:`SQLiteStore.send` and read by
+:meth:`SQLiteStore.inbox`, which the engine driving a run polls.  The engine deletes a
+message in the commit that records what it did with it
+(:meth:`~flowy.local.store_records.RunWriter.consumed`), so a message is applied
+exactly once: one read by a process that died before its commit is still queued for
+the process that resumes the run.  A message to a restarted run goes to the run it
+restarted as; a restarted run's queued messages move to its successor, a finished or
+failed run's are dropped, an interrupted run keeps them.  A cancellation of a run no
+live process holds (interrupted, or its holder died) is not queued: ``send`` ends the
+run at once as failed (reason ``the run was cancelled``), with its child runs that
+have not ended.
+
+Schema versions: 1 had ``runs`` and ``records``; 2 adds ``inbox``.  Opening a
+version-1 store upgrades it in one transaction (``BEGIN IMMEDIATE``, the version read
+again inside: processes opening it at once upgrade it once); a store upgraded so is
+refused by a flowy that reads only version 1.
 
 Transactions.  Everything one decision records (the outcomes it consumed, the calls it
 starts, the child runs it creates, how the run ended) goes into one transaction,
@@ -61,16 +82,22 @@ import time
 import uuid
 from contextlib import contextmanager
 
-from ..history import COMPLETED, TIMEDOUT, History
+from ..history import CANCELLED, COMPLETED, TIMEDOUT, History, signal_key
 from ..history import FAILED as CALL_FAILED
 from ..history import RUNNING as RUNNING_CALL
 from .owners import has_ended, this_process
 from .store_records import (
+    CANCEL,
+    CANCELLED_REASON,
+    FAILED,
     INTERRUPTED,
+    RESTARTED,
     RUNNING,
+    SIGNAL,
     CallRecord,
     ClaimError,
     LoadedRun,
+    Message,
     PendingCall,
     RecordedError,
     RunRecord,
@@ -80,9 +107,9 @@ from .store_records import (
 )
 
 __all__ = ['SQLiteStore', 'open_store', 'StoreError', 'ClaimError', 'RecordedError',
-           'SCHEMA_VERSION', 'APPLICATION_ID']
+           'Message', 'SCHEMA_VERSION', 'APPLICATION_ID']
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 1: runs and records; 2: and the inbox
 APPLICATION_ID = 0x666C6F77  # 'flow', in the SQLite header: this file is a flowy store
 _MAGIC = b'SQLite format 3\x00'
 _JOURNAL_MAGIC = bytes.fromhex('d9d505f920a163d7')  # a rollback journal's first bytes
@@ -102,8 +129,19 @@ CREATE TABLE records (
     outcomes INTEGER NOT NULL, events TEXT NOT NULL,
     PRIMARY KEY (run, seq)) WITHOUT ROWID;
 '''
-_TABLES = {'runs', 'records'}
+# Version 2 adds this (an upgrade of a version-1 store runs it).
+_INBOX_SCHEMA = '''
+CREATE TABLE inbox (
+    id INTEGER PRIMARY KEY, run TEXT NOT NULL, kind TEXT NOT NULL, name TEXT, data TEXT,
+    at REAL NOT NULL);
+CREATE INDEX inbox_run ON inbox(run, id);
+'''
+_TABLES = {1: {'runs', 'records'}, 2: {'runs', 'records', 'inbox'}}
+_MESSAGE_COLUMNS = ', '.join(Message._fields)
+_INBOX_OF_ONE = 'SELECT %s FROM inbox WHERE run=? ORDER BY id' % _MESSAGE_COLUMNS
+_INBOX_CHUNK = 500  # run ids per query: well under SQLite's limit on parameters
 _RUN_COLUMNS = ', '.join(RunRecord._fields)
+SIGNAL_DEP = '@signal'  # the dependency shown for a signal received
 
 
 _RELEASE = ('UPDATE runs SET owner=NULL, owner_pid=NULL, owner_host=NULL, owner_start=NULL, '
@@ -202,9 +240,7 @@ class SQLiteStore:
                         con.execute('SELECT count(*) FROM sqlite_master').fetchone()[0]):
                     con.execute('PRAGMA application_id=%d' % APPLICATION_ID)
                     con.execute('PRAGMA user_version=%d' % SCHEMA_VERSION)
-                    for statement in _SCHEMA.split(';'):
-                        if statement.strip():
-                            con.execute(statement)
+                    _execute_script(con, _SCHEMA + _INBOX_SCHEMA)
                     con.execute('COMMIT')
                 else:
                     con.execute('ROLLBACK')  # another process created it meanwhile
@@ -214,17 +250,42 @@ class SQLiteStore:
                                    '(%d); upgrade flowy' % (version, SCHEMA_VERSION))
             tables = {row[0] for row in con.execute(
                 "SELECT name FROM sqlite_master WHERE type='table'")}
-            if version < 1 or not _TABLES <= tables:
+            if version < 1 or not _TABLES[version] <= tables:
                 raise self._refuse('its schema is incomplete (version %d, tables %s)'
                                    % (version, ', '.join(sorted(tables)) or 'none'))
             # Reading every table's first rows finds a file cut short or garbled early,
             # before anything is written to it.
-            for table in sorted(_TABLES):
+            for table in sorted(_TABLES[version]):
                 con.execute('SELECT * FROM %s LIMIT 1' % table).fetchall()
             con.execute('PRAGMA journal_mode=WAL')
             con.execute('PRAGMA synchronous=%s' % _DURABILITY[self.durability])
         except sqlite3.DatabaseError as exc:
             raise self._refuse('the database is corrupt (SQLite: %s)' % exc) from exc
+        if version < SCHEMA_VERSION:
+            self._upgrade(con)
+
+    def _upgrade(self, con):
+        """Bring a version-1 store to the current schema, in one transaction.
+
+        ``BEGIN IMMEDIATE`` makes processes opening it at once take turns; the version
+        is read again inside, so only the first one changes anything.
+        """
+        try:
+            con.execute('BEGIN IMMEDIATE')
+            try:
+                version = con.execute('PRAGMA user_version').fetchone()[0]
+                if version == 1:
+                    _execute_script(con, _INBOX_SCHEMA)
+                    con.execute('PRAGMA user_version=%d' % SCHEMA_VERSION)
+                con.execute('COMMIT')
+            except BaseException:
+                if con.in_transaction:
+                    con.execute('ROLLBACK')
+                raise
+        except sqlite3.Error as exc:
+            raise self._refuse('its schema version 1 cannot be upgraded to version %d '
+                               '(SQLite: %s); nothing was changed'
+                               % (SCHEMA_VERSION, exc)) from exc
 
     def check(self):
         """Run SQLite's integrity check; raise StoreError describing any damage."""
@@ -345,6 +406,126 @@ class SQLiteStore:
         """``with store.decision(run_id) as d:`` one run's decision, in one transaction."""
         return _Decision(self, run_id)
 
+    # -- messages from other processes ----------------------------------------------------
+
+    def send(self, run_id, kind, name=None, data=None):
+        """Queue a message for ``run_id`` (or the run it restarted as, latest first).
+
+        ``kind`` is ``'signal'`` (``name``: the signal's name, ``data``: its encoded
+        value, a str) or ``'cancel'`` (``data``: a reason, or None).  The process that
+        drives the run applies it at its next decision.  Return ``'queued'``; or
+        ``'cancelled'`` when a cancellation found no live process driving the run (it
+        was interrupted, or its holder died): the run, and those of its child runs that
+        had not ended, are then ended here as failed, with the reason
+        ``'the run was cancelled'`` (and ``data``, if given).
+
+        StoreError for a run that is unknown or has finished or failed.
+        """
+        if kind == SIGNAL:
+            if not isinstance(name, str) or not name:
+                raise ValueError('a signal needs a name (a non-empty str); got %r' % (name,))
+        elif kind == CANCEL:
+            if name is not None:
+                raise ValueError('a cancellation has no name; got %r' % (name,))
+        else:
+            raise ValueError("the kind of a message is 'signal' or 'cancel'; got %r"
+                             % (kind,))
+        if data is not None and not isinstance(data, str):
+            raise ValueError('the data of a message is encoded text (a str) or None; got %s'
+                             % type(data).__name__)
+        with self._reading() as con:
+            try:
+                con.execute('BEGIN IMMEDIATE')
+                run = self._latest(con, run_id)
+                if run.state not in (RUNNING, INTERRUPTED):
+                    raise StoreError(
+                        'run %s in %s %s: %s' % (
+                            _followed(run_id, run), self.path, run.state,
+                            'it takes no more signals' if kind == SIGNAL
+                            else 'there is nothing to cancel'))
+                now = time.time()
+                if kind == CANCEL and not self._live(con, run.id):
+                    self._cancel_here(con, run.id, data, now)
+                    outcome = 'cancelled'
+                else:
+                    con.execute('INSERT INTO inbox (run, kind, name, data, at) '
+                                'VALUES (?,?,?,?,?)', (run.id, kind, name, data, now))
+                    outcome = 'queued'
+                con.execute('COMMIT')
+            except BaseException:
+                if con.in_transaction:
+                    con.execute('ROLLBACK')
+                raise
+        return outcome
+
+    def _live(self, con, run_id):
+        """True if a process that may still run (this store object included) holds it."""
+        owner, pid, host, start = con.execute(
+            'SELECT owner, owner_pid, owner_host, owner_start FROM runs WHERE id=?',
+            (run_id,)).fetchone()
+        if owner is None:
+            return False
+        return owner == self.token or not has_ended(host, pid, start)
+
+    def _cancel_here(self, con, run_id, reason, now):
+        """End ``run_id`` and its unended descendants as cancelled (no live holder)."""
+        text = CANCELLED_REASON if not reason else '%s: %s' % (CANCELLED_REASON, reason)
+        descendants = [row[0] for row in con.execute(
+            'WITH RECURSIVE tree(id) AS (SELECT id FROM runs WHERE parent=? UNION '
+            'SELECT runs.id FROM runs JOIN tree ON runs.parent=tree.id) '
+            'SELECT runs.id FROM runs JOIN tree ON runs.id=tree.id WHERE runs.state IN (?,?) '
+            'ORDER BY runs.number', (run_id, RUNNING, INTERRUPTED))]
+        ended = [(text, run_id)] + [('%s: its parent run %s was cancelled'
+                                     % (CANCELLED_REASON, run_id), child)
+                                    for child in descendants]
+        con.executemany('UPDATE runs SET state=?, updated=?, reason=?, owner=NULL, '
+                        'owner_pid=NULL, owner_host=NULL, owner_start=NULL, '
+                        'owner_since=NULL WHERE id=?',
+                        [(FAILED, now, why, id) for why, id in ended])
+        con.executemany('DELETE FROM inbox WHERE run=?', [(id,) for _, id in ended])
+        for _, id in ended:
+            self._owned.pop(id, None)
+
+    def inbox(self, run_ids):
+        """The :class:`Message` objects queued for ``run_ids`` (a list, or one id), oldest
+        first."""
+        if isinstance(run_ids, str):
+            run_ids = (run_ids,)
+        else:
+            run_ids = list(run_ids)
+        with self._reading() as con:
+            if len(run_ids) == 1:
+                rows = con.execute(_INBOX_OF_ONE, run_ids).fetchall()
+            else:
+                rows = []
+                for start in range(0, len(run_ids), _INBOX_CHUNK):
+                    chunk = run_ids[start:start + _INBOX_CHUNK]
+                    rows += con.execute('SELECT %s FROM inbox WHERE run IN (%s) ORDER BY id'
+                                        % (_MESSAGE_COLUMNS, ','.join('?' * len(chunk))),
+                                        chunk).fetchall()
+                if len(run_ids) > _INBOX_CHUNK:
+                    rows.sort()
+        return [Message(*row) for row in rows]
+
+    def latest(self, run_id):
+        """The :class:`RunRecord` of ``run_id``, or of the run it restarted as (the
+        latest, after several restarts)."""
+        with self._reading() as con:
+            return self._latest(con, run_id)
+
+    def _latest(self, con, run_id):
+        run = self._run(con, run_id)
+        seen = {run.id}
+        while run.state == RESTARTED:
+            row = con.execute('SELECT %s FROM runs WHERE predecessor=?' % _RUN_COLUMNS,
+                              (run.id,)).fetchone()
+            if row is None or row[0] in seen:
+                raise StoreError('%s: run %s restarted, but its successor is not recorded'
+                                 % (self.path, run.id))
+            run = RunRecord(*row)
+            seen.add(run.id)
+        return run
+
     # -- reading --------------------------------------------------------------------------
 
     def run(self, run_id):
@@ -409,9 +590,16 @@ class SQLiteStore:
 
     def calls(self, run_id):
         """Every call attempt of ``run_id``, in the order it was made, with its outcome."""
-        calls = {}
+        calls, signals = {}, {}
         for event, at in self._events(run_id)[1]:
             kind, key = event[0], event[1]
+            if kind == 'g':
+                number = signals.get(key, 0)
+                signals[key] = number + 1
+                key = signal_key(key, number)
+                calls[key] = CallRecord(key, SIGNAL_DEP, None, None, (), None, COMPLETED,
+                                        event[3], None, None, event[2], at)
+                continue
             if kind == 's':
                 calls[key] = CallRecord(key, event[2], event[3], event[4], tuple(event[5] or ()),
                                         at, RUNNING_CALL, None, None, None, None, None)
@@ -423,6 +611,8 @@ class SQLiteStore:
             elif kind == 'f':
                 call = call._replace(state=CALL_FAILED, reason=event[3], traceback=event[4],
                                      position=call.position if event[5] is None else event[5])
+            elif kind == 'x':
+                call = call._replace(state=CANCELLED, reason=event[3])
             else:
                 call = call._replace(state=TIMEDOUT, reason=event[3])
             calls[key] = call._replace(order=event[2], finished=at)
@@ -449,11 +639,15 @@ class SQLiteStore:
                 pending.pop(key, None)
                 if kind == 'c':
                     history.completed(key, event[3])
+                elif kind == 'g':
+                    history.signalled(key, event[3])  # key: the signal's name
                 elif kind == 'f':
                     cause = None if event[4] is None else RecordedError(event[4])
                     history.failed(key, event[3], cause, event[5])
                 elif kind == 't':
                     history.timed_out(key, event[3])
+                elif kind == 'x':
+                    history.cancelled(key, event[3])
                 else:
                     raise ValueError('unknown event %r' % (event,))
         except (ValueError, TypeError, IndexError) as exc:
@@ -464,6 +658,18 @@ class SQLiteStore:
     def completed(self, run_id):
         """``{call key: encoded value}`` of the completed calls of ``run_id`` (for repair)."""
         return {event[1]: event[3] for event, _ in self._events(run_id)[1] if event[0] == 'c'}
+
+
+def _execute_script(con, script):
+    """Each statement of ``script`` (executescript would commit the transaction)."""
+    for statement in script.split(';'):
+        if statement.strip():
+            con.execute(statement)
+
+
+def _followed(run_id, run):
+    """``run_id``, or how a message to it reached ``run`` (its latest successor)."""
+    return run_id if run.id == run_id else '%s (which %s restarted as)' % (run.id, run_id)
 
 
 def _recover(path):

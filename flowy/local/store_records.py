@@ -9,8 +9,9 @@ from collections import namedtuple
 from ..errors import FlowyError
 
 __all__ = ['RUNNING', 'FINISHED', 'FAILED', 'INTERRUPTED', 'RESTARTED', 'STATES',
-           'StoreError', 'ClaimError', 'RecordedError', 'RunRecord', 'CallRecord',
-           'PendingCall', 'LoadedRun', 'Transaction', 'RunWriter', 'traceback_text']
+           'CANCELLED_REASON', 'SIGNAL', 'CANCEL', 'StoreError', 'ClaimError',
+           'RecordedError', 'RunRecord', 'CallRecord', 'PendingCall', 'LoadedRun', 'Message',
+           'Transaction', 'RunWriter', 'traceback_text', 'was_cancelled']
 
 # The states of a run.  Only a running one has an owner; the others are final, except
 # that an interrupted run may be claimed and resumed.
@@ -20,6 +21,13 @@ FAILED = 'failed'
 INTERRUPTED = 'interrupted'
 RESTARTED = 'restarted'
 STATES = (RUNNING, FINISHED, FAILED, INTERRUPTED, RESTARTED)
+
+#: A cancelled run is a failed run whose reason starts with this.
+CANCELLED_REASON = 'the run was cancelled'
+
+# The kinds of message another process leaves in a run's inbox.
+SIGNAL = 'signal'
+CANCEL = 'cancel'
 
 
 class StoreError(FlowyError):
@@ -58,10 +66,13 @@ CallRecord = namedtuple('CallRecord', (
     'traceback', 'order', 'finished'))
 CallRecord.__doc__ = """One attempt of one call of a run, for display.
 
-``state`` is ``'running'`` until an outcome is recorded (``'completed'``, ``'failed'``
-or ``'timedout'``); ``order`` is its place in the finish order.  ``started`` and
-``finished`` are UNIX times; a call that failed before it could start has no
-``started``.
+``state`` is ``'running'`` until an outcome is recorded (``'completed'``, ``'failed'``,
+``'timedout'`` or ``'cancelled'``); ``order`` is its place in the finish order.
+``started`` and ``finished`` are UNIX times; a call that failed before it could start
+has no ``started``.  Besides task calls: a timer (``dep`` ``'@sleep'``, ``input`` its
+seconds, ``started`` the time it is due), a recorded value (``'@marker'``, ``'@now'``:
+``data`` is the value) and a signal received (``'@signal'``, key
+``@signal-<name>-<n>``, ``data`` its value, ``finished`` when it was recorded).
 """
 
 PendingCall = namedtuple('PendingCall', ('key', 'dep', 'position', 'input', 'depends_on',
@@ -70,6 +81,20 @@ PendingCall.__doc__ = """A call that was scheduled and has no recorded outcome (
 
 LoadedRun = namedtuple('LoadedRun', ('run', 'history', 'pending'))
 LoadedRun.__doc__ = """A run's record, its rebuilt History, and its calls still pending."""
+
+Message = namedtuple('Message', ('id', 'run', 'kind', 'name', 'data', 'at'))
+Message.__doc__ = """A message queued for a run by another process (see ``SQLiteStore.send``).
+
+``kind`` is ``'signal'`` (``name`` the signal's name, ``data`` its encoded value) or
+``'cancel'`` (``data`` a reason, or None); ``at`` is when it was sent.  The engine
+driving the run applies it and deletes it in the same commit
+(:meth:`RunWriter.consumed`), so it is applied exactly once.
+"""
+
+
+def was_cancelled(run):
+    """True if the :class:`RunRecord` ``run`` ended because it was cancelled."""
+    return run.state == FAILED and (run.reason or '').startswith(CANCELLED_REASON)
 
 
 def _duration(call):
@@ -107,6 +132,12 @@ def _joined(events):
 
 
 _TOUCH = 'UPDATE runs SET updated=? WHERE number=? AND owner=?'
+_CONSUME = 'DELETE FROM inbox WHERE id=?'
+# What an ending does to the messages still queued for the run: a restarted run's go to
+# its successor, a finished or failed run's are dropped, an interrupted run keeps them
+# for its resumption.
+_FORWARD = 'UPDATE inbox SET run=? WHERE run=?'
+_DROP = 'DELETE FROM inbox WHERE run=?'
 _END = ('UPDATE runs SET updated=?, state=?, result=?, reason=?, traceback=?, owner=NULL, '
         'owner_pid=NULL, owner_host=NULL, owner_start=NULL, owner_since=NULL '
         'WHERE number=? AND owner=?')
@@ -122,6 +153,7 @@ class Transaction:
         self._store = store
         self._writers = {}
         self._new = []  # (row, writer) of the runs created here
+        self._consumed = []  # ids of inbox messages applied by this transaction
 
     def __enter__(self):
         return self
@@ -144,6 +176,7 @@ class Transaction:
             # collection until then longer.
             self._writers.clear()
             self._new.clear()
+            self._consumed.clear()
 
     def run(self, run_id):
         writer = self._writers.get(run_id)
@@ -171,7 +204,7 @@ class Transaction:
 
     def _commit(self, con):
         store, token, now = self._store, self._store.token, time.time()
-        if not self._new and len(self._writers) == 1:
+        if not self._new and not self._consumed and len(self._writers) == 1:
             for writer in self._writers.values():
                 if writer.end is None and now - writer.updated < 1.0:
                     self._commit_one(con, writer, store, token, now)
@@ -183,12 +216,27 @@ class Transaction:
             con.execute('BEGIN IMMEDIATE')
             for row, writer in self._new:
                 writer.number = con.execute(_INSERT_RUN, row).lastrowid
+            if self._consumed:
+                # Before any ending drops the run's messages: each must still be there.
+                # One already gone was applied by another commit: applying it again
+                # would apply it twice.
+                consumed = sorted(set(self._consumed))
+                deleted = con.executemany(_CONSUME, [(id,) for id in consumed]).rowcount
+                if deleted != len(consumed):
+                    raise StoreError('%s: %d of the inbox messages %s are no longer there: '
+                                     'another commit applied them'
+                                     % (store.path, len(consumed) - deleted,
+                                        ', '.join(map(str, consumed))))
             for writer in self._writers.values():
                 number = writer.number
                 # Every run written must still be held by this object.  Its update time
                 # is rewritten at most once a second: reading the claim costs less.
                 if writer.end is not None:
                     held = con.execute(_END, (now,) + writer.end + (number, token)).rowcount
+                    if writer.end[0] == RESTARTED:
+                        con.execute(_FORWARD, (writer.successor, writer.run_id))
+                    elif writer.end[0] != INTERRUPTED:
+                        con.execute(_DROP, (writer.run_id,))
                 elif now - writer.updated >= 1.0:
                     held = con.execute(_TOUCH, (now, number, token)).rowcount
                     writer.updated = now
@@ -246,7 +294,12 @@ class RunWriter:
     The events of a run in one transaction are stored as one row (a JSON list), in the
     order they were recorded: ``['s', key, dep, position, input, depends_on, time]`` for a
     scheduled call, ``['c', key, order, data, time]``, ``['f', key, order, reason,
-    traceback, position, time]`` and ``['t', key, order, reason, time]`` for outcomes.
+    traceback, position, time]``, ``['t', key, order, reason, time]`` and ``['x', key,
+    order, reason, time]`` (cancelled) for outcomes, and ``['g', name, order, data,
+    time]`` for a signal received (an outcome too: it takes a place in the finish order;
+    its key, ``@signal-<name>-<n>``, comes from counting the signals of that name).
+    Timers and recorded values are calls of dependency ``@sleep`` (input: the seconds;
+    time: when it is due), ``@marker`` or ``@now``, their values ``'c'`` outcomes.
     A null time is the commit's.  Each event is encoded as it is recorded: a decision
     keeps text, not tuples that would outlive the garbage collector's youngest
     generation and, freed together at the commit, postpone its collections until they
@@ -254,11 +307,12 @@ class RunWriter:
     """
 
     __slots__ = ('tx', 'run_id', 'number', 'seq', 'done', 'updated', 'events', 'finished',
-                 'end')
+                 'end', 'successor')
 
     def __init__(self, tx, run_id, number, seq, done, updated):
         self.tx, self.run_id, self.number, self.seq, self.done = tx, run_id, number, seq, done
         self.updated, self.events, self.finished, self.end = updated, [], 0, None
+        self.successor = None
 
     def scheduled(self, key, dep, position, input, depends_on=(), at=None):
         self.events.append(_encode(('s', key, dep, position, input, depends_on or None, at)))
@@ -279,6 +333,26 @@ class RunWriter:
         self.events.append(_encode(('t', key, self.done, reason, at)))
         self.done += 1
         self.finished += 1
+
+    def cancelled(self, key, reason=None, at=None):
+        """Call ``key`` was cancelled, while running or before it could start."""
+        self.events.append(_encode(('x', key, self.done, reason, at)))
+        self.done += 1
+        self.finished += 1
+
+    def signalled(self, name, data, at=None):
+        """A signal ``name`` carrying ``data`` (encoded) reached the run."""
+        self.events.append(_encode(('g', name, self.done, data, at)))
+        self.done += 1
+        self.finished += 1
+
+    def consumed(self, message_ids):
+        """Delete these inbox messages in this transaction: they were applied.
+
+        If the commit does not happen, they stay queued and are applied again by the
+        process that resumes the run.
+        """
+        self.tx._consumed.extend(message_ids)
 
     def child(self, key, workflow, input, run_id=None):
         """Record the child run started for call ``key``; return its id."""
@@ -309,7 +383,9 @@ class RunWriter:
             base, _, number = self.run_id.rpartition('+')
             run_id = ('%s+%d' % (base, int(number) + 1) if base and number.isdigit()
                       else self.run_id + '+1')
-        return self.tx.create(workflow, input, run_id, parent, key, predecessor=self.run_id)
+        self.successor = self.tx.create(workflow, input, run_id, parent, key,
+                                        predecessor=self.run_id)
+        return self.successor
 
 
 class _Decision(Transaction):

@@ -296,3 +296,116 @@ def test_rerun_calls_one_recorded_activity_call_again(rerun, capsys):
     shown = json.loads(_call(capsys, 'local', 'show', 'pending', '--store', path, '--json')[1])
     assert [call['key'] for call in shown['calls']] == ['square-0-0', 'square-1-0',
                                                         'square-2-0']
+
+
+# -- signal, cancel, and how timers, markers, signals and cancellations are shown ----------
+
+@pytest.fixture
+def reach(tmp_path):
+    """A store with an interrupted run (a timer, a marker, a signal, a cancelled call) and
+    its child, a finished run, and a run held by a live store object."""
+    path = str(tmp_path / 'reach.db')
+    with SQLiteStore(path) as store:
+        store.create_run('Approval', '[[],{}]', 'waiting')
+        with store.decision('waiting') as d:
+            d.scheduled('@sleep-0', '@sleep', 0, '86400', at=2e9)
+            d.scheduled('@marker-0', '@marker', 1, '"phase"')
+            d.completed('@marker-0', '"asked"')
+            d.scheduled('notify-2-0', 'notify', 2, '[[],{}]')
+            d.cancelled('notify-2-0', 'notify-2 was cancelled')
+            d.signalled('approve', '{"by":"ann"}')
+            d.child('sub-3-0', 'Sub', '[[],{}]')
+        with store.transaction() as tx:
+            tx.run('waiting').interrupt()
+            tx.run('waiting/sub-3-0').interrupt()
+        store.create_run('Approval', '[[],{}]', 'over')
+        with store.decision('over') as d:
+            d.finish('1')
+    holder = SQLiteStore(path)
+    holder.create_run('Approval', '[[],{}]', 'live')
+    yield path
+    holder.close()
+
+
+def test_signal_queues_a_json_value_shown_in_the_inbox(reach, capsys):
+    status, out, err = _call(capsys, 'local', 'signal', 'waiting', 'approve', '{"ok": true}',
+                             '--store', reach)
+    assert (status, err) == (0, '')
+    assert out == ('signal approve queued for run waiting (interrupted): the run receives '
+                   'it when it is resumed\n')
+    status, out, err = _call(capsys, 'local', 'signal', 'live', 'nudge', '--store', reach)
+    assert status == 0 and 'queued for run live (running, process %d' % os.getpid() in out
+    with SQLiteStore(reach) as store:
+        assert [(m.name, m.data) for m in store.inbox(['waiting', 'live'])] == [
+            ('approve', '{"ok":true}'), ('nudge', 'null')]
+    status, out, _ = _call(capsys, 'local', 'show', 'waiting', '--store', reach)
+    assert 'inbox:       signal approve ({"ok":true})' in out
+    shown = json.loads(_call(capsys, 'local', 'show', 'waiting', '--store', reach,
+                             '--json')[1])
+    assert [(m['kind'], m['name'], m['data']) for m in shown['inbox']] == [
+        ('signal', 'approve', '{"ok":true}')]
+
+
+def test_signal_refuses_bad_json_an_unknown_or_an_ended_run(reach, capsys):
+    status, out, err = _call(capsys, 'local', 'signal', 'waiting', 'approve', '{yes',
+                             '--store', reach)
+    assert (status, out) == (2, '') and 'run waiting is not JSON' in err
+    assert err.count('\n') == 1
+    status, out, err = _call(capsys, 'local', 'signal', 'nope', 'approve', '--store', reach)
+    assert (status, out) == (1, '') and 'no run nope' in err
+    status, out, err = _call(capsys, 'local', 'signal', 'over', 'approve', '--store', reach)
+    assert (status, out) == (1, '') and 'run over in %s finished: it takes no more signals' % (
+        reach) in err
+    with SQLiteStore(reach) as store:
+        assert store.inbox(['waiting', 'over']) == []
+
+
+def test_cancel_ends_a_run_no_process_drives_and_its_children(reach, capsys):
+    status, out, err = _call(capsys, 'local', 'cancel', 'waiting', '--reason', 'too late',
+                             '--store', reach)
+    assert (status, err) == (0, '')
+    assert out.splitlines() == [
+        'run waiting cancelled: no process was running it; it has failed: the run was '
+        'cancelled: too late',
+        'its child runs that had not ended were cancelled too: waiting/sub-3-0']
+    status, out, _ = _call(capsys, 'local', 'list', '--store', reach, '--all')
+    states = {line.split()[0]: line.split()[2:4] for line in out.splitlines()[1:]}
+    assert states['waiting'] == states['waiting/sub-3-0'] == ['failed', '(cancelled)']
+    assert states['over'][0] == 'finished'
+    status, out, _ = _call(capsys, 'local', 'list', '--store', reach, '--state', 'cancelled',
+                           '--json')
+    assert [json.loads(line)['id'] for line in out.splitlines()] == ['waiting']
+    status, out, err = _call(capsys, 'local', 'cancel', 'waiting', '--store', reach)
+    assert status == 1 and 'failed: there is nothing to cancel' in err
+
+
+def test_cancel_of_a_run_a_live_process_drives_is_queued(reach, capsys):
+    status, out, err = _call(capsys, 'local', 'cancel', 'live', '--store', reach)
+    assert (status, err) == (0, '')
+    assert out.startswith('cancellation of run live queued (running, process %d'
+                          % os.getpid())
+    with SQLiteStore(reach) as store:
+        assert [(m.kind, m.data) for m in store.inbox(['live'])] == [('cancel', None)]
+        assert store.run('live').state == 'running'
+    status, out, err = _call(capsys, 'local', 'cancel', 'nope', '--store', reach)
+    assert (status, out) == (1, '') and 'no run nope' in err
+
+
+def test_show_gives_timers_markers_signals_and_cancelled_calls_readably(reach, capsys):
+    status, out, _ = _call(capsys, 'local', 'show', 'waiting', '--store', reach)
+    assert status == 0
+    calls = [line.strip() for line in out.splitlines() if line.startswith('  ')]
+    assert calls[0] == '@sleep-0  timer 86400s  waiting until 2033-05-18 03:33:20 UTC'
+    assert calls[1] == '@marker-0  marker  completed  input="phase"  -> "asked"'
+    assert calls[2].startswith('notify-2-0  cancelled  ')
+    assert calls[2].endswith('-> notify-2 was cancelled')
+    assert calls[3].startswith('@signal-approve-0  signal received ')
+    assert calls[3].endswith(' UTC  -> {"by":"ann"}')
+    shown = json.loads(_call(capsys, 'local', 'show', 'waiting', '--store', reach,
+                             '--json')[1])
+    kinds = [(call['key'], call['kind'], call['state']) for call in shown['calls']]
+    assert kinds == [('@sleep-0', 'timer', 'running'), ('@marker-0', 'marker', 'completed'),
+                     ('notify-2-0', 'call', 'cancelled'),
+                     ('@signal-approve-0', 'signal', 'completed')]
+    assert shown['calls'][0]['due'] == 2e9 and shown['calls'][0]['input'] == '86400'
+    assert shown['cancelled'] is False

@@ -60,12 +60,12 @@ def content(path):
 def test_a_new_file_gets_the_marked_versioned_schema_in_wal_mode(path):
     SQLiteStore(path).close()
     assert pragma(path, 'application_id') == APPLICATION_ID
-    assert pragma(path, 'user_version') == SCHEMA_VERSION == 1
+    assert pragma(path, 'user_version') == SCHEMA_VERSION == 2
     assert pragma(path, 'journal_mode') == 'wal'
     con = sqlite3.connect(path)
     tables = {row[0] for row in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     con.close()
-    assert {'runs', 'records'} <= tables
+    assert {'runs', 'records', 'inbox'} <= tables
 
 
 @pytest.mark.parametrize('durability, level', [('normal', 1), ('fsync', 2)])
@@ -179,7 +179,7 @@ def test_refuses_a_garbled_database(path):
     refused(path, 'corrupt')
 
 
-@pytest.mark.parametrize('table', ['runs', 'records'])
+@pytest.mark.parametrize('table', ['runs', 'records', 'inbox'])
 def test_refuses_a_database_with_a_garbled_table(path, table):
     filled(path)
     con = sqlite3.connect(path)
@@ -221,7 +221,8 @@ def histories(draw):
     """Random events as an engine records them: scheduled calls, outcomes in any order."""
     events, running, position, known = [], [], 0, set()
     for _ in range(draw(st.integers(0, 30))):
-        choice = draw(st.sampled_from(['call', 'retry', 'outcome', 'outcome', 'fail_early']))
+        choice = draw(st.sampled_from(['call', 'retry', 'outcome', 'outcome', 'fail_early',
+                                       'signal', 'cancel']))
         if choice == 'retry' and known:
             # A later attempt of a call: same position, next attempt number.
             dep, number, attempt, at = draw(st.sampled_from(sorted(known)))
@@ -232,6 +233,12 @@ def histories(draw):
             events.append(('scheduled', key, dep, at, draw(st.text(max_size=8)),
                            draw(st.lists(st.sampled_from(['a-0-0', 'b-1-0']), max_size=2))))
             running.append(key)
+        elif choice == 'signal':
+            events.append(('signalled', draw(st.sampled_from(['go', 'stop'])),
+                           draw(st.one_of(st.none(), st.text(max_size=10)))))
+        elif choice == 'cancel' and running:
+            key = running.pop(draw(st.integers(0, len(running) - 1)))
+            events.append(('cancelled', key, draw(st.one_of(st.none(), st.text(max_size=10)))))
         elif choice == 'outcome' and running:
             key = running.pop(draw(st.integers(0, len(running) - 1)))
             state = draw(st.sampled_from(['completed', 'failed', 'timedout']))
@@ -273,6 +280,12 @@ def replay_into(history, writer, event):
         reason = event[3] or 'the task timed out'
         history.timed_out(key, reason)
         writer.timed_out(key, reason)
+    elif kind == 'signalled':
+        history.signalled(key, event[2])  # key: the signal's name
+        writer.signalled(key, event[2])
+    elif kind == 'cancelled':
+        history.cancelled(key, event[2])
+        writer.cancelled(key, history.get(key).reason)
     else:
         _, _, dep, at, reason, text = event
         history.failed(key, reason, RecordedError(text), at)
@@ -290,6 +303,7 @@ def same_history(loaded, expected):
     assert loaded._calls_at == expected._calls_at
     assert loaded.finished_since(0) == expected.finished_since(0)
     assert loaded.positions() == expected.positions()
+    assert loaded._signals == expected._signals
 
 
 @settings(max_examples=60, deadline=None)
