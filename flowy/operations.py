@@ -24,13 +24,15 @@ _CREATED = itertools.count()
 
 
 def wait(value):
-    """Return ``value`` once it is known: raise its error if it failed.
+    """Return the value of ``value`` once it is known: raise its error if it failed.
 
-    A plain value is returned as it is.  Inside a workflow, waiting on a result that is
-    not finished suspends the body until it is.
+    A plain value is returned as it is; a result gives its value itself, not a lazy
+    result, so identity tests work on it (``wait(first(answer, sleep(60))) is None``:
+    the timer won).  Inside a workflow, waiting on a result that is not finished
+    suspends the body until it is.
     """
     if type(value) is ResultProxy:
-        value.__factory__.get()
+        return value.__factory__.get()
     return value
 
 

@@ -21,6 +21,7 @@ import threading
 import time
 import uuid
 
+import flowy
 from flowy import TaskError
 
 
@@ -103,6 +104,15 @@ def power(base, exp=2, offset=0):
 def signature(*args, **kwargs):
     """What the activity received: positional values and sorted keyword items."""
     return [list(args), sorted(kwargs.items())]
+
+
+def whoami():
+    """The activity's flowy.context(): workflow name, call key and attempt."""
+    try:
+        found = flowy.context()
+    except flowy.UsageError:
+        return 'no context'
+    return [found.workflow, found.key, found.attempt]
 
 
 def where():

@@ -223,22 +223,31 @@ class _Engine:
     def run(self, config, *args, **kwargs):
         raise NotImplementedError
 
-    def check(self, config, args=(), kwargs=None, *, expect, timed=False, **per_engine):
+    def check(self, config, args=(), kwargs=None, *, expect, timed=False, signals=(),
+              **per_engine):
         """Run ``config`` and compare with ``expect``, or with ``per_engine[self.name]``.
 
         ``timed=True`` marks a case whose result depends on which of several independent
         calls finishes first (set up with gates, see ``sem_activities``: earlier calls are
         held until later ones finish); the replay engine then completes calls last-in
-        first-out only, which is that order.
+        first-out only, which is that order.  ``signals`` (``(name, value)`` pairs) are
+        sent to the run, in that order, as soon as it has started (plain Python has
+        nothing to send them to).
         """
         unknown = set(per_engine) - set(ENGINE_CLASSES)
         assert not unknown, 'unknown engines %s' % unknown
         expected = per_engine.get(self.name, per_engine.get(self.alias, SAME))
         if expected is SAME:
             expected = expect
-        outcome = self.outcome_for(config, args, kwargs or {}, timed)
+        self.signals = tuple(signals)
+        try:
+            outcome = self.outcome_for(config, args, kwargs or {}, timed)
+        finally:
+            self.signals = ()
         compare(outcome, expected)
         return outcome
+
+    signals = ()  # what check() sends to the run it makes
 
     def outcome_for(self, config, args, kwargs, timed):
         return self.outcome(config, *args, **kwargs)
@@ -317,8 +326,8 @@ class ReplayEngine(_Engine):
 
     def simulate(self, config, order):
         if order == 'lifo':
-            return LifoEngine(config)
-        return BoundedEngine(config, seed=order)
+            return LifoEngine(config, signals=self.signals)
+        return BoundedEngine(config, seed=order, signals=self.signals)
 
     def run_order(self, config, order, args, kwargs):
         simulation = self.simulate(config, order)
@@ -360,8 +369,8 @@ class CachedEngine(ReplayEngine):
     def simulate(self, config, order, driver=None):
         driver = CachedDriver() if driver is None else driver
         if order == 'lifo':
-            return LifoEngine(config, driver=driver)
-        return BoundedEngine(config, seed=order, driver=driver)
+            return LifoEngine(config, driver=driver, signals=self.signals)
+        return BoundedEngine(config, seed=order, driver=driver, signals=self.signals)
 
     def run_order(self, config, order, args, kwargs):
         outcome = super().run_order(config, order, args, kwargs)
@@ -376,13 +385,21 @@ class CachedEngine(ReplayEngine):
         return outcome
 
 
+RESULT_TIMEOUT = 120  # seconds a local run may take before the test fails
+
+
 class ThreadsEngine(_Engine):
     name = 'threads'
     executor = ThreadPoolExecutor
     concurrent = True
 
     def run(self, config, *args, **kwargs):
-        return config.run(*args, **kwargs)
+        if not self.signals:
+            return config.run(*args, **kwargs)
+        handle = config.start(*args, **kwargs)
+        for name, value in self.signals:
+            handle.signal(name, value)
+        return handle.result(timeout=RESULT_TIMEOUT)
 
 
 class ThreadsReplayEngine(ThreadsEngine):
@@ -399,7 +416,7 @@ class ProcessesEngine(ThreadsEngine):
 
     def run(self, config, *args, **kwargs):
         assert config.uses_processes and config.executor is ProcessPoolExecutor
-        return config.run(*args, **kwargs)
+        return super().run(config, *args, **kwargs)
 
 
 class SWFEngine(_Engine):
@@ -426,6 +443,9 @@ class SWFEngine(_Engine):
             from sem_swf import SWFRuntime
 
             self.runtime = SWFRuntime()
+        if self.signals:
+            return self.runtime.run(config, args, kwargs, driver=self.swf_driver,
+                                    signals=self.signals)
         return self.runtime.run(config, args, kwargs, driver=self.swf_driver)
 
     def close(self):
