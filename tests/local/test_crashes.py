@@ -291,7 +291,7 @@ def test_a_run_killed_at_random_points_resumes_to_the_undisturbed_result(
 @needs_shim
 @pytest.mark.parametrize('at, torn, where', [
     (3, 60, 'runs.db'), (5, 0, 'runs.db'), (8, 0, 'runs.db'), (11, 0, 'runs.db-journal'),
-    (14, 60, 'runs.db')])
+    (16, 60, 'runs.db')])
 def test_a_store_whose_creation_was_cut_short_is_recovered_not_refused(
         tmp_path, calibration, at, torn, where):
     # Killed while SQLite writes the new file's schema (or switches it to WAL): a hot
