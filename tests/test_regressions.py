@@ -387,6 +387,13 @@ EXAMPLES = sorted(path for path in glob.glob(os.path.join(ROOT, 'examples', '*.p
 EXPECTED_OUTPUT = {
     'parallel_squares.py': ['104'],
     'sum_squares.py': ['30', '30'],
+    'approval.py': ["asking for approval of 'release 2.1'",
+                    'deployed release 2.1 (approved by ana)',
+                    "asking for approval of 'release 2.2'",
+                    'not deployed: nobody approved release 2.2 in time'],
+    'deadline.py': ['Lisbon: sunny', 'no forecast for Oslo within 0.2 s'],
+    'race.py': ['the file, from eu.example.org',
+                'cancelled: download-1 was cancelled, download-2 was cancelled'],
 }
 
 
