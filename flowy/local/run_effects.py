@@ -146,11 +146,17 @@ class RunEffects:
         key = self.history.to_cancel(target)
         if key is None:
             return False
+        started = self.history.get(key) is not None
         self._stop(key)
         reason = cancel_reason(key)
         self.history.cancelled(key, reason)
-        if self.engine.tracer is not None:
-            self.engine.tracer.failed(self.id, key, reason)
+        tracer = self.engine.tracer
+        if tracer is not None:
+            if started:
+                tracer.failed(self.id, key, reason)
+            else:  # it waited for its arguments: the trace has not seen it yet
+                tracer.call_failed(self.id, key, call_id(key).rpartition('-')[0],
+                                   self.decisions, reason)
         return True
 
     def _stop(self, key):

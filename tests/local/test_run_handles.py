@@ -379,3 +379,31 @@ def test_a_timer_and_now_survive_a_killed_process(tmp_path):
         calls = {call.key: call for call in records.calls('naps')}
         assert calls['@sleep-0'].state == 'completed'
         assert calls['@sleep-0'].finished >= calls['@sleep-0'].started
+
+
+class Traced:
+    def __init__(self, inc):
+        self.inc = inc
+
+    def __call__(self):
+        flowy.marker('start', {'a': 1})
+        nap = flowy.sleep(0.01)
+        first = self.inc(1)
+        flowy.cancel(self.inc(first))  # cancelled while it waits for its argument
+        return [flowy.wait(nap), first, flowy.wait_signal('go')]
+
+
+def test_timers_markers_signals_and_cancelled_calls_are_traced():
+    from flowy.local import Tracer
+
+    w = LocalWorkflow(Traced, executor=ThreadPoolExecutor)
+    w.conf_activity('inc', inc)
+    tracer = Tracer()
+    handle = w.start(_trace=tracer)
+    handle.signal('go', 5)
+    assert handle.result(timeout=PROMPT) == [None, 2, 5]
+    dot = tracer.to_dot()
+    for line in ('@marker-0\\ndecision 1\\n= {\\"a\\":1}', '@sleep-0\\ndecision 1\\n= null',
+                 'inc-1-0\\ndecision 1\\nfailed: inc-1 was cancelled', '@signal-go-0\\n'):
+        assert line in dot
+    w.close()
