@@ -21,7 +21,10 @@ SWF's heartbeats, and answers SWF:
 * the function raised: the task failed, with the exception's message as the reason (cut
   to SWF's 256 characters) and its traceback as the details.  If SWF had asked for the
   task to be cancelled before that (a heartbeat returned True), the task is reported
-  cancelled instead.  ``SystemExit`` (``sys.exit()``, or argparse refusing its
+  cancelled instead (``RespondActivityTaskCanceled``), and so is a task that returns
+  after such a request: the workflow recorded the call cancelled when it asked, so a
+  result would be read by nobody, and SWF's own record then says what happened.
+  ``SystemExit`` (``sys.exit()``, or argparse refusing its
   arguments) is a failure of the task like any other, its reason ``SystemExit: 2``: the
   worker goes on with the next task.  ``KeyboardInterrupt`` fails the task, then stops
   the worker;
@@ -30,6 +33,12 @@ SWF's heartbeats, and answers SWF:
   is no way to hand it back to another worker, and leaving it unanswered only delays
   the failure until a timeout.  Every worker polling a task list must therefore run
   every activity type routed to that list (give other types their own task list).
+
+While the function runs, :func:`flowy.context` gives a :class:`flowy.Context` with the
+run's ``workflow_id`` and ``run_id``, ``key`` = the ``activityId`` (the call key) and
+its ``attempt``; ``workflow``, the workflow type's name, is not in an activity task, so
+it is read with ``DescribeWorkflowExecution`` when the activity first asks for it (and
+remembered for the run).
 
 When SWF no longer knows the task (it timed out, or its workflow closed), heartbeats
 return True and the outcome is dropped: nobody would read it.  Errors of the calls to
@@ -42,6 +51,7 @@ import traceback
 
 from ..errors import exception_line, exception_text
 from ..heartbeat import MAX_DETAILS, encode_details, reporting
+from ..run_context import Context, attempt_of, running
 from .client import error_code
 from .config import ACTIVITY_CATEGORY, SWFActivityConfig
 from .failures import failure_fields, keep_end
@@ -73,8 +83,11 @@ class SWFActivityWorker(Worker):
     def __init__(self, payload_store=None):
         super().__init__()
         self.payload_store = payload_store
+        self._workflow_names = {}  # (workflowId, runId) -> workflow type name (a few)
+        self.domain = None
 
     def poll(self, client, domain, task_list, identity):
+        self.domain = domain  # flowy.context() looks the workflow type up in it
         task = client.poll_for_activity_task(domain, task_list, identity=identity)
         if not task or not task.get('taskToken'):
             return None  # the long poll ended without a task
@@ -134,8 +147,9 @@ class _Task:
                        % (self.what, transport, exception_text(exc)), level=logging.WARNING)
             return
         reporter = _Heartbeat(self.client, self.token, self.what)
+        context = self._context()
         try:
-            with reporting(reporter):
+            with reporting(reporter), running(lambda: context):
                 value = activity.func(*args, **kwargs)
         except (Exception, SystemExit) as exc:
             self._raised(exc, reporter)
@@ -146,6 +160,30 @@ class _Task:
                            'activity' % type(exc).__name__, details=_details(exc))
             raise
         self._returned(activity, value, reporter)
+
+    def _context(self):
+        execution = self.task.get('workflowExecution') or {}
+        key = self.task.get('activityId')
+        return _TaskContext(self, execution.get('workflowId'), execution.get('runId'), key,
+                            attempt_of(key) if key else None)
+
+    def workflow_name(self, workflow_id, run_id):
+        """The workflow type name of the run (DescribeWorkflowExecution), or None."""
+        names = self.worker._workflow_names
+        found = names.get((workflow_id, run_id))
+        if found is None and workflow_id and run_id:
+            try:
+                info = self.client.describe_workflow_execution(self.worker.domain,
+                                                               workflow_id, run_id)
+                found = info['executionInfo']['workflowType']['name']
+            except Exception as exc:
+                log.warning('%s: cannot tell the workflow type for flowy.context(): %s',
+                            self.what, exception_line(exc))
+                return None
+            if len(names) >= 64:
+                names.clear()
+            names[(workflow_id, run_id)] = found
+        return found
 
     def _raised(self, exc, reporter):
         # SystemExit's message is only its code: the reason says what it was
@@ -163,6 +201,10 @@ class _Task:
         transport = activity.config.transport
         if reporter.gone:
             self._dropped('returned')
+            return
+        if reporter.cancel_requested:
+            self._respond('cancelled', self.client.respond_activity_task_canceled,
+                          details='the activity returned after its cancellation was requested')
             return
         try:
             result = transport.dumps(value)
@@ -243,6 +285,37 @@ class _Heartbeat:
             log.info('%s: cancellation requested; flowy.heartbeat() tells the activity to '
                      'stop', self.what)
         return self.cancel_requested
+
+
+class _TaskContext(Context):
+    """The Context of an activity task; ``workflow`` is looked up on first use."""
+
+    __slots__ = ('_task', '_name')
+
+    def __init__(self, task, workflow_id, run_id, key, attempt):
+        super().__init__(None, workflow_id, run_id, key, attempt)
+        self._task = task
+        self._name = None
+
+    @property
+    def workflow(self):
+        if self._name is None and self._task is not None:
+            self._name = self._task.workflow_name(self.workflow_id, self.run_id)
+            self._task = None
+        return self._name
+
+    @workflow.setter
+    def workflow(self, value):
+        self._name = value
+
+    def __eq__(self, other):
+        return isinstance(other, Context) and all(
+            getattr(self, name) == getattr(other, name) for name in Context.__slots__)
+
+    __hash__ = None
+
+    def __reduce__(self):
+        return Context, tuple(getattr(self, name) for name in Context.__slots__)
 
 
 def _describe_task(task):

@@ -160,6 +160,15 @@ class SWFClient:
                           workflowId=workflow_id, runId=run_id, reason=reason,
                           details=details, childPolicy=child_policy)
 
+    def signal_workflow_execution(self, domain, workflow_id, signal_name, input=None,
+                                  run_id=None):
+        return self._call('signal_workflow_execution', domain=domain, workflowId=workflow_id,
+                          signalName=signal_name, input=input, runId=run_id)
+
+    def request_cancel_workflow_execution(self, domain, workflow_id, run_id=None):
+        return self._call('request_cancel_workflow_execution', domain=domain,
+                          workflowId=workflow_id, runId=run_id)
+
     # -- decision tasks ---------------------------------------------------------------------
 
     def poll_for_decision_task(self, domain, task_list, identity=None, next_page_token=None,

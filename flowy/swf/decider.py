@@ -44,8 +44,13 @@ error.
   needs nothing special: the next task decides again from the history, which then
   holds the new events.
 
-A cancellation request (``WorkflowExecutionCancelRequested``) is answered with
-``CancelWorkflowExecution``.
+A cancellation request (``WorkflowExecutionCancelRequested``) is answered by cancelling
+every activity, timer and child workflow of the run still running, and
+``CancelWorkflowExecution`` (:func:`flowy.swf.effects.cancel_run`); the body is not run
+again.  Before each decision the history's ``now`` is the time of the decision task
+(its ``DecisionTaskStarted`` event: ``flowy.now()``) and its ``ids`` the run's
+``(workflowId, runId)`` (``flowy.context()``); timers, markers, signals and
+cancellations of the body are :mod:`flowy.swf.effects`.
 
 :attr:`SWFWorkflowWorker.stats` counts, for benchmarks and monitoring:
 
@@ -76,7 +81,8 @@ from ..drivers.replay import replay
 from ..errors import FlowyError, NondeterminismError, exception_line
 from .client import error_code
 from .config import WORKFLOW_CATEGORY, SWFWorkflowConfig
-from .decisions import CLOSING, TooManyDecisions, cancel_workflow, fail_workflow
+from .decisions import CLOSING, TooManyDecisions, fail_workflow
+from .effects import cancel_run
 from .events import HistoryError, MissingEvents, event_id
 from .history import read_history
 from .packer import Packer, to_swf
@@ -88,6 +94,9 @@ from .worker import Worker
 __all__ = ['SWFWorkflowWorker', 'DecisionTask']
 
 log = logging.getLogger('flowy.swf.decider')
+
+#: The details of CancelWorkflowExecution when a run is cancelled on request.
+CANCEL_DETAILS = 'the workflow execution was cancelled on request (RequestCancelWorkflowExecution)'
 
 STATS = ('decision_tasks', 'cached', 'replays', 'events', 'pages', 'api_calls', 'polls',
          'responses', 'decisions', 'failed', 'unanswered', 'unknown_type', 'cpu_time')
@@ -226,6 +235,7 @@ class SWFWorkflowWorker(Worker):
         deploying it.
         """
         execution = read_history(list(events), workflow_id, store=self.payload_store)
+        execution.history.ids = (workflow_id, None)
         key = (execution.workflow_name, execution.workflow_version)
         workflow = self.registry.get(key)
         if workflow is None:
@@ -312,6 +322,7 @@ class SWFWorkflowWorker(Worker):
         new = 0
         try:
             run, new, cached = self._read(client, task, run_key)
+            run.execution.history.ids = run_key  # what flowy.context() gives the body
             decisions, closing = self._decide(workflow, run)
         except _CannotDecide as exc:
             decisions = [self._failing(run_key, exc.reason, exc.details)]
@@ -425,7 +436,7 @@ class SWFWorkflowWorker(Worker):
         """The SWF decisions for this task, and whether they close the execution."""
         execution = run.execution
         if execution.cancel_requested:
-            return [cancel_workflow()], True
+            return cancel_run(execution, CANCEL_DETAILS), True
         name = '%s %s' % workflow.key
         try:
             decision = self.driver(workflow, execution.input, execution.history,

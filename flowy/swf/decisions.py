@@ -43,7 +43,7 @@ import json
 import math
 
 from ..config import ACTIVITY
-from ..decision import Fail, FailCall, Finish, Restart
+from ..decision import Cancelled, Fail, FailCall, Finish, Restart
 from ..errors import FlowyError
 from .failures import failure_fields
 from .names import (
@@ -249,6 +249,8 @@ def close_decision(outcome, execution, store=None):
         return _decision('CompleteWorkflowExecution', {} if result is None else {'result': result})
     if kind is Fail:
         return fail_workflow(outcome.reason)
+    if kind is Cancelled:
+        return cancel_workflow(outcome.reason)
     if kind is Restart:
         data, failed = _encoded(outcome.input, 'the restart input of the workflow', store)
         if failed is not None:

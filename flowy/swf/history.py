@@ -70,6 +70,7 @@ import json
 
 from ..errors import FlowyError
 from ..history import History
+from . import effect_events
 from .events import (
     HistoryError,
     Malformed,
@@ -221,6 +222,10 @@ class ExecutionHistory:
         self._pending_timers = set()
         self._fired_timers = set()
         self._refusals = {}  # call key -> its throttled refusals so far
+        self.started_kinds = {}  # key -> ('activity'|'child'|'timer', child workflowId)
+        self.child_run_ids = {}  # child key -> its runId, once started
+        self.cancelled_keys = set()  # keys cancelled on request: their later events pass
+        self.markers = []  # (name, key) of the body's markers, in order
 
     def __repr__(self):
         return '<ExecutionHistory %s events=%d last=%d>' % (
@@ -247,6 +252,12 @@ class ExecutionHistory:
 
     def _consume(self, event):
         kind = event_type(event)
+        if kind == 'DecisionTaskStarted':
+            # now() of the body: the time of the decision task being decided
+            stamp = effect_events.decision_time(event)
+            if stamp is not None:
+                self.history.now = stamp
+            return
         handler = _HANDLERS.get(kind)
         if handler is None:
             return
@@ -283,6 +294,25 @@ class ExecutionHistory:
     def child_key(self, workflow_id):
         """The call key of the child workflow ``workflow_id`` this run started, or None."""
         return self._child_ids.get(workflow_id)
+
+    def child_key_at(self, initiated_event_id):
+        """The key of the child whose StartChildWorkflowExecutionInitiated is that event."""
+        return self._children.get(initiated_event_id)
+
+    def child_run_id(self, key):
+        """The runId of child workflow ``key`` once it started, else None."""
+        return self.child_run_ids.get(key)
+
+    def started_as(self, key):
+        """``(kind, child workflowId)`` of what SWF started for ``key``: kind is
+        ``'activity'``, ``'child'``, ``'timer'`` (a body's timer), or None."""
+        return self.started_kinds.get(key, (None, None))
+
+    def running(self):
+        """The keys of the activities, child workflows and body timers still running."""
+        history = self.history
+        return [key for key in self.started_kinds
+                if history.get(key) is not None and history.get(key).state == 'running']
 
     # -- recording ----------------------------------------------------------------------
 
@@ -365,8 +395,12 @@ class ExecutionHistory:
         self._finished(lambda: self.history.timed_out(key, reason))
 
     def _canceled(self, key, event_type, attributes):
-        self._fail(key, 'the %s was cancelled' % _what(event_type), event_type,
-                   details=extra_details(optional_text(attributes, 'details')))
+        # the body sees a flowy.TaskCancelled, as for a cancel it asked for itself
+        reason = 'the %s was cancelled' % _what(event_type)
+        details = extra_details(optional_text(attributes, 'details'))
+        if details:
+            reason = '%s: %s' % (reason, details)
+        self._finished(lambda: self.history.cancelled(key, reason))
 
     def _terminated(self, key, event_type, attributes):
         self._fail(key, 'the child workflow was terminated', event_type)
@@ -391,7 +425,8 @@ class ExecutionHistory:
 
     def _on_activity_scheduled(self, event_id, event_type, attributes):
         key = text(attributes, 'activityId')
-        self._schedule(event_id, key, _position(_control(attributes)), self._activities)
+        if self._schedule(event_id, key, _position(_control(attributes)), self._activities):
+            self.started_kinds[key] = ('activity', None)
 
     def _on_schedule_activity_failed(self, event_id, event_type, attributes):
         key = text(attributes, 'activityId')
@@ -412,6 +447,7 @@ class ExecutionHistory:
             key = child_key_of(workflow_id)
         if self._schedule(event_id, key, _position(control), self._children):
             self._child_ids[workflow_id] = key
+            self.started_kinds[key] = ('child', workflow_id)
 
     def _on_start_child_failed(self, event_id, event_type, attributes):
         cause = optional_text(attributes, 'cause')
@@ -436,16 +472,24 @@ class ExecutionHistory:
     # timers
 
     def _on_timer_started(self, event_id, event_type, attributes):
-        self._pending_timers.add(text(attributes, 'timerId'))
+        timer_id = text(attributes, 'timerId')
+        if effect_events.is_body_timer(timer_id):
+            effect_events.on_timer_started(self, event_id, timer_id, attributes)
+        self._pending_timers.add(timer_id)
 
     def _on_timer_fired(self, event_id, event_type, attributes):
         timer_id = text(attributes, 'timerId')
+        if effect_events.is_body_timer(timer_id):
+            effect_events.on_timer_fired(self, event_id, timer_id, attributes)
         self._pending_timers.discard(timer_id)
         self._fired_timers.add(timer_id)
 
     def _on_timer_canceled(self, event_id, event_type, attributes):
         timer_id = text(attributes, 'timerId')
         self._pending_timers.discard(timer_id)
+        if effect_events.is_body_timer(timer_id):
+            effect_events.on_timer_canceled(self, event_id, timer_id, attributes)
+            return
         key, what = timer_of(timer_id)
         if key is not None and self.history.get(key) is None:
             # nothing would start the call any more
@@ -454,6 +498,9 @@ class ExecutionHistory:
     def _on_start_timer_failed(self, event_id, event_type, attributes):
         timer_id = text(attributes, 'timerId')
         cause = optional_text(attributes, 'cause')
+        if effect_events.is_body_timer(timer_id):
+            effect_events.on_start_timer_failed(self, event_id, timer_id, attributes)
+            return
         key, what = timer_of(timer_id)
         if key is None or timer_id in self._pending_timers or timer_id in self._fired_timers:
             return  # not a timer of a call, or a repeated start of one that exists
@@ -465,7 +512,10 @@ class ExecutionHistory:
     # markers
 
     def _on_marker_recorded(self, event_id, event_type, attributes):
-        if optional_text(attributes, 'markerName') != CALL_FAILED_MARKER:
+        name = optional_text(attributes, 'markerName')
+        if effect_events.on_marker(self, event_id, name, optional_text(attributes, 'details')):
+            return
+        if name != CALL_FAILED_MARKER:
             return
         key, reason, position = _call_failed(event_id, optional_text(attributes, 'details'))
         if self.history.get(key) is not None:
@@ -510,7 +560,8 @@ def _outcome(find_key, record):
     """A handler for an event about a started call: find its key, record the outcome."""
     def handle(self, event_id, event_type, attributes):
         key = find_key(self, event_id, event_type, attributes)
-        if key is not None:
+        # a call cancelled on request: what it does afterwards is ignored
+        if key is not None and key not in self.cancelled_keys:
             record(self, key, event_type, attributes)
     return handle
 
@@ -539,6 +590,7 @@ _HANDLERS = {
     'TimerCanceled': ExecutionHistory._on_timer_canceled,
     'StartTimerFailed': ExecutionHistory._on_start_timer_failed,
     'MarkerRecorded': ExecutionHistory._on_marker_recorded,
+    **effect_events.HANDLERS,
 }
 # event types whose attributes flowy does not read (SWF may send an empty dict, or none)
 _NO_ATTRIBUTES = frozenset(['WorkflowExecutionCancelRequested'])

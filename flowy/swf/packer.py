@@ -77,6 +77,8 @@ from .decisions import (
     translate_call,
     wake_up_timer,
 )
+from .effects import CANCELLED_MARKER, EFFECTS, WAKING, translate_effects
+from .names import CALL_FAILED_MARKER
 
 __all__ = ['Packer', 'to_swf']
 
@@ -213,15 +215,31 @@ def to_swf(decision, task_types, packer, limit=MAX_DECISIONS, store=None,
         # them all again, would stop at its limit before the end.  Do as it does: send
         # them, and decide again (the outcome comes back once they are in the history).
         decision = Decision(more=True)
-    ordered = sorted(packer.slots(decision, task_types, store, limit).values(),
-                     key=_position)
+    effects = [command for command in decision.calls if isinstance(command, EFFECTS)]
+    if effects:  # timers, markers, cancels: one SWF decision each, sent first
+        decision = Decision([call for call in decision.calls
+                             if not isinstance(call, EFFECTS)], more=decision.more)
+    slots = packer.slots(decision, task_types, store, limit - len(effects))
+    effect_decisions = []
+    if effects:
+        pending = {key: slot.call for key, slot in slots.items()
+                   if execution.history.get(key) is None}
+        effect_decisions, dropped = translate_effects(effects, execution, pending, store)
+        for key in dropped:  # cancelled before they started: never sent
+            slots.pop(key, None)
+            packer.waiting.pop(key, None)
+            packer.backlog.pop(key, None)
+    ordered = sorted(slots.values(), key=_position)
     room = packer.room(decision, call_limit, limit)
     response = _Response(limit, budget)
+    for swf_decision in effect_decisions:
+        response.add(swf_decision)
     more = response.fill(ordered[:room], task_types, execution, store) or len(ordered) > room
     # A marker of a call that failed before it started schedules no decision task on
-    # SWF: the wake-up timer brings the next one, so the body sees the failure at once.
-    # With nothing to send but calls waiting for their timers, a wake-up timer would
-    # only bring the same decision back: their timers wake the decider up.
+    # SWF, nor does a cancel: the wake-up timer brings the next one, so the body sees
+    # the failure (or the cancellation) at once.  With nothing to send but calls waiting
+    # for their timers, a wake-up timer would only bring the same decision back: their
+    # timers wake the decider up.
     if (more or decision.more or response.marked()) and (response.decisions
                                                          or not response.timers):
         response.wake_up(execution.last_event_id)
@@ -230,6 +248,7 @@ def to_swf(decision, task_types, packer, limit=MAX_DECISIONS, store=None,
 
 
 _LATER = object()  # the decision of a waiting call: made if it is its turn
+_WAKING_MARKERS = frozenset([CALL_FAILED_MARKER, CANCELLED_MARKER])
 
 
 class _Response:
@@ -260,17 +279,30 @@ class _Response:
             self.went.append(slot)
         return False
 
+    def add(self, swf_decision):
+        """Add a decision that is not a call's (a timer, a marker, a cancel request)."""
+        self.used += size(swf_decision) + (2 if self.decisions else 0)
+        self.decisions.append(swf_decision)
+
     def _fits(self, extra):
         return len(self.decisions) < self.limit and self.used + 2 + extra <= self.budget
 
     def marked(self):
-        return any(d['decisionType'] == 'RecordMarker' for d in self.decisions)
+        """Whether a decision needs the wake-up timer: nothing else would bring a task."""
+        for swf_decision in self.decisions:
+            kind = swf_decision['decisionType']
+            if kind in WAKING:
+                return True
+            if kind == 'RecordMarker' and swf_decision['recordMarkerDecisionAttributes'][
+                    'markerName'] in _WAKING_MARKERS:
+                return True
+        return False
 
     def wake_up(self, last_event_id):
         """End with the wake-up timer; what does not fit then waits (one call stays)."""
         timer = wake_up_timer(last_event_id)
         extra = size(timer)
-        while len(self.decisions) > 1 and not self._fits(extra):
+        while self.went and len(self.decisions) > 1 and not self._fits(extra):
             self.decisions.pop()
             self.used -= self.went.pop().size + 2
         if len(self.decisions) < self.limit:

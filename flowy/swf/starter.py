@@ -10,7 +10,10 @@ The arguments travel as ``[args, kwargs]`` encoded with the transport (tagged JS
 default), the same way a workflow's decider reads them.  Everything left as ``None``
 falls back to the defaults registered with the workflow type.
 
-:func:`flowy.swf.status.wait_for_result` waits for the outcome of a started execution.
+:func:`flowy.swf.status.wait_for_result` waits for the outcome of a started execution;
+:meth:`~SWFWorkflowStarter.signal`, :meth:`~SWFWorkflowStarter.cancel` and
+:meth:`~SWFWorkflowStarter.terminate` reach it while it runs
+(:class:`flowy.swf.control.SWFExecutions`).
 """
 
 import uuid
@@ -173,6 +176,27 @@ class SWFWorkflowStarter:
                 raise
             raise error from exc
         return workflow_id, response['runId']
+
+    @property
+    def executions(self):
+        """A :class:`~flowy.swf.control.SWFExecutions` with this starter's domain, client,
+        transport and payload store."""
+        from .control import SWFExecutions
+
+        return SWFExecutions(self.domain, self.client, self.transport, self.payload_store)
+
+    def signal(self, workflow_id, name, value=None, run_id=None):
+        """Send signal ``name`` carrying ``value`` to an execution (see
+        :meth:`flowy.swf.control.SWFExecutions.signal`)."""
+        self.executions.signal(workflow_id, name, value, run_id=run_id)
+
+    def cancel(self, workflow_id, run_id=None):
+        """Ask an execution to cancel (RequestCancelWorkflowExecution)."""
+        self.executions.cancel(workflow_id, run_id=run_id)
+
+    def terminate(self, workflow_id, run_id=None, reason=None, details=None):
+        """End an execution at once (TerminateWorkflowExecution)."""
+        self.executions.terminate(workflow_id, run_id=run_id, reason=reason, details=details)
 
     def _start_error(self, exc, workflow_id):
         code = error_code(exc)

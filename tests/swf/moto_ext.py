@@ -4,9 +4,10 @@
 undoes it).  It works under ``mock_aws()`` and in a ``ThreadedMotoServer`` of the same
 process.  What it adds to moto, in SWF's own terms:
 
-* the StartChildWorkflowExecution, ContinueAsNewWorkflowExecution and
-  RequestCancelActivityTask decisions; the RequestCancelWorkflowExecution and
-  RespondActivityTaskCanceled calls; ``cancelRequested`` from RecordActivityTaskHeartbeat;
+* the StartChildWorkflowExecution, ContinueAsNewWorkflowExecution,
+  RequestCancelActivityTask and RequestCancelExternalWorkflowExecution decisions; the
+  RequestCancelWorkflowExecution and RespondActivityTaskCanceled calls;
+  ``cancelRequested`` from RecordActivityTaskHeartbeat;
 * a closing child (completed, failed, canceled, timed out, terminated) tells its parent.
   A child that continues as new hands its parent link to the new run: the parent sees no
   event then, and the final close reports the last run's ``workflowExecution`` with the
@@ -22,7 +23,7 @@ process.  What it adds to moto, in SWF's own terms:
   empty-poll wait outside that lock instead of moto's 1 s inside it.
 
 Not covered: child policies (a closing parent leaves its children alone), the
-SignalExternal/RequestCancelExternal/ScheduleLambdaFunction decisions (still moto's 500),
+SignalExternal/ScheduleLambdaFunction decisions (still moto's 500),
 rate and limit causes, time filters of the List calls, long polling.
 """
 
@@ -183,7 +184,8 @@ _NEW_EVENT_TYPES = (
     'ChildWorkflowExecutionFailed', 'ChildWorkflowExecutionTimedOut',
     'ChildWorkflowExecutionCanceled', 'ChildWorkflowExecutionTerminated',
     'WorkflowExecutionCancelRequested', 'ActivityTaskCancelRequested', 'ActivityTaskCanceled',
-    'RequestCancelActivityTaskFailed',
+    'RequestCancelActivityTaskFailed', 'RequestCancelExternalWorkflowExecutionInitiated',
+    'RequestCancelExternalWorkflowExecutionFailed', 'ExternalWorkflowExecutionCancelRequested',
 )
 _DECISION_TASK_EVENTS = ('DecisionTaskScheduled', 'DecisionTaskStarted',
                          'DecisionTaskCompleted', 'DecisionTaskTimedOut')
@@ -471,6 +473,28 @@ def _request_cancel_activity(self, event_id, attributes):
         _cancel_activity(task)
 
 
+def _request_cancel_external(self, event_id, attributes):
+    workflow_id, run_id = attributes['workflowId'], attributes.get('runId')
+    common = dict(workflow_id=workflow_id, run_id=run_id, control=attributes.get('control'),
+                  decision_task_completed_event_id=event_id)
+    initiated = _add(self, 'RequestCancelExternalWorkflowExecutionInitiated', **common)
+    target = self.domain.get_workflow_execution(workflow_id, run_id=run_id, raise_if_none=False,
+                                                raise_if_closed=True)
+    if target is None:
+        _add(self, 'RequestCancelExternalWorkflowExecutionFailed',
+             cause='UNKNOWN_EXTERNAL_WORKFLOW_EXECUTION', initiated_event_id=initiated.event_id,
+             **common)
+        return
+    # as RequestCancelWorkflowExecution does, but saying who asked
+    target.cancel_requested = True
+    _add(target, 'WorkflowExecutionCancelRequested', external_initiated_event_id=initiated.event_id,
+         external_workflow_execution=self.to_short_dict())
+    target.schedule_decision_task()
+    _add(self, 'ExternalWorkflowExecutionCancelRequested', initiated_event_id=initiated.event_id,
+         workflow_execution=target.to_short_dict())
+    self.schedule_decision_task()
+
+
 def _cancel_activity(task, details=None):
     wfe = task.workflow_execution
     task.state = 'CANCELED'
@@ -490,6 +514,7 @@ _DECISION_HANDLERS = {
     'StartChildWorkflowExecution': _start_child,
     'CancelTimer': _cancel_timer,
     'RequestCancelActivityTask': _request_cancel_activity,
+    'RequestCancelExternalWorkflowExecution': _request_cancel_external,
 }
 
 

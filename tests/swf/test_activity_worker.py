@@ -391,12 +391,50 @@ def test_an_activity_that_raises_after_a_cancel_request_is_reported_cancelled():
     assert 'stopped at step 1' in stub.calls[-1][2]
 
 
-def test_an_activity_that_finishes_despite_a_cancel_request_completes():
+def test_an_activity_that_returns_after_a_cancel_request_is_reported_cancelled():
+    # the workflow recorded the call cancelled when it asked: nobody reads a result
     def stubborn():
         return flowy.heartbeat()
 
     stub = handle(make_worker(stubborn), task('stubborn'), heartbeats=[{'cancelRequested': True}])
-    assert stub.responses() == [('completed', 'token-1', 'true')]
+    assert stub.responses() == [
+        ('canceled', 'token-1', 'the activity returned after its cancellation was requested')]
+
+
+def test_an_activity_sees_its_context():
+    seen = []
+
+    def who():
+        seen.append(flowy.context())
+        seen.append(flowy.context().workflow)  # looked up once, then remembered
+        return 1
+
+    worker = make_worker(who)
+    stub = StubClient()
+    stub.describe_workflow_execution = lambda domain, wid, rid: (
+        stub.calls.append(('describe', domain, wid, rid)) or
+        {'executionInfo': {'workflowType': {'name': 'Flow', 'version': '1'}}})
+    worker.domain = 'dom'
+    worker.handle(stub, task('who', activityId='who-3-2'))
+    context = seen[0]
+    assert (context.workflow_id, context.run_id, context.key, context.attempt) == (
+        'wf-1', 'run-1', 'who-3-2', 2)
+    assert seen[1] == 'Flow' and context.workflow == 'Flow'
+    assert context == flowy.Context('Flow', 'wf-1', 'run-1', 'who-3-2', 2)
+    assert [call for call in stub.calls if call[0] == 'describe'] == [
+        ('describe', 'dom', 'wf-1', 'run-1')]
+    with pytest.raises(flowy.UsageError):
+        flowy.context()  # outside the activity again
+
+
+def test_an_activity_context_without_the_workflow_type_says_none(caplog):
+    seen = []
+
+    def who():
+        seen.append(flowy.context().workflow)
+
+    handle(make_worker(who), task('who'))  # the stub cannot describe executions
+    assert seen == [None]
 
 
 def test_a_task_swf_no_longer_knows_is_told_to_stop_and_gets_no_answer(caplog):

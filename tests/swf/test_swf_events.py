@@ -159,8 +159,8 @@ def test_a_start_event_without_its_type_is_a_history_error():
 def test_a_history_must_begin_with_the_start_of_the_run():
     log, _ = started_log()
     events = copy.deepcopy(log.events)
-    events[0]['eventType'] = 'WorkflowExecutionSignaled'
-    with pytest.raises(HistoryError, match='event 1 is WorkflowExecutionSignaled'):
+    events[0]['eventType'] = 'DecisionTaskScheduled'
+    with pytest.raises(HistoryError, match='event 1 is DecisionTaskScheduled'):
         read_history(events)
     with pytest.raises(HistoryError, match='it has no events'):
         read_history([])

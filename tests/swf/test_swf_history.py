@@ -18,7 +18,7 @@ from flowy.config import ACTIVITY, TaskSpec, WorkflowConfig
 from flowy.decision import Decision, ScheduleCall
 from flowy.drivers.replay import replay
 from flowy.errors import TaskError, TaskTimedout
-from flowy.history import COMPLETED, FAILED, RUNNING, TIMEDOUT
+from flowy.history import CANCELLED, COMPLETED, FAILED, RUNNING, TIMEDOUT
 from flowy.serialization import dumps, loads
 from flowy.swf.events import HistoryError, MissingEvents, attributes_key
 from flowy.swf.history import MAX_REFUSALS, THROTTLE_CAUSES, ExecutionHistory, SWFFailure
@@ -146,12 +146,14 @@ def test_a_history_with_every_kind_of_event():
     execution = fed(every_kind_of_event())
     history = execution.history
     expected = {
-        'square-0-0': COMPLETED, 'a-0-0': FAILED, 'b-0-0': TIMEDOUT, 'c-0-0': FAILED,
+        'square-0-0': COMPLETED, 'a-0-0': FAILED, 'b-0-0': TIMEDOUT, 'c-0-0': CANCELLED,
         'd-0-0': FAILED, 'sub-0-0': COMPLETED, 'sub-1-0': FAILED, 'sub-2-0': TIMEDOUT,
-        'sub-3-0': FAILED, 'sub-4-0': FAILED, 'sub-9-0': FAILED, 'f-0-1': FAILED,
+        'sub-3-0': CANCELLED, 'sub-4-0': FAILED, 'sub-9-0': FAILED, 'f-0-1': FAILED,
         'g-0-1': FAILED, 'h-0-0': FAILED}
     assert {key: state(execution, key) for key in expected} == expected
-    assert history.finished_since(0) == list(expected)  # the order of the events
+    # the order of the events (the signal comes last)
+    assert history.finished_since(0) == list(expected) + ['@signal-poke-0']
+    assert history.get('@signal-poke-0').data == '1'
     assert history.get('square-0-0').data == '9'
     assert execution.timer_fired('e-0-1') and not execution.timer_pending('e-0-1')
     # throttled starts are no outcomes: they are counted, and wait for a back-off
@@ -279,14 +281,21 @@ def test_activity_timeouts(timeout_type):
     assert (outcome.state, outcome.reason) == (TIMEDOUT, '%s timeout' % timeout_type)
 
 
-def test_activity_cancelled_is_a_failure():
+def test_activity_cancelled_on_request_is_cancelled_at_the_request():
     log, completed = started_log()
     scheduled = log.activity_scheduled('a-0-0', completed, position=0)
     requested = log.activity_cancel_requested('a-0-0', log.decision_round())
     log.activity_canceled(scheduled, details='operator', cancel_requested=requested)
     outcome = fed(log).history.get('a-0-0')
-    assert (outcome.state, outcome.reason) == (FAILED, 'the activity was cancelled')
-    assert outcome.cause.details == 'operator'
+    assert (outcome.state, outcome.reason) == (CANCELLED, 'a-0 was cancelled')
+
+
+def test_activity_cancelled_without_a_request_is_cancelled():
+    log, completed = started_log()
+    scheduled = log.activity_scheduled('a-0-0', completed, position=0)
+    log.activity_canceled(scheduled, details='operator')
+    outcome = fed(log).history.get('a-0-0')
+    assert (outcome.state, outcome.reason) == (CANCELLED, 'the activity was cancelled: operator')
 
 
 @pytest.mark.parametrize('cause', ['ACTIVITY_TYPE_DOES_NOT_EXIST', 'ACTIVITY_TYPE_DEPRECATED',
@@ -356,7 +365,7 @@ def test_child_key_from_the_workflow_id_when_control_is_missing():
 @pytest.mark.parametrize('finish, expected_state, reason', [
     ('failed', FAILED, 'the child workflow failed'),
     ('timed_out', TIMEDOUT, 'START_TO_CLOSE timeout'),
-    ('canceled', FAILED, 'the child workflow was cancelled'),
+    ('canceled', CANCELLED, 'the child workflow was cancelled'),
     ('terminated', FAILED, 'the child workflow was terminated'),
 ])
 def test_a_child_never_stays_running(finish, expected_state, reason):
@@ -753,11 +762,10 @@ def test_other_events_are_counted_and_ignored():
     log, completed = started_log()
     scheduled = log.decision_scheduled()
     log.decision_timed_out(scheduled, log.decision_started(scheduled))
-    log.signaled('ping')
     log.record_marker_failed(CALL_FAILED_MARKER, completed)
     log.add('LambdaFunctionScheduled', id='l1', name='fn', decisionTaskCompletedEventId=completed)
     execution = fed(log)
-    assert execution.event_count == execution.last_event_id == len(log.events) == 10
+    assert execution.event_count == execution.last_event_id == len(log.events) == 9
     assert execution.history.finished == 0 and execution.history.calls() == 0
 
 
