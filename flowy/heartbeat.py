@@ -24,6 +24,8 @@ activity, and threads the activity starts itself do not inherit it.
 import contextvars
 import json
 
+from .run_context import Binding
+
 # Engines use these two to carry heartbeats; workflow code needs only heartbeat().
 __all__ = ['heartbeat', 'reporting', 'encode_details', 'MAX_DETAILS']
 
@@ -49,30 +51,20 @@ def heartbeat(details=None):
     return bool(reporter(details))
 
 
-class reporting:
+class reporting(Binding):
     """``with reporting(reporter):`` heartbeats in this context go to ``reporter``.
 
     ``reporter(details) -> bool`` is called by :func:`heartbeat`.  The previous reporter
-    (usually none) is restored on leaving the block.  A class rather than a generator:
-    the local engine enters one per activity call, and small activities are cheap.
+    (usually none) is restored on leaving the block.
     """
 
-    __slots__ = ('reporter', '_token')
+    __slots__ = ()
+    variable = _reporter
 
     def __init__(self, reporter):
         if not callable(reporter):
             raise TypeError('a heartbeat reporter must be callable; got %r' % (reporter,))
-        self.reporter = reporter
-        self._token = None
-
-    def __enter__(self):
-        self._token = _reporter.set(self.reporter)
-        return self
-
-    def __exit__(self, *exc_info):
-        _reporter.reset(self._token)
-        self._token = None
-        return False
+        super().__init__(reporter)
 
 
 def encode_details(details, limit=MAX_DETAILS):

@@ -13,6 +13,7 @@ from typing import Protocol
 from lazy_object_proxy.cext import Proxy
 
 from .errors import TaskError, UsageError
+from .run_context import Binding
 
 __all__ = ['PENDING', 'VALUE', 'ERROR', 'SuspendTask', 'Resolver', 'TaskResult',
            'ResultProxy', 'is_result', 'result_of', 'activating']
@@ -74,22 +75,11 @@ class Resolver(Protocol):
 _active = contextvars.ContextVar('flowy_active_resolver', default=None)
 
 
-class activating:
+class activating(Binding):
     """``with activating(resolver):`` code in the block runs as ``resolver``'s body."""
 
-    __slots__ = ('resolver', '_token')
-
-    def __init__(self, resolver):
-        self.resolver = resolver
-        self._token = None
-
-    def __enter__(self):
-        self._token = _active.set(self.resolver)
-        return self
-
-    def __exit__(self, *exc_info):
-        _active.reset(self._token)
-        return False
+    __slots__ = ()
+    variable = _active
 
 
 def check_own(result):

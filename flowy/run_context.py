@@ -6,7 +6,7 @@ a workflow body's context comes from the driver activation running it.
 
 import contextvars
 
-__all__ = ['Context', 'running', 'activity_context']
+__all__ = ['Context', 'Binding', 'running', 'activity_context', 'attempt_of']
 
 _activity = contextvars.ContextVar('flowy_activity_context', default=None)
 
@@ -51,27 +51,39 @@ def attempt_of(key):
         return None
 
 
-class running:
+class Binding:
+    """``with Subclass(value):`` the subclass's context variable holds ``value`` in the block.
+
+    The previous value is restored on leaving it.  A class rather than a generator: the
+    engines enter one per activation or per activity call, and those may be small.
+    """
+
+    __slots__ = ('value', '_token')
+    variable = None  # the ContextVar; each subclass names its own
+
+    def __init__(self, value):
+        self.value = value
+        self._token = None
+
+    def __enter__(self):
+        self._token = self.variable.set(self.value)
+        return self
+
+    def __exit__(self, *exc_info):
+        self.variable.reset(self._token)
+        self._token = None
+        return False
+
+
+class running(Binding):
     """``with running(context):`` activity code in the block sees ``context``.
 
     ``context`` is a :class:`Context`, or a callable returning the current one (an
     engine running many calls in one block says which it runs when asked).
     """
 
-    __slots__ = ('context', '_token')
-
-    def __init__(self, context):
-        self.context = context
-        self._token = None
-
-    def __enter__(self):
-        self._token = _activity.set(self.context)
-        return self
-
-    def __exit__(self, *exc_info):
-        _activity.reset(self._token)
-        self._token = None
-        return False
+    __slots__ = ()
+    variable = _activity
 
 
 def activity_context():

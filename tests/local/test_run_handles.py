@@ -150,11 +150,16 @@ def _wait_for(path):
         time.sleep(0.005)
 
 
-@pytest.mark.parametrize('executor', EXECUTORS)
-def test_cancelling_a_run_stops_its_activities_and_fails_it(executor, tmp_path):
-    w = LocalWorkflow(RunsUntilCancelled, executor=executor)
+def _cancellable(factory, executor):
+    w = LocalWorkflow(factory, executor=executor)
     w.conf_activity('until_cancelled', until_cancelled)
     w.conf_activity('inc', inc)
+    return w
+
+
+@pytest.mark.parametrize('executor', EXECUTORS)
+def test_cancelling_a_run_stops_its_activities_and_fails_it(executor, tmp_path):
+    w = _cancellable(RunsUntilCancelled, executor)
     path = str(tmp_path / 'pid')
     handle = w.start(path)
     _wait_for(path)
@@ -189,9 +194,7 @@ class CancelsItsCall:
 
 @pytest.mark.parametrize('executor', EXECUTORS)
 def test_a_cancelled_call_fails_with_task_cancelled_and_the_run_goes_on(executor, tmp_path):
-    w = LocalWorkflow(CancelsItsCall, executor=executor)
-    w.conf_activity('until_cancelled', until_cancelled)
-    w.conf_activity('inc', inc)
+    w = _cancellable(CancelsItsCall, executor)
     path = str(tmp_path / 'pid')
     result = w.start(path).result(timeout=PROMPT)
     assert result == [1, 'until_cancelled-0 was cancelled', 'until_cancelled-0-0', 3]
