@@ -9,6 +9,7 @@ import sys
 
 from ..activity import SWFActivityWorker
 from ..decider import SWFWorkflowWorker
+from ..notes import run_notes
 from ..status import describe_execution, wait_for_result
 from .context import (
     check_input,
@@ -19,6 +20,7 @@ from .context import (
     swf_client,
     workflow_input,
 )
+from .control import COMMANDS as CONTROL_COMMANDS
 from .errors import CommandLineError
 from .output import print_result, print_status
 from .run import run
@@ -69,10 +71,13 @@ def activities(args):
 
 def status(args):
     client = swf_client(args)
-    print_status(describe_execution(client, args.domain, args.workflow_id, args.run_id,
-                                    payload_store=payload_store(args)), as_json=args.json)
+    store = payload_store(args)
+    found = describe_execution(client, args.domain, args.workflow_id, args.run_id,
+                               payload_store=store)
+    notes = run_notes(client, args.domain, args.workflow_id, found.run_id, payload_store=store)
+    print_status(found, as_json=args.json, notes=notes)
     return 0
 
 
 COMMANDS = {'start': start, 'decider': decider, 'activities': activities, 'run': run,
-            'status': status}
+            'status': status, **CONTROL_COMMANDS}

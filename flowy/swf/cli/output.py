@@ -25,8 +25,9 @@ def print_result(result):
     sys.stdout.flush()
 
 
-def print_status(status, as_json=False):
-    """Print an :class:`~flowy.swf.status.ExecutionStatus`: one JSON object, or lines."""
+def print_status(status, as_json=False, notes=()):
+    """Print an :class:`~flowy.swf.status.ExecutionStatus`: one JSON object, or lines;
+    ``notes`` (:class:`~flowy.swf.notes.Note`) are its markers and signals."""
     try:
         result, result_error = status.result, None
     except (TypeError, ValueError) as exc:
@@ -35,9 +36,15 @@ def print_status(status, as_json=False):
         info = status.to_dict(include_result=result_error is None)
         if result_error is not None:
             info['result_error'] = str(result_error)
+        if notes:
+            info['markers'] = [_note(note) for note in notes if note.kind == 'marker']
+            info['signals'] = [_note(note) for note in notes if note.kind == 'signal']
         print(json.dumps(info, ensure_ascii=False, default=_tagged))
         return
     lines = _status_lines(status, result, result_error)
+    for note in notes:
+        label = note.name if note.key is None else '%s (%s)' % (note.name, note.key)
+        lines.append((note.kind, '%s = %s' % (label, to_json(note.value))))
     width = max(len(label) for label, _ in lines) + 1
     for label, value in lines:
         print('%-*s %s' % (width, label + ':', value))
@@ -61,6 +68,13 @@ def _status_lines(status, result, result_error):
     elif status.reason:
         lines.append(('reason', status.reason))
     return lines
+
+
+def _note(note):
+    found = note.to_dict()
+    del found['kind']
+    found['time'] = None if note.time is None else _time(note.time)
+    return found
 
 
 def _time(value):

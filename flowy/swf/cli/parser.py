@@ -72,6 +72,8 @@ examples:
   flowy activities my-domain work myproject.activities
   flowy start my-domain SumSquares 1 10 --task-list decisions
   flowy status my-domain 3f2a...-workflow-id
+  flowy signal my-domain 3f2a...-workflow-id approve '{"by": "ann"}'
+  flowy cancel my-domain 3f2a...-workflow-id
 
 Run 'flowy COMMAND --help' for the options of each command.  'flowy local --help'
 describes the commands for local run stores (flowy local list, show, resume, ...)."""
@@ -189,6 +191,9 @@ def build_parser():
     for add in (_start_command, _decider_command, _activities_command, _run_command,
                 _status_command):
         add(commands)
+    from .control import add_commands
+
+    add_commands(commands, _Formatter, _common_options, json_value, _wrap)
     return parser
 
 
