@@ -368,12 +368,20 @@ class SimulatedSWF:
     refusal, ``(id, cause)``).  A refusal schedules a decision task, as on SWF.
     After a response, :meth:`advance` runs every open task, fires every timer and
     schedules a decision task if anything happened (``reverse=True`` finishes the open
-    tasks newest first).
+    tasks newest first).  ``signals`` (``(name, input text)`` pairs) arrive one per
+    :meth:`advance`, before anything else of it.  Cancel requests are carried out as SWF
+    does: an activity whose cancel was requested reports ActivityTaskCanceled at the next
+    advance, a child asked to cancel closes cancelled then, a timer is dropped.  What is
+    in ``hold`` (activityIds, child workflowIds, timerIds) stays open until cancelled.
     """
 
     def __init__(self, input, workflow_id='order-7', activities=None, children=None,
-                 time_out=(), fail=None, reverse=False, store=None, throttle=None, **start):
+                 time_out=(), fail=None, reverse=False, store=None, throttle=None, signals=(),
+                 hold=(), **start):
         self.workflow_id = workflow_id
+        self.hold = set(hold)  # activityIds, child workflowIds, timerIds that run until cancelled
+        self.signals = list(signals)
+        self.cancelling = {}  # ActivityTaskScheduled or child Initiated id -> request id
         self.store = store
         self.activities = activities or {}
         self.children = children or {}
@@ -437,7 +445,14 @@ class SimulatedSWF:
                     log.start_timer_failed(timer_id, 'TIMER_ID_ALREADY_IN_USE', completed)
                 else:
                     self.open_timers[timer_id] = log.timer_started(
-                        timer_id, completed, attributes['startToFireTimeout'])
+                        timer_id, completed, attributes['startToFireTimeout'],
+                        control=attributes.get('control'))
+            elif kind in _CANCELS:
+                _CANCELS[kind](self, attributes, completed)
+            elif kind == 'CancelWorkflowExecution':
+                log.add('WorkflowExecutionCanceled', decisionTaskCompletedEventId=completed,
+                        details=attributes.get('details'))
+                self.closed = (kind, attributes)
             elif kind == 'RecordMarker':
                 log.marker_recorded(attributes['markerName'], attributes.get('details'),
                                     completed)
@@ -495,15 +510,22 @@ class SimulatedSWF:
         """
         log = self.log
         happened, self._news = self._news, False
+        if self.signals:
+            log.signaled(*self.signals.pop(0))
+            happened = True
         activities = list(self.open_activities.items())
         children = list(self.open_children.items())
         if self.reverse:
             activities.reverse()
             children.reverse()
         for event_id, attributes in activities:
-            del self.open_activities[event_id]
             key = attributes['activityId']
-            if key in self.time_out:
+            if key in self.hold and event_id not in self.cancelling:
+                continue
+            del self.open_activities[event_id]
+            if event_id in self.cancelling:
+                log.activity_canceled(event_id, cancel_requested=self.cancelling.pop(event_id))
+            elif key in self.time_out:
                 self.time_out.discard(key)
                 log.activity_timed_out(event_id)
             elif key in self.fail:
@@ -515,13 +537,21 @@ class SimulatedSWF:
                                                                                 **kwargs)))
             happened = True
         for event_id, attributes in children:
+            if attributes['workflowId'] in self.hold and event_id not in self.cancelling:
+                continue
             del self.open_children[event_id]
+            if self.cancelling.pop(event_id, None) is not None:
+                log.child_canceled(event_id)
+                happened = True
+                continue
             args, kwargs = loads(decode_field(attributes['input'], self.store))
             function = self.children[attributes['workflowType']['name']]
             log.child_completed(event_id, result=self._result(attributes['workflowId'],
                                                               function(*args, **kwargs)))
             happened = True
         for timer_id, started in list(self.open_timers.items()):
+            if timer_id in self.hold:
+                continue
             del self.open_timers[timer_id]
             log.timer_fired(timer_id, started)
             happened = True
@@ -531,6 +561,53 @@ class SimulatedSWF:
 
     def _result(self, name, value):
         return encode_field(dumps(value), 'the result of %s' % name, self.store)
+
+
+def _cancel_timer(sim, attributes, completed):
+    timer_id = attributes['timerId']
+    started = sim.open_timers.pop(timer_id, None)
+    if started is None:
+        sim.log.add('CancelTimerFailed', timerId=timer_id, cause='TIMER_ID_UNKNOWN',
+                    decisionTaskCompletedEventId=completed)
+        sim._news = True
+    else:
+        sim.log.timer_canceled(timer_id, started, completed)
+
+
+def _cancel_activity(sim, attributes, completed):
+    key = attributes['activityId']
+    found = next((event_id for event_id, scheduled in sim.open_activities.items()
+                  if scheduled['activityId'] == key), None)
+    if found is None:
+        sim.log.add('RequestCancelActivityTaskFailed', activityId=key,
+                    cause='ACTIVITY_ID_UNKNOWN', decisionTaskCompletedEventId=completed)
+        sim._news = True
+    else:
+        sim.cancelling[found] = sim.log.activity_cancel_requested(key, completed)
+
+
+def _cancel_child(sim, attributes, completed):
+    workflow_id = attributes['workflowId']
+    common = dict(workflowId=workflow_id, runId=attributes.get('runId'),
+                  control=attributes.get('control'), decisionTaskCompletedEventId=completed)
+    initiated = sim.log.add('RequestCancelExternalWorkflowExecutionInitiated', **common)
+    found = next((event_id for event_id, started in sim.open_children.items()
+                  if started['workflowId'] == workflow_id), None)
+    if found is None:
+        del common['decisionTaskCompletedEventId']
+        sim.log.add('RequestCancelExternalWorkflowExecutionFailed', initiatedEventId=initiated,
+                    cause='UNKNOWN_EXTERNAL_WORKFLOW_EXECUTION',
+                    decisionTaskCompletedEventId=completed, **common)
+        sim._news = True
+    else:
+        sim.cancelling[found] = initiated
+        sim.log.add('ExternalWorkflowExecutionCancelRequested', initiatedEventId=initiated,
+                    workflowExecution={'workflowId': workflow_id, 'runId': 'child-run'})
+        sim._news = True
+
+
+_CANCELS = {'CancelTimer': _cancel_timer, 'RequestCancelActivityTask': _cancel_activity,
+            'RequestCancelExternalWorkflowExecution': _cancel_child}
 
 
 def run_on_swf(config, task_types, sim, driver=replay, page_size=None, limit=CALL_LIMIT,
