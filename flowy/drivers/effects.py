@@ -178,21 +178,36 @@ class Effects:
         check_own(result)
         key = result.key
         if key is None:
-            raise UsageError(
+            self._misused(UsageError(
                 'cancel() takes the result of a task call, a child workflow or sleep(); '
                 'this one combines other results (first(), finish_order(), '
-                'parallel_reduce()): cancel those instead')
+                'parallel_reduce()): cancel those instead'))
         if key.startswith(SIGNAL):
-            raise UsageError(
+            self._misused(UsageError(
                 'the wait for a signal (%s) cannot be cancelled: to give up waiting, '
-                'race it with a timer, first(wait_signal(...), sleep(seconds))' % key)
+                'race it with a timer, first(wait_signal(...), sleep(seconds))' % key))
         if self.suspended:
             return
-        self._wait_for_room()
+        # Room is needed only while the result is pending: it may finish while the
+        # cached driver waits for a later decision, and a replay of that decision finds
+        # it finished, needing no room and cancelling nothing.
+        while (result.state is PENDING and self.limit is not None and self.limiting
+               and len(self.calls) >= self.limit):
+            self.over_limit()
         if result.state is not PENDING:
-            return  # it finished while the cached driver waited for room: as replay finds
+            return
         self.calls.append(CancelCall(call_id(key), position))
         self.cancelling(key)
+
+    def _misused(self, error):
+        """Raise ``error``, a mistake that fails the run even if the body catches it.
+
+        It depends on a result being pending, which a later replay may find finished:
+        a body that went on after catching it would take another path on replay.
+        """
+        if self.misuse is None:
+            self.misuse = error
+        raise error
 
     def cancelling(self, key):
         """The body cancelled ``key``: a reactive driver stops it from starting later."""
