@@ -26,10 +26,14 @@ class SimulatedEngine:
     ``seed=None`` completes calls first-in first-out, one per decision; otherwise a
     ``random.Random(seed)`` picks which running calls finish next and how many finish
     between two decisions.  Timers are running calls that complete like the others.
-    ``signals`` (``(name, value)`` pairs) are sent to the first run, in that order, one
-    before each decision while any is left (a random choice, with a seed), and whenever
-    the run waits with nothing running.  Each decision is made at a time of a fake clock
-    (``history.now``) that moves one second per decision.
+    ``signals`` (``(name, value)`` pairs) are sent to the top-level run (after a restart,
+    to the new run, as SWF sends a signal to a workflow id's current run; never to a
+    child workflow), in that order, one before each decision while any is left (a random
+    choice, with a seed), and whenever the run waits with nothing running; no timer of
+    that run fires while a signal is still to be sent to it.  Retry
+    delays are not waited for: a retried attempt runs like any other call.  Each
+    decision is made at a time of a fake clock (``history.now``) that moves one second
+    per decision.
     """
 
     def __init__(self, config, seed=None, max_decisions=100000, driver=replay, limit=None,
@@ -43,6 +47,7 @@ class SimulatedEngine:
         self.driver = driver
         self.decisions = []
         self.histories = []
+        self._children = 0  # child workflows running inline now
 
     def run(self, *args, **kwargs):
         outcome = self.run_encoded(self.config, self.config.encode_input(args, kwargs))
@@ -59,12 +64,12 @@ class SimulatedEngine:
             input_data = outcome.input
 
     def _run_once(self, config, input_data):
+        top = not self._children  # the run the test started (or its restart): it is signalled
         history = History()
-        first_run = not self.histories
         self.histories.append(history)
         running = []
         for _ in range(self.max_decisions):
-            if first_run and self.signals and (self.random is None or self.random.random() < 0.3):
+            if top and self.signals and (self.random is None or self.random.random() < 0.3):
                 self._signal(config, history)
             self.clock += 1.0
             history.now = self.clock
@@ -89,13 +94,27 @@ class SimulatedEngine:
             if not running:
                 if decision.more or recorded:
                     continue
-                if first_run and self.signals:
+                if top and self.signals:
                     self._signal(config, history)
                     continue
                 raise Stuck('the workflow waits, but nothing is running: %r' % decision)
-            for call in self._pick(running):
+            for call in self._pick_some(running, top and self.signals):
                 self._complete(config, history, call)
+            if top and self.signals and not any(type(call) is not StartTimer
+                                                 for call in running):
+                self._signal(config, history)  # before a timer fires, as said above
         raise Stuck('no outcome after %d decisions' % self.max_decisions)
+
+    def _pick_some(self, running, hold_timers):
+        """The calls to complete now; no timer while ``hold_timers``."""
+        if not hold_timers:
+            return self._pick(running)
+        others = [call for call in running if type(call) is not StartTimer]
+        if not others:
+            return []
+        picked = self._pick(others)
+        running[:] = [call for call in running if not any(call is p for p in picked)]
+        return picked
 
     def _pick(self, running):
         if self.random is None:
@@ -125,7 +144,11 @@ class SimulatedEngine:
             return
         spec = config.specs[call.dep]
         if spec.kind is WORKFLOW:
-            outcome = self.run_encoded(spec.target, call.input)
+            self._children += 1
+            try:
+                outcome = self.run_encoded(spec.target, call.input)
+            finally:
+                self._children -= 1
             if type(outcome) is Finish:
                 history.completed(call.key, outcome.result)
             else:

@@ -2,8 +2,11 @@
 
 Hypothesis writes random workflow programs (fan-out, chains, branches on values, nested
 containers, first, finish_order, parallel_reduce with task and plain reducers, errors
-caught and uncaught, restarts, child workflows) and runs each under both drivers with the
-same random completion order and batching; every decision must be identical.
+caught and uncaught, restarts, child workflows, retries, timers and races with them,
+signals sent before and after the body waits, markers, now(), and cancelling calls,
+timers and calls still waiting for their arguments) and runs each under both drivers
+with the same random completion order, batching and signals; every decision must be
+identical.
 """
 
 import sys
@@ -23,8 +26,15 @@ from flowy.history import History
 from flowy.local import Tracer
 
 
+def number(x):
+    """A list counts as its sum; None (a timer's value, a marker) as 0."""
+    if isinstance(x, list):
+        return sum(number(item) for item in x)
+    return 0 if x is None else x
+
+
 def inc(x):
-    return (sum(x) if isinstance(x, list) else x) + 1
+    return number(x) + 1
 
 
 def add(a, b):
@@ -32,7 +42,7 @@ def add(a, b):
 
 
 def boom(x):
-    x = sum(x) if isinstance(x, list) else x
+    x = number(x)
     if x % 3 == 0:
         raise ValueError('boom on %d' % x)
     return 2 * x
@@ -44,12 +54,13 @@ class Program:
     def __init__(self, inc, add, boom, child):
         self.tasks = {'inc': inc, 'add': add, 'boom': boom, 'child': child}
 
-    def __call__(self, program, restarts=0):
+    def __call__(self, program, restarts=0, restarted=False):
+        self.restarted = restarted
         values = []
         for op in program['ops']:
             values.append(self.run_op(op, values))
         if restarts:
-            return flowy.restart(program, restarts - 1)
+            return flowy.restart(program, restarts - 1, True)
         return [values[i] for i in program['result']]
 
     def arg(self, spec, values):
@@ -70,7 +81,9 @@ class Program:
             return self.tasks['add'](values[op[1]], values[op[2]])
         if kind == 'branch':
             try:
-                value = flowy.wait(values[op[1]])
+                value = number(flowy.wait(values[op[1]]))
+            except flowy.TaskCancelled:
+                return -2
             except flowy.TaskError:
                 return -1
             task = self.tasks['inc'] if value % 2 else self.tasks['boom']
@@ -84,6 +97,39 @@ class Program:
             items = [values[i] for i in op[2]]
             reducer = self.tasks['add'] if op[1] == 'task' else add
             return flowy.parallel_reduce(reducer, items)
+        return self.run_effect(op, values)
+
+    def run_effect(self, op, values):
+        kind = op[0]
+        if kind == 'sleep':
+            return flowy.sleep(op[1])
+        if kind == 'race':  # a deadline: the result, or None if the timer wins
+            return flowy.first(values[op[1]], flowy.sleep(op[2]))
+        if kind == 'signal':
+            _, name, bare, seconds = op
+            if bare and not self.restarted:  # enough signals are sent to the first run
+                return flowy.wait_signal(name)
+            return flowy.first(flowy.wait_signal(name), flowy.sleep(seconds))
+        if kind == 'now':
+            return int(flowy.now().timestamp())
+        if kind == 'marker':
+            try:
+                details = flowy.wait(values[op[1]])
+            except flowy.TaskError as exc:
+                details = 'failed: %s' % exc
+            flowy.marker('m%d' % op[1], details)
+            return details
+        if kind == 'cancel':
+            _, target, then = op
+            flowy.cancel(values[target])
+            if then == 'keep':
+                return values[target]
+            try:
+                return flowy.wait(values[target])
+            except flowy.TaskCancelled as exc:
+                return 'cancelled: %s' % exc
+            except flowy.TaskError:
+                return -1
         raise AssertionError(op)
 
 
@@ -102,7 +148,7 @@ def workflow():
     w = flowy.LocalWorkflow(Program, executor=ThreadPoolExecutor)
     w.conf_activity('inc', inc)
     w.conf_activity('add', add)
-    w.conf_activity('boom', boom)
+    w.conf_activity('boom', boom, retry=(0, 5), retry_failures=True)
     w.conf_workflow('child', child)
     return w
 
@@ -110,6 +156,9 @@ def workflow():
 @st.composite
 def programs(draw):
     ops = []
+    keyed = []  # ops whose value is the result of one call or timer: what cancel() takes
+    waits = {'a': 0, 'b': 0}  # wait_signal() calls by name
+    needed = {'a': 0, 'b': 0}  # signals the first run's bare waits need to arrive
 
     def var():
         return draw(st.integers(0, len(ops) - 1))
@@ -126,8 +175,13 @@ def programs(draw):
         return [kind, [arg(depth + 1) for _ in range(draw(st.integers(0, 3)))]]
 
     for _ in range(draw(st.integers(1, 12))):
-        kinds = ['call'] + (['add', 'branch', 'first', 'finish_order', 'reduce'] if ops else [])
+        kinds = ['call', 'call', 'sleep', 'signal', 'now']
+        if ops:
+            kinds += ['add', 'branch', 'first', 'finish_order', 'reduce', 'race', 'marker',
+                      'cancel', 'cancel']
         kind = draw(st.sampled_from(kinds))
+        if kind in ('call', 'add', 'branch', 'sleep'):
+            keyed.append(len(ops))
         if kind == 'call':
             ops.append(['call', draw(st.sampled_from(['inc', 'boom', 'child'])), arg()])
         elif kind == 'add':
@@ -138,15 +192,40 @@ def programs(draw):
             chosen = draw(st.lists(st.integers(0, len(ops) - 1), min_size=1, max_size=4))
             ops.append([kind, chosen] + ([draw(st.integers(0, 3))] if kind == 'finish_order'
                                          else []))
-        else:
+        elif kind == 'reduce':
             chosen = draw(st.lists(st.integers(0, len(ops) - 1), min_size=1, max_size=6))
             ops.append(['reduce', draw(st.sampled_from(['task', 'plain'])), chosen])
+        elif kind == 'sleep':
+            ops.append(['sleep', draw(st.integers(0, 3))])
+        elif kind == 'race':
+            ops.append(['race', var(), draw(st.integers(0, 3))])
+        elif kind == 'signal':
+            name, bare = draw(st.sampled_from(['a', 'b'])), draw(st.booleans())
+            waits[name] += 1
+            if bare:
+                needed[name] = waits[name]
+            ops.append(['signal', name, bare, draw(st.integers(0, 3))])
+        elif kind == 'now':
+            ops.append(['now'])
+        elif kind == 'marker':
+            ops.append(['marker', var()])
+        else:
+            # Mostly a call or a timer; sometimes a combined result or a signal wait,
+            # which cancel() refuses (the run fails), or a plain value (nothing happens).
+            if keyed and draw(st.integers(0, 4)):
+                target = draw(st.sampled_from(keyed))
+            else:
+                target = var()
+            ops.append(['cancel', target, draw(st.sampled_from(['keep', 'wait']))])
     result = draw(st.lists(st.integers(0, len(ops) - 1), max_size=3))
-    return {'ops': ops, 'result': result}
+    signals = [(name, draw(st.integers(0, 20)))
+               for name in ('a', 'b') for _ in range(needed[name] + draw(st.integers(0, 2)))]
+    return {'ops': ops, 'result': result, 'signals': draw(st.permutations(signals))}
 
 
 def run(driver, program, restarts, seed, limit=None):
-    engine = SimulatedEngine(workflow(), seed=seed, driver=driver, limit=limit)
+    engine = SimulatedEngine(workflow(), seed=seed, driver=driver, limit=limit,
+                             signals=program.get('signals', ()))
     try:
         outcome = ('result', engine.run(program, restarts))
     except flowy.TaskError as exc:
