@@ -105,6 +105,9 @@ class Engine:
         self._messages_lock = threading.Lock()
         self._inbox_timer = None
         self._seen_messages = set()  # inbox messages applied and not committed yet
+        # Held by whoever does the loop's work: its thread, or a worker (step_here).
+        self.loop_lock = threading.Lock()
+        self.loop_blocked = False  # the loop's thread waits for events (or for the lock)
 
     def post(self, event):
         self.events.put(event)
@@ -140,11 +143,63 @@ class Engine:
         raise error from outcome.error
 
     def _loop(self):
-        while True:
-            self._decide_waiting()
-            if self.outcome is not None:
-                return
-            self._take_news()
+        self.loop_lock.acquire()
+        try:
+            while True:
+                self._decide_waiting()
+                if self.outcome is not None:
+                    return
+                self._take_news()
+        finally:
+            self.loop_lock.release()
+
+    def _wait_for_event(self):
+        """The next event, or None once the first deadline has passed.
+
+        While the loop waits it lets go of :attr:`loop_lock`: a worker thread that ends
+        a call meanwhile may take it and do the loop's work itself (:meth:`step_here`).
+        """
+        self.loop_blocked = True
+        self.loop_lock.release()
+        try:
+            return self.events.get(timeout=self._until_deadline())
+        except queue.Empty:
+            return None
+        finally:
+            self.loop_lock.acquire()
+            self.loop_blocked = False
+
+    def step_here(self):
+        """From a worker thread whose call just ended: do the loop's work here, if the
+        loop waits; True if done (else the caller wakes the loop as usual).
+
+        A dependent chain then costs what the pool itself costs per step: the worker
+        records the outcome, decides, and takes the next call, without handing each
+        step to the loop's thread and back.
+        """
+        lock = self.loop_lock
+        if not lock.acquire(blocking=False):
+            return False
+        try:
+            if not self.loop_blocked or self.outcome is not None:
+                return False
+            deadline = self._next_deadline()
+            try:
+                self.feeder.take_done()
+                self._drain()
+                self._decide_waiting()
+            except BaseException as exc:  # the loop's thread raises it, as if its own
+                self.post(partial(_reraise, exc))
+                return True
+            after = self._next_deadline()
+            if (self.outcome is not None or (after is not None and (
+                    deadline is None or after < deadline)) or self._stalled()):
+                self.post(_wake)  # the loop has something to do, or to stop
+            else:
+                self.feeder.loop_waits = True  # its thread waits still
+            return True
+        finally:
+            lock.release()
 
     def _take_news(self):
         """Record what has arrived, waiting for it if nothing has."""
@@ -163,10 +218,7 @@ class Engine:
         if self._stalled():
             self._fail_stalled()
             return
-        try:
-            event = self.events.get(timeout=self._until_deadline())
-        except queue.Empty:
-            event = None
+        event = self._wait_for_event()
         if feeder is not None:
             feeder.loop_waits = False
         if event is None:
@@ -308,9 +360,8 @@ class Engine:
                 self._warned_idle = True
                 logger.info('run %s waits for %s, which no running call will finish: it '
                             'waits for a signal or a cancel', top.id, waits)
-            try:
-                event = self.events.get(timeout=self._until_deadline())
-            except queue.Empty:
+            event = self._wait_for_event()
+            if event is None:
                 self._release(expired_only=True)
                 return
             self._warned_idle = False
@@ -360,13 +411,17 @@ class Engine:
         if run not in self.deferred:
             self.deferred[run] = self.clock() + run.last_duration
 
-    def _until_deadline(self):
+    def _next_deadline(self):
         if not self.deferred and not self.timers:
             return None
         deadlines = list(self.deferred.values())
         if self.timers:
             deadlines.append(self.timers[0][0])
-        return max(0.0, min(deadlines) - self.clock())
+        return min(deadlines)
+
+    def _until_deadline(self):
+        deadline = self._next_deadline()
+        return None if deadline is None else max(0.0, deadline - self.clock())
 
     def _release(self, expired_only=False):
         now = self.clock()
@@ -473,6 +528,14 @@ class Engine:
         except StoreError as exc:
             logger.warning('could not mark runs %s interrupted in the run store: %s',
                            ', '.join(held), exc)
+
+
+def _wake():
+    """An event that only wakes the loop, to look at its deadlines and its outcome."""
+
+
+def _reraise(exc):
+    raise exc
 
 
 class RunEnded(FlowyError):

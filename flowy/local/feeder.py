@@ -127,6 +127,7 @@ class ThreadFeeder(Outcomes):
 
     def _run_calls(self, job):
         calls, done, post = self.calls, self.done, self.engine.post
+        step_here = self.engine.step_here
         job.call = None
         while True:
             try:
@@ -146,7 +147,8 @@ class ThreadFeeder(Outcomes):
             job.call = None
             if self.loop_waits:
                 self.loop_waits = False
-                post(self.take_done)
+                if not step_here():
+                    post(self.take_done)
 
     def _job_failed(self, job, exc):
         # A fault of the engine, not of an activity.  The call in hand fails with it.
