@@ -18,8 +18,8 @@ import itertools
 import threading
 from collections import OrderedDict
 
-from ..decision import Fail
-from ..history import CANCELLED, COMPLETED, FAILED
+from ..decision import CancelCall, Fail
+from ..history import CANCELLED, COMPLETED, FAILED, call_id
 from ..proxy import TaskProxy
 from ..result import ERROR, PENDING, SuspendTask, activating
 from .calls import (
@@ -50,6 +50,7 @@ class _ReactiveExecution(Execution):
         self._live = {}
         self._deferred = {}  # calls waiting for their arguments, by key
         self._cancelled = set()  # keys of deferred calls the body cancelled
+        self._cancels = {}  # call id -> positions of the body's cancel() of that call
         self._after_step = []
         self._queued = itertools.count()
 
@@ -104,9 +105,10 @@ class _ReactiveExecution(Execution):
             argument.on_finish(lambda argument=argument: arrived(argument))
         return result
 
-    def cancelling(self, key):
+    def cancelling(self, key, position):
         # A call still waiting for its arguments never starts: the engine records it
         # as cancelled, and that outcome resolves it, as a replay finds it.
+        self._cancels.setdefault(call_id(key), []).append(position)
         call = self._deferred.pop(key, None)
         if call is not None:
             self._cancelled.add(key)
@@ -140,6 +142,13 @@ class _ReactiveExecution(Execution):
                                  outcome.order)
         else:
             self._start(call.next_attempt())
+            target = call_id(call.key)
+            if target in self._cancels and result.state is PENDING:
+                # The body cancelled the call, but this attempt failed before the engine
+                # recorded that (it found nothing to cancel): a replay reaching each
+                # cancel() again finds the call pending, and cancels the next attempt.
+                for position in self._cancels[target]:
+                    self.calls.append(CancelCall(target, position))
 
     def take_calls(self):
         return sorted(self.calls, key=_position)

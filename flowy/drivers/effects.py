@@ -197,7 +197,7 @@ class Effects:
         if result.state is not PENDING:
             return
         self.calls.append(CancelCall(call_id(key), position))
-        self.cancelling(key)
+        self.cancelling(key, position)
 
     def _misused(self, error):
         """Raise ``error``, a mistake that fails the run even if the body catches it.
@@ -209,7 +209,7 @@ class Effects:
             self.misuse = error
         raise error
 
-    def cancelling(self, key):
+    def cancelling(self, key, position):
         """The body cancelled ``key``: a reactive driver stops it from starting later."""
 
     def context_ids(self):
