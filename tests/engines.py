@@ -33,12 +33,14 @@ class SimulatedEngine:
     that run fires while a signal is still to be sent to it.  Retry
     delays are not waited for: a retried attempt runs like any other call.  Each
     decision is made at a time of a fake clock (``history.now``) that moves one second
-    per decision.
+    per decision.  ``late_cancels`` (with a seed): the calls a decision cancels may
+    finish first (at random), as on an engine where outcomes arrive while it decides.
     """
 
     def __init__(self, config, seed=None, max_decisions=100000, driver=replay, limit=None,
-                 signals=()):
+                 signals=(), late_cancels=False):
         self.config = config
+        self.late_cancels = late_cancels
         self.signals = list(signals)
         self.clock = 1_000_000_000.0
         self.limit = limit
@@ -76,6 +78,9 @@ class SimulatedEngine:
             decision = self.driver(config, input_data, history, limit=self.limit)
             self.decisions.append(decision)
             recorded = False
+            late = (self.late_cancels and self.random is not None
+                    and self.random.random() < 0.5)
+            cancels = []
             for call in decision.calls:
                 kind = type(call)
                 if kind is FailCall:
@@ -84,6 +89,8 @@ class SimulatedEngine:
                 elif kind is RecordMarker:
                     history.scheduled(call.key, call.position)
                     history.completed(call.key, call.details)
+                elif kind is CancelCall and late:
+                    cancels.append(call.target)
                 elif kind is CancelCall:
                     recorded = self._cancel(history, running, call.target) or recorded
                 else:
@@ -91,6 +98,10 @@ class SimulatedEngine:
                     running.append(call)
             if decision.outcome is not None:
                 return decision.outcome
+            if cancels and not running:  # nothing to finish first
+                for target in cancels:
+                    recorded = self._cancel(history, running, target) or recorded
+                cancels = []
             if not running:
                 if decision.more or recorded:
                     continue
@@ -100,6 +111,8 @@ class SimulatedEngine:
                 raise Stuck('the workflow waits, but nothing is running: %r' % decision)
             for call in self._pick_some(running, top and self.signals):
                 self._complete(config, history, call)
+            for target in cancels:
+                self._cancel(history, running, target)
             if top and self.signals and not any(type(call) is not StartTimer
                                                  for call in running):
                 self._signal(config, history)  # before a timer fires, as said above

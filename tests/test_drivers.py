@@ -225,7 +225,7 @@ def programs(draw):
 
 def run(driver, program, restarts, seed, limit=None):
     engine = SimulatedEngine(workflow(), seed=seed, driver=driver, limit=limit,
-                             signals=program.get('signals', ()))
+                             signals=program.get('signals', ()), late_cancels=True)
     try:
         outcome = ('result', engine.run(program, restarts))
     except flowy.TaskError as exc:

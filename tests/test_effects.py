@@ -753,3 +753,40 @@ def _completes(key, data):
         schedule_all(history, decision)
         history.completed(key, data)
     return step
+
+
+class CancelsAFailingCall:
+    def __init__(self, inc, boom):
+        self.boom = boom
+
+    def __call__(self):
+        retried = self.boom(3)
+        flowy.cancel(retried)
+        try:
+            return flowy.wait(retried)
+        except flowy.TaskCancelled as exc:
+            return exc.key
+
+
+@pytest.mark.parametrize('make_driver', DRIVERS)
+def test_an_attempt_failing_before_the_engine_records_the_cancel_has_its_retry_cancelled(
+        make_driver):
+    # The attempt fails while the decision cancelling it is made: the engine finds
+    # nothing left to cancel (History.to_cancel), and the next decision, which retries
+    # the call, must cancel it again, as a replay of the body reaching cancel() does.
+    def fails_first(history, decision):
+        assert decision.calls[1] == CancelCall('boom-0', 1)
+        history.scheduled('boom-0-0', 0)
+        history.failed('boom-0-0', 'boom on 3')
+        assert history.to_cancel('boom-0') is None
+
+    def cancelled(history, decision):
+        assert [type(call) for call in decision.calls] == [ScheduleCall, CancelCall]
+        assert decision.calls[0].key == 'boom-0-1'
+        assert decision.calls[1] == CancelCall('boom-0', 1)
+        history.scheduled('boom-0-1', 0)
+        assert history.to_cancel('boom-0') == 'boom-0-1'
+        history.cancelled('boom-0-1')
+
+    decisions = decide_by_hand(make_driver, CancelsAFailingCall, [fails_first, cancelled])
+    assert decisions[2].outcome == Finish('"boom-0-1"')
