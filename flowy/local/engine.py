@@ -7,33 +7,34 @@ events at hand are recorded, decides every run that has news.  With the cached d
 the decision is made right there (each body lives in a thread of its own); with the
 replay driver it goes to a decider thread, and outcomes arriving meanwhile are batched
 into the next one.  When nothing is left that could ever move the run on, the loop says
-so and fails it, instead of waiting forever.
+so and fails it, instead of waiting forever (unless a signal or a cancel may still come).
 
-Timers (retry delays, timeouts) are deadlines in a heap kept by the loop: it waits for
-events no longer than until the first one, and runs the actions that are due.  A timer
-holds no thread.
+Whoever holds :attr:`Engine.loop_lock` does the loop's work: the loop's own thread, or,
+while that thread waits for events, a worker thread whose call has just ended
+(:meth:`Engine.step_here`), which saves two thread hand-offs per step of a dependent
+chain.  Timers (:mod:`flowy.local.timers`) bound the loop's waits; messages from
+outside (:mod:`flowy.local.messages`) arrive as events.
 """
 
 import concurrent.futures
-import heapq
-import itertools
 import logging
 import queue
 import threading
-import time
 import uuid
-from concurrent.futures import BrokenExecutor, Future, ThreadPoolExecutor
+from concurrent.futures import BrokenExecutor, ThreadPoolExecutor
 from functools import partial
 
 from ..decision import Cancelled, Fail, Finish
 from ..drivers.cached import CachedDriver
 from ..drivers.replay import replay
-from ..errors import FlowyError, TaskCancelled, TaskError
+from ..errors import TaskCancelled, TaskError
 from ..history import is_builtin
 from .feeder import ThreadFeeder
+from .messages import Messages, RunEnded
 from .run import Run
 from .runner import run_in_worker
 from .store_records import StoreError
+from .timers import Timers
 from .workers import ProcessFeeder, WorkerPool
 
 __all__ = ['Engine', 'RunEnded']
@@ -45,25 +46,8 @@ logger = logging.getLogger('flowy')
 _LIVE_RUNS = 4096
 
 
-class Timer:
-    """An action the event loop runs at a time of :attr:`Engine.clock`, unless cancelled."""
-
-    __slots__ = ('when', 'action', 'live')
-
-    def __init__(self, when, action):
-        self.when = when
-        self.action = action
-        self.live = True
-
-
-class Engine:
+class Engine(Messages, Timers):
     """The event loop of one ``LocalWorkflow.run()`` and the runs it drives."""
-
-    #: The clock of every timer and timeout (seconds; only differences count).
-    clock = staticmethod(time.monotonic)
-    #: Seconds between two looks at the run store's inbox (signals and cancels sent by
-    #: other processes) while stored runs are live.
-    inbox_every = 0.5
 
     def __init__(self, root, wait, tracer, name=None, reachable=False):
         self.root = root
@@ -88,9 +72,7 @@ class Engine:
         self.feeder = None
         self.futures = set()
         self._runs = 0
-        self.timers = []  # heap of (when, sequence number, Timer)
-        self.live_timers = 0  # timers neither run nor cancelled yet
-        self._sequence = itertools.count()
+        self._open_timers()
         self.closed = False  # read by the heartbeats of activities on other threads
         self.store = root.store  # a run store, or None: runs live in memory
         self.name = name  # the id of the root run when there is no store
@@ -100,11 +82,7 @@ class Engine:
         # it can be reached: through a handle (start()) or the store's inbox.
         self.reachable = reachable or self.store is not None
         self._warned_idle = False
-        self._messages = set()  # futures of deliver() not carried out yet
-        self._accepting = True
-        self._messages_lock = threading.Lock()
-        self._inbox_timer = None
-        self._seen_messages = set()  # inbox messages applied and not committed yet
+        self._open_messages()
         # Held by whoever does the loop's work: its thread, or a worker (step_here).
         self.loop_lock = threading.Lock()
         self.loop_blocked = False  # the loop's thread waits for events (or for the lock)
@@ -274,73 +252,6 @@ class Engine:
             self.name = '%s-%s' % (self.root.name, uuid.uuid4().hex[:12])
         return self.name
 
-    # -- messages from outside: signals, cancels ---------------------------------------------
-
-    def deliver(self, action):
-        """From any thread: run ``action()`` on the event loop; returns a Future of it.
-
-        The future fails with :class:`RunEnded` if the run ends before the loop gets to it.
-        """
-        future = Future()
-        with self._messages_lock:
-            if not self._accepting:
-                future.set_exception(RunEnded())
-                return future
-            self._messages.add(future)
-        self.post(partial(self._carry_out, action, future))
-        return future
-
-    def _carry_out(self, action, future):
-        with self._messages_lock:
-            self._messages.discard(future)
-        try:
-            result = action()
-        except BaseException as exc:
-            future.set_exception(exc)
-        else:
-            future.set_result(result)
-
-    def _refuse_messages(self):
-        with self._messages_lock:
-            self._accepting = False
-            left, self._messages = self._messages, set()
-        for future in left:
-            future.set_exception(RunEnded())
-
-    def _read_inbox(self):
-        """Apply the signals and cancels other processes queued in the store for live runs."""
-        store = self.store
-        runs = {run.id: run for run in self.live if store.holds(run.id)}
-        try:
-            messages = store.inbox(list(runs)) if runs else ()
-        except StoreError as exc:
-            logger.warning('could not read the inbox of the run store: %s', exc)
-            messages = ()
-        seen = self._seen_messages
-        for message in messages:
-            if message.id in seen:
-                continue
-            run = runs.get(message.run)
-            if run is None:
-                continue
-            seen.add(message.id)
-            if message.kind == 'signal':
-                run.signalled(message.name, message.data, message.id)
-            elif message.kind == 'cancel':
-                run.cancel_run(message.data, message.id)
-        if self.outcome is None:
-            self._inbox_timer = self.after(self.inbox_every, self._read_inbox)
-
-    def committed(self, messages):
-        """The inbox ``messages`` were consumed in a commit: their ids may come again."""
-        self._seen_messages.difference_update(messages)
-
-    def run_ended(self, run):
-        self.live.pop(run, None)
-        forget = getattr(self.driver, 'forget', None)
-        if forget is not None:
-            forget(run.history)
-
     def _stalled(self):
         """True when nothing that is running or queued can ever move a run on.
 
@@ -411,18 +322,6 @@ class Engine:
         if run not in self.deferred:
             self.deferred[run] = self.clock() + run.last_duration
 
-    def _next_deadline(self):
-        if not self.deferred and not self.timers:
-            return None
-        deadlines = list(self.deferred.values())
-        if self.timers:
-            deadlines.append(self.timers[0][0])
-        return min(deadlines)
-
-    def _until_deadline(self):
-        deadline = self._next_deadline()
-        return None if deadline is None else max(0.0, deadline - self.clock())
-
     def _release(self, expired_only=False):
         now = self.clock()
         due = [run for run, deadline in self.deferred.items()
@@ -430,38 +329,6 @@ class Engine:
         for run in due:
             del self.deferred[run]
             run.decide_now(defer=False)
-
-    # -- timers -------------------------------------------------------------------------
-
-    def at(self, when, action):
-        """Run ``action()`` on the event loop once :attr:`clock` reaches ``when``."""
-        timer = Timer(when, action)
-        heapq.heappush(self.timers, (when, next(self._sequence), timer))
-        self.live_timers += 1
-        return timer
-
-    def after(self, seconds, action):
-        """Run ``action()`` on the event loop ``seconds`` from now; returns its Timer."""
-        return self.at(self.clock() + seconds, action)
-
-    def cancel(self, timer):
-        if timer is not None and timer.live:
-            timer.live = False
-            self.live_timers -= 1
-            timers = self.timers
-            if len(timers) > 64 and self.live_timers < len(timers) // 4:
-                # Mostly cancelled timers (finished calls' timeouts): drop them now.
-                timers[:] = [entry for entry in timers if entry[2].live]
-                heapq.heapify(timers)
-
-    def _run_timers(self):
-        timers, now = self.timers, self.clock()
-        while timers and timers[0][0] <= now:
-            timer = heapq.heappop(timers)[2]
-            if timer.live:
-                timer.live = False
-                self.live_timers -= 1
-                timer.action()
 
     # -- activities on a pool without a feeder ------------------------------------------------
 
@@ -536,13 +403,6 @@ def _wake():
 
 def _reraise(exc):
     raise exc
-
-
-class RunEnded(FlowyError):
-    """A signal or a cancel was sent to a run that has ended."""
-
-    def __init__(self, message='the run has ended: it takes no more signals'):
-        super().__init__(message)
 
 
 def driver_for(name):
