@@ -96,7 +96,7 @@ __all__ = ['SWFWorkflowWorker', 'DecisionTask']
 log = logging.getLogger('flowy.swf.decider')
 
 #: The details of CancelWorkflowExecution when a run is cancelled on request.
-CANCEL_DETAILS = 'the workflow execution was cancelled on request (RequestCancelWorkflowExecution)'
+CANCEL_DETAILS = 'the workflow execution was cancelled on request'
 
 STATS = ('decision_tasks', 'cached', 'replays', 'events', 'pages', 'api_calls', 'polls',
          'responses', 'decisions', 'failed', 'unanswered', 'unknown_type', 'cpu_time')

@@ -34,6 +34,8 @@ import threading
 import time
 from datetime import datetime, timezone
 
+import golden_effects
+
 from flowy import TaskError, finish_order, first, parallel_reduce, restart, wait
 from flowy.swf.activity import SWFActivityWorker
 from flowy.swf.client import SWFClient
@@ -240,6 +242,7 @@ class LimitedFanOut:
 def make_decider(driver='cached', changed=False, **options):
     """A decider running every golden workflow; ``changed``: DriftChanged as Drift 1."""
     decider = SWFWorkflowWorker(driver=driver, **options).scan(sys.modules[__name__])
+    decider.scan(golden_effects)
     if changed:
         del decider.registry[('Drift', '1')]
         decider.register(golden, DriftChanged, '1', name='Drift')
@@ -247,7 +250,7 @@ def make_decider(driver='cached', changed=False, **options):
 
 
 def make_activity_worker():
-    return SWFActivityWorker().scan(sys.modules[__name__])
+    return SWFActivityWorker().scan(sys.modules[__name__]).scan(golden_effects)
 
 
 # -- the file format ---------------------------------------------------------------------------
@@ -462,10 +465,12 @@ class RecordingClient(SWFClient):
 class Case:
     """One golden history: ``golden/<name>.json``, a run of ``workflow(*args)``.
 
-    ``shows``: event types its history must hold (what the case is about).
+    ``shows``: event types its history must hold (what the case is about); ``act``: what
+    the recording does to the run once started (``act(live, workflow_id, run_id)``).
     """
 
-    def __init__(self, name, workflow, args, description, shows=(), changed=False):
+    def __init__(self, name, workflow, args, description, shows=(), changed=False, act=None):
+        self.act = act
         self.name = name
         self.workflow = workflow
         self.args = args
@@ -507,7 +512,8 @@ CASES = [
          'replayed with DriftChanged (task call #0 is double) every decision after the first '
          'must fail the run as non-deterministic', shows={'ActivityTaskCompleted'},
          changed=True),
-]
+] + [Case(name, workflow, args, description, shows, act=act)
+     for name, workflow, args, description, shows, act in golden_effects.CASES]
 
 WAIT = 60  # seconds a live run may take to close
 

@@ -74,6 +74,8 @@ def changed_decisions(record):
 
 def record_case(live, case):
     run_id, data = live.start(case)
+    if case.act is not None:
+        case.act(live, case.workflow_id, run_id)
     live.wait_closed(case.workflow_id, run_id)
     events = gw.fetch_history(live.swf, case.workflow_id, run_id)
     started = events[0]['workflowExecutionStartedEventAttributes']

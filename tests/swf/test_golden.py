@@ -51,6 +51,10 @@ EVENT_OF_DECISION = {
     'CompleteWorkflowExecution': 'WorkflowExecutionCompleted',
     'FailWorkflowExecution': 'WorkflowExecutionFailed',
     'ContinueAsNewWorkflowExecution': 'WorkflowExecutionContinuedAsNew',
+    'CancelWorkflowExecution': 'WorkflowExecutionCanceled',
+    'CancelTimer': 'TimerCanceled',
+    'RequestCancelActivityTask': 'ActivityTaskCancelRequested',
+    'RequestCancelExternalWorkflowExecution': 'RequestCancelExternalWorkflowExecutionInitiated',
 }
 
 

@@ -15,7 +15,8 @@ from golden_workflows import CASES, Live, decision_points, fetch_history, make_d
 from golden_workflows import replay_decisions as replay
 
 PAGE = 7
-SLOW_CASES = {'timeout_retry'}  # real seconds: a 1 s timeout, then a 1 s retry timer
+# real seconds: a 1 s timeout, then a 1 s retry timer; a 1 s deadline timer
+SLOW_CASES = {'timeout_retry', 'approval_deadline'}
 
 
 def live_params():
@@ -33,6 +34,8 @@ def test_a_live_run_replays_offline_to_the_same_decisions(swf_client, case, live
     moto_ext.set_page_size(PAGE)  # the conftest fixture resets it
     with Live(swf_client, driver=live_driver) as live:
         run_id, _ = live.start(case)
+        if case.act is not None:  # a signal, a cancel request
+            case.act(live, case.workflow_id, run_id)
         live.wait_closed(case.workflow_id, run_id, timeout=30)
     recording = live.recording
     runs = recording.runs()
