@@ -30,6 +30,8 @@ setup(
             'flask-cors>=3.0',
         ],
         'docs': ['sphinx>=7'],
+        # activities on a Dask cluster: LocalWorkflow(executor=client.get_executor())
+        'dask': ['distributed>=2023.1'],
     },
     entry_points={'console_scripts': ['flowy = flowy.__main__:main']},
     classifiers=[

@@ -7,7 +7,7 @@ from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 
 from .workers import WorkerPool
 
-__all__ = ['Pools', 'PoolKeeper', 'close_all', 'terminate_all']
+__all__ = ['Pools', 'PoolKeeper', 'close_all', 'terminate_all', 'is_executor_instance']
 
 logger = logging.getLogger('flowy')
 
@@ -22,6 +22,9 @@ class Pools:
 
     def __init__(self, config):
         self.activity = start_pool(config)
+        # An executor instance the user gave belongs to the user: flowy never shuts it
+        # down or kills its workers.
+        self.owned = not is_executor_instance(config.executor)
         # Only the replay driver decides on decider threads.
         self.deciders = None if config.driver != 'replay' else ThreadPoolExecutor(
             max_workers=config.workflow_workers, thread_name_prefix='flowy-decider')
@@ -30,9 +33,9 @@ class Pools:
         self.terminate = False
 
     def shutdown(self, wait=False):
-        if self.terminate:
+        if self.terminate and self.owned:
             terminate_workers(self.activity)
-        for pool in (self.activity, self.deciders):
+        for pool in (self.activity if self.owned else None, self.deciders):
             if pool is not None:
                 pool.shutdown(wait=wait, cancel_futures=True)
 
@@ -100,7 +103,7 @@ class PoolKeeper:
 
     def replace_activity_pool(self, pools, broken):
         with self.lock:
-            if pools.activity is broken:
+            if pools.activity is broken and pools.owned:
                 logger.warning('the activity pool broke (a worker died); starting a new one')
                 broken.shutdown(wait=False, cancel_futures=True)
                 pools.activity = start_pool(self.config)
@@ -141,10 +144,17 @@ def start_pool(config):
     """
     if config.executor is ProcessPoolExecutor:
         return WorkerPool(config.activity_workers)
+    if is_executor_instance(config.executor):
+        return config.executor
     pool = config.executor(max_workers=config.activity_workers)
     if isinstance(pool, ProcessPoolExecutor):
         pool.submit(_noop).result()
     return pool
+
+
+def is_executor_instance(executor):
+    """True for an executor object (``Client.get_executor()``), not an executor class."""
+    return not isinstance(executor, type) and callable(getattr(executor, 'submit', None))
 
 
 def terminate_workers(executor):

@@ -10,7 +10,7 @@ from ..config import ACTIVITY, WORKFLOW, TaskSpec, WorkflowConfig, check_transpo
 from ..errors import TaskError, exception_text
 from .engine import Engine
 from .handle import start_run
-from .pools import PoolKeeper
+from .pools import PoolKeeper, is_executor_instance
 from .sigterm import stopping_on_sigterm
 from .store import RecordedError, StoreError, open_store
 from .store_records import FAILED, FINISHED, RESTARTED
@@ -27,7 +27,10 @@ class LocalWorkflow(WorkflowConfig):
 
     ``factory`` builds the workflow from its tasks (usually the workflow class).
     Activities run on ``executor(max_workers=activity_workers)``, a process pool by
-    default (then activities must be picklable: defined at module level).  Workflow
+    default (then activities must be picklable: defined at module level).  ``executor``
+    may also be an executor object, such as ``distributed.Client(...).get_executor()``
+    to run activities on a Dask cluster: flowy then uses it as it is, with however many
+    workers it has, and never shuts it down.  Workflow
     bodies run in this process: with ``driver='cached'`` (the default) each stays alive
     in a thread of its own; with ``driver='replay'`` they are replayed on
     ``workflow_workers`` decider threads.  The pools are started by the first run and
@@ -70,9 +73,11 @@ class LocalWorkflow(WorkflowConfig):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError('%s must be an integer greater than 0 (a count of workers, '
                                  'not a bool); got %r' % (name, value))
-        if not callable(executor):
+        if not callable(executor) and not is_executor_instance(executor):
             raise TypeError('executor must be an Executor class (or a callable taking '
-                            'max_workers), such as ThreadPoolExecutor; got %r' % (executor,))
+                            'max_workers), such as ThreadPoolExecutor, or an executor '
+                            'object such as a Dask client\'s get_executor(); got %r'
+                            % (executor,))
         self.activity_workers = activity_workers
         self.workflow_workers = workflow_workers
         self.executor = executor
