@@ -294,6 +294,12 @@ class SWFWorkflow(WorkflowConfig):
     def key(self):
         return (self.type_name, self.version)
 
+    @property
+    def name(self):
+        """The workflow type's name: what ``flowy.context().workflow`` gives its body (and
+        its activities, which learn it from SWF)."""
+        return self.type_name
+
     def register_remote(self, client, domain):
         """Register the type on SWF; check an existing one.  True if it was new."""
         return _register(client, domain, 'workflow', self.type_name, self.version,

@@ -195,13 +195,19 @@ class SWFRuntime:
 
     # -- running a workflow ---------------------------------------------------------------
 
-    def run(self, config, args, kwargs, driver='cached'):
-        """Run the LocalWorkflow ``config`` on SWF: its result, or TaskError."""
+    def run(self, config, args, kwargs, driver='cached', signals=()):
+        """Run the LocalWorkflow ``config`` on SWF: its result, or TaskError.
+
+        ``signals`` (``(name, value)`` pairs) are sent to the run as soon as it started,
+        in that order (``SignalWorkflowExecution``, encoded with the workflow's transport).
+        """
         self.start(driver)
         name = self.workflow_type(config, driver)
         starter = SWFWorkflowStarter(DOMAIN, name, VERSION, swf_client=self.client,
                                      transport=config.transport)
         workflow_id, run_id = starter.start(*args, **kwargs)
+        for signal_name, value in signals:
+            starter.signal(workflow_id, signal_name, value, run_id=run_id)
         deadline = time.monotonic() + RESULT_TIMEOUT
         while True:
             try:
