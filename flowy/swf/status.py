@@ -20,7 +20,7 @@ import datetime
 import time
 
 from ..config import check_transport
-from ..errors import FlowyError, TaskError, TaskTimedout
+from ..errors import FlowyError, TaskCancelled, TaskError, TaskTimedout
 from .client import error_code
 from .events import attributes_key
 from .failures import extra_details, full_reason
@@ -101,7 +101,8 @@ class ExecutionStatus:
     def error(self):
         """The :class:`flowy.TaskError` a run that closed without completing stands for.
 
-        None for an open or completed run.  A timed-out run gives :class:`TaskTimedout`.
+        None for an open or completed run.  A timed-out run gives :class:`TaskTimedout`,
+        a cancelled one :class:`flowy.TaskCancelled`.
         """
         if self.open or self.completed:
             return None
@@ -114,7 +115,7 @@ class ExecutionStatus:
             return TaskError('%s was terminated%s' % (
                 what, ': %s' % self.reason if self.reason else ''))
         if self.close_status == 'CANCELED':
-            return TaskError('%s was canceled%s' % (
+            return TaskCancelled('%s was canceled%s' % (
                 what, ': %s' % self.details if self.details else ''))
         return TaskError('%s closed as %s' % (what, self.close_status))
 

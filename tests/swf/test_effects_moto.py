@@ -21,7 +21,7 @@ from flowy.swf.client import SWFClient, error_code
 from flowy.swf.config import SWFActivityConfig, SWFWorkflowConfig
 from flowy.swf.control import SWFExecutions, UnknownExecution
 from flowy.swf.decider import SWFWorkflowWorker
-from flowy.swf.status import history_events
+from flowy.swf.status import history_events, wait_for_result
 
 DOMAIN = 'flowy-effects'
 DECISIONS = 'effect-decisions'
@@ -393,6 +393,8 @@ def test_cancel_a_whole_run_cancels_what_it_runs(swf_client, driver):
         assert 'cancelled on request' in attributes(outcome)['details']
         assert BLOCKER['stopped'].wait(TIMEOUT)
         kinds = workers.kinds(run)
+        with pytest.raises(TaskCancelled, match='was canceled'):
+            wait_for_result(workers.client, DOMAIN, *run, timeout=TIMEOUT)
     assert 'ActivityTaskCancelRequested' in kinds
     check_clean(workers)
 

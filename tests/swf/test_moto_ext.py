@@ -651,6 +651,42 @@ def test_request_cancel_workflow_execution(swf):
                domain=DOMAIN, workflowId='wf-1')
 
 
+def test_request_cancel_external_workflow_execution(swf):
+    parent = start(swf, 'parent')
+    decide(swf, poll(swf), start_child('child'))
+    decide(swf, poll(swf), decision('RequestCancelExternalWorkflowExecution', workflowId='child',
+                                    control='{"key":"c-0-0"}'))
+    events = history(swf, parent)
+    initiated = last(events, 'RequestCancelExternalWorkflowExecutionInitiated')
+    assert initiated['workflowId'] == 'child' and initiated['control'] == '{"key":"c-0-0"}'
+    requested = last(events, 'ExternalWorkflowExecutionCancelRequested')
+    assert requested['initiatedEventId'] == event_id(
+        events, 'RequestCancelExternalWorkflowExecutionInitiated')
+    child_task = poll(swf, CHILDREN)
+    child_events = child_task['events']
+    asked = last(child_events, 'WorkflowExecutionCancelRequested')
+    assert asked['externalWorkflowExecution'] == parent
+    decide(swf, child_task, decision('CancelWorkflowExecution', details='as asked'))
+    assert last(history(swf, parent), 'ChildWorkflowExecutionCanceled')['details'] == 'as asked'
+    # a run that is not open: the request fails, and a decision task is scheduled
+    decide(swf, poll(swf), decision('RequestCancelExternalWorkflowExecution', workflowId='child'))
+    failed = last(history(swf, parent), 'RequestCancelExternalWorkflowExecutionFailed')
+    assert failed['cause'] == 'UNKNOWN_EXTERNAL_WORKFLOW_EXECUTION'
+    assert poll(swf)['events'][-1]['eventType'] == 'DecisionTaskStarted'
+
+
+def test_signals_without_input_and_markers(swf):
+    execution = start(swf)
+    swf.signal_workflow_execution(domain=DOMAIN, workflowId='wf-1', signalName='go')
+    decide(swf, poll(swf), decision('RecordMarker', markerName='m', details='d'),
+           decision('StartTimer', timerId='@sleep-0', startToFireTimeout='3600',
+                    control='{"position":1}'))
+    events = history(swf, execution)
+    assert last(events, 'WorkflowExecutionSignaled') == {'signalName': 'go'}
+    assert last(events, 'MarkerRecorded')['details'] == 'd'
+    assert last(events, 'TimerStarted')['control'] == '{"position":1}'
+
+
 # --- fixtures: S3 beside SWF, and a loopback server -------------------------------------------
 
 def test_s3_client_shares_the_mocked_aws(s3_client, swf):
