@@ -41,6 +41,7 @@ examples:
   flowy local list --store runs.db
   flowy local list --store runs.db --state failed --all --json
   flowy local show nightly-2024-06-01 --store runs.db -v
+  flowy local show nightly-2024-06-01 --store runs.db --trace nightly
   flowy local resume nightly-2024-06-01 --store runs.db --workflow myproject.jobs:nightly
   flowy local repair nightly-2024-06-01 --store runs.db --workflow myproject.jobs:nightly
   flowy local signal nightly-2024-06-01 approve '{"by": "ann"}' --store runs.db
@@ -80,6 +81,9 @@ def build_parser():
     show.add_argument('run_id', metavar='RUN_ID')
     show.add_argument('--store', required=True, help='the run store file')
     show.add_argument('--json', action='store_true', help='print one JSON object')
+    show.add_argument('--trace', metavar='PATH',
+                      help='also draw the run, its restarts and children as a trace: '
+                      'PATH.dot, and PATH.svg when Graphviz is installed')
     show.add_argument('-v', '--verbose', action='store_true',
                       help='also print the recorded tracebacks of failures')
     for name, text in (('resume', 'resume a run that did not end (or give the result or '
@@ -214,6 +218,8 @@ def _show(args):
         calls = store.calls(run.id)
         children, successor = _related(store, run)
         inbox = store.inbox([run.id])
+        if args.trace:
+            _write_trace(store, run.id, args.trace)
     if args.json:
         fields = {name: getattr(run, name) for name in (
             'id', 'workflow', 'state', 'input', 'result', 'reason', 'parent', 'parent_key',
@@ -257,6 +263,16 @@ def _show(args):
         if args.verbose and call.traceback:
             print(_indent(call.traceback, '      '))
     return 0
+
+
+def _write_trace(store, run_id, path):
+    """Draw stored run ``run_id`` as the tracer draws a live one (see --trace)."""
+    from ..trace_render import runs_from_store, to_dot
+    from .tracer import write_trace
+
+    runs = runs_from_store(store, run_id)
+    for written in write_trace(lambda: to_dot(runs), path):
+        print('trace written to %s' % written, file=sys.stderr)
 
 
 _TIMER, _SIGNAL = '@sleep', '@signal'

@@ -1,9 +1,11 @@
 """Record a local run and draw it: every task, what it depended on, how it ended.
 
 Each workflow run (the root, each child, each restarted run) is a cluster; each task is
-a node labelled with its call key, the decision that started it and its result or
-error; edges go from the results a call used to the call.  The picture is Graphviz DOT,
-rendered to SVG when the Graphviz programs are installed.
+a node labelled with its call key, the decision that started it and its result (as a
+Python repr) or error, with the full input, outcome and timings in its tooltip; edges go
+from the results a call used to the call.  Many calls of one task are drawn as one node
+(see :mod:`flowy.trace_render`, which draws stored histories the same way).  The picture
+is Graphviz DOT, rendered to SVG when the Graphviz programs are installed.
 
 Drawing is a by-product of a run: :meth:`Tracer.write` never raises for a trace it
 cannot write or draw, it warns (:class:`TraceWarning`) and goes on, so that a trace
@@ -12,17 +14,20 @@ never takes the place of the run's result or error.
 
 import logging
 import os
-import re
 import shlex
 import shutil
 import signal
 import subprocess
 import tempfile
+import time
 import warnings
 
-from ..decision import Fail, Finish, Restart
+from .. import trace_render
+from ..decision import Cancelled, Fail, Finish, Restart
+from ..history import call_id
+from ..trace_render import GROUP_OVER, SHOW_OVER, TraceCall, TraceRun, call_state
 
-__all__ = ['RENDER_TIMEOUT', 'TraceWarning', 'Tracer']
+__all__ = ['RENDER_TIMEOUT', 'TraceWarning', 'Tracer', 'write_trace']
 
 logger = logging.getLogger('flowy')
 
@@ -30,119 +35,109 @@ logger = logging.getLogger('flowy')
 #: (the DOT file is written in any case).  Large traces take Graphviz minutes.
 RENDER_TIMEOUT = 30.0
 
+_KINDS = {'@sleep': 'timer', '@marker': 'marker', '@now': 'marker', '@signal': 'signal'}
+
 
 class TraceWarning(UserWarning):
     """A trace could not be written or drawn; the run itself is not affected."""
-
-
-def _clip(text, limit=24):
-    """Encoded values and reasons, shortened for a node label."""
-    text = str(text)
-    return text if len(text) <= limit else text[:limit - 3] + '...'
-
-
-class _Task:
-    __slots__ = ('key', 'dep', 'kind', 'depends_on', 'decision', 'state', 'detail')
-
-    def __init__(self, key, dep, kind, depends_on, decision):
-        self.key = key
-        self.dep = dep
-        self.kind = kind
-        self.depends_on = depends_on
-        self.decision = decision
-        self.state = 'running'
-        self.detail = ''
-
-
-class _Workflow:
-    __slots__ = ('id', 'name', 'parent', 'parent_key', 'tasks', 'state', 'detail',
-                 'restarted_as')
-
-    def __init__(self, id, name, parent, parent_key):
-        self.id = id
-        self.name = name
-        self.parent = parent
-        self.parent_key = parent_key
-        self.tasks = {}
-        self.state = 'running'
-        self.detail = ''
-        self.restarted_as = None
 
 
 class Tracer:
     """Collects what happened in one ``LocalWorkflow.run(..., _trace=tracer)``.
 
     After the run, :meth:`to_dot` gives the DOT source and :meth:`write` saves it (and an
-    SVG when Graphviz is installed).  ``workflows`` maps run ids to what was recorded.
+    SVG when Graphviz is installed).  ``workflows`` maps run ids to what was recorded
+    (:class:`~flowy.trace_render.TraceRun` objects, their calls in ``tasks``).
+
+    ``decode`` turns encoded values into Python values for display (tagged JSON by
+    default; values it cannot decode are shown as their text).  More than
+    ``group_over`` calls of one task in one run that used results of the same tasks
+    are drawn as one node, with at most ``show_over`` of those that did not complete
+    drawn on their own; ``legend`` adds a legend.  ``clock`` gives the times shown in
+    tooltips (seconds; :func:`time.monotonic`).
     """
 
-    def __init__(self):
+    def __init__(self, decode=trace_render.loads, group_over=GROUP_OVER, show_over=SHOW_OVER,
+                 legend=True, clock=time.monotonic):
         self.workflows = {}
+        self.decode = decode
+        self.group_over = group_over
+        self.show_over = show_over
+        self.legend = legend
+        self.clock = clock
 
     # -- what the engine reports -------------------------------------------------
+    # The engine calls these from its event loop; none of them raises for a call or a
+    # run it did not hear of before (a trace never makes a run fail).
 
-    def workflow_started(self, run_id, name, parent_id, parent_key):
-        self.workflows[run_id] = _Workflow(run_id, name, parent_id, parent_key)
+    def workflow_started(self, run_id, name, parent_id, parent_key, input=None):
+        """Run ``run_id`` of workflow ``name`` started (``input``: its encoded input)."""
+        self.workflows[run_id] = TraceRun(run_id, name, parent_id, parent_key, input,
+                                          self.clock())
 
-    def scheduled(self, run_id, key, dep, kind, depends_on, decision):
-        self.workflows[run_id].tasks[key] = _Task(key, dep, kind, tuple(depends_on), decision)
+    def scheduled(self, run_id, key, dep, kind, depends_on, decision, input=None):
+        """Decision ``decision`` scheduled call ``key`` (``input``: its encoded input)."""
+        self._run(run_id).tasks[key] = TraceCall(key, dep, kind, tuple(depends_on), decision,
+                                                 input, self.clock())
 
-    def call_failed(self, run_id, key, dep, decision, reason):
-        task = _Task(key, dep, 'activity', (), decision)
-        self.workflows[run_id].tasks[key] = task
-        task.state, task.detail = 'failed', reason
+    def call_failed(self, run_id, key, dep, decision, reason, input=None, kind='activity'):
+        """Call ``key`` failed before it could start (or was cancelled before it did)."""
+        task = TraceCall(key, dep, kind, (), decision, input, self.clock())
+        self._run(run_id).tasks[key] = task
+        task.state, task.detail = call_state(key, reason), reason
+        task.finished = task.scheduled
+
+    def started(self, run_id, key):
+        """A worker started call ``key`` (optional: the time it left the queue)."""
+        self._task(run_id, key).started = self.clock()
 
     def completed(self, run_id, key, data):
-        task = self.workflows[run_id].tasks[key]
-        task.state, task.detail = 'completed', data
+        """Call ``key`` returned ``data`` (encoded)."""
+        task = self._task(run_id, key)
+        task.state, task.detail, task.finished = 'completed', data, self.clock()
 
-    def failed(self, run_id, key, reason):
-        task = self.workflows[run_id].tasks[key]
-        task.state, task.detail = 'failed', reason
+    def failed(self, run_id, key, reason, state=None):
+        """Call ``key`` ended with ``reason``: ``state`` ``'failed'``, ``'timedout'`` or
+        ``'cancelled'``, by default read from the reason's wording."""
+        task = self._task(run_id, key)
+        task.state = state or call_state(key, reason)
+        task.detail, task.finished = reason, self.clock()
 
     def workflow_finished(self, run_id, outcome):
-        workflow = self.workflows[run_id]
+        workflow = self._run(run_id)
+        workflow.finished = self.clock()
         if type(outcome) is Finish:
             workflow.state, workflow.detail = 'completed', outcome.result
-        elif type(outcome) is Fail:
+        elif type(outcome) is Cancelled:
+            workflow.state, workflow.detail = 'cancelled', outcome.reason
+        elif isinstance(outcome, Fail):
             workflow.state, workflow.detail = 'failed', outcome.reason
         elif type(outcome) is Restart:
             workflow.state, workflow.detail = 'restarted', outcome.input
 
     def restarted(self, run_id, successor_id):
-        self.workflows[run_id].restarted_as = successor_id
+        self._run(run_id).restarted_as = successor_id
+
+    def _run(self, run_id):
+        run = self.workflows.get(run_id)
+        if run is None:
+            run = self.workflows[run_id] = TraceRun(run_id, '?', None, None)
+        return run
+
+    def _task(self, run_id, key):
+        tasks = self._run(run_id).tasks
+        task = tasks.get(key)
+        if task is None:
+            dep = key.rpartition('-')[0] if key[:1] == '@' else call_id(key).rpartition('-')[0]
+            task = tasks[key] = TraceCall(key, dep, _KINDS.get(dep, 'activity'), (), None)
+        return task
 
     # -- the picture ----------------------------------------------------------------
 
     def to_dot(self):
         """The trace as Graphviz DOT source text."""
-        lines = ['digraph flowy {', '\tgraph [fontsize=10 rankdir=LR]',
-                 '\tnode [fontname=Helvetica fontsize=10]']
-        edges = []
-        for workflow in self.workflows.values():
-            lines.append('\tsubgraph %s {' % _quote('cluster_%s' % workflow.id))
-            lines.append('\t\tgraph [color=%s label=%s style=rounded]' % (
-                _quote(_COLORS[workflow.state]), _label([_workflow_label(workflow)])))
-            lines.append('\t\t%s [label=%s fillcolor="#eeeeee" shape=box '
-                         'style="rounded,filled"]' % (_node(workflow.id, 'start'),
-                                                      _label([workflow.name])))
-            for task in workflow.tasks.values():
-                lines.append('\t\t%s [label=%s%s]' % (
-                    _node(workflow.id, task.key), _label(_task_label(task)),
-                    ''.join(' %s=%s' % (name, _quote(value))
-                            for name, value in _task_style(task).items())))
-                edges.extend((_node(workflow.id, dep), _node(workflow.id, task.key), '')
-                             for dep in task.depends_on)
-            lines.append('\t}')
-            if workflow.parent is not None:
-                edges.append((_node(workflow.parent, workflow.parent_key),
-                              _node(workflow.id, 'start'), ' [label=child style=dashed]'))
-            if workflow.restarted_as is not None:
-                edges.append((_node(workflow.id, 'start'), _node(workflow.restarted_as, 'start'),
-                              ' [label=restart style=dashed]'))
-        lines.extend('\t%s -> %s%s' % edge for edge in edges)
-        lines.append('}')
-        return '\n'.join(lines) + '\n'
+        return trace_render.to_dot(self.workflows, self.decode, self.group_over,
+                                   self.show_over, self.legend)
 
     def write(self, path, timeout=None):
         """Write ``path + '.dot'``, and ``path + '.svg'`` if Graphviz renders it in time.
@@ -152,27 +147,33 @@ class Tracer:
         Graphviz, a renderer that fails or is too slow, a file that cannot be written,
         each gives a :class:`TraceWarning` naming the file and the reason.
         """
-        path = os.fspath(path)
-        dot_path = path + '.dot'
-        try:
-            source = self.to_dot()
-            directory = os.path.dirname(path)
-            if directory:
-                os.makedirs(directory, exist_ok=True)
-            with open(dot_path, 'w', encoding='utf-8') as stream:
-                stream.write(source)
-        except Exception as exc:
-            _warn('the trace could not be written to %s: %s' % (dot_path, _describe(exc)))
-            return []
-        written = [dot_path]
-        svg_path = path + '.svg'
-        problem = _render_svg(dot_path, svg_path, RENDER_TIMEOUT if timeout is None else timeout)
-        if problem is None:
-            written.append(svg_path)
-        else:
-            _warn('the trace %s was written as DOT only: %s' % (dot_path, problem))
-        logger.info('trace written to %s', ', '.join(written))
-        return written
+        return write_trace(self.to_dot, path, timeout)
+
+
+def write_trace(source, path, timeout=None):
+    """Write the DOT text that ``source()`` returns to ``path + '.dot'`` and render
+    ``path + '.svg'``, as :meth:`Tracer.write` does (shared with stored histories)."""
+    path = os.fspath(path)
+    dot_path = path + '.dot'
+    try:
+        text = source()
+        directory = os.path.dirname(path)
+        if directory:
+            os.makedirs(directory, exist_ok=True)
+        with open(dot_path, 'w', encoding='utf-8') as stream:
+            stream.write(text)
+    except Exception as exc:
+        _warn('the trace could not be written to %s: %s' % (dot_path, _describe(exc)))
+        return []
+    written = [dot_path]
+    svg_path = path + '.svg'
+    problem = _render_svg(dot_path, svg_path, RENDER_TIMEOUT if timeout is None else timeout)
+    if problem is None:
+        written.append(svg_path)
+    else:
+        _warn('the trace %s was written as DOT only: %s' % (dot_path, problem))
+    logger.info('trace written to %s', ', '.join(written))
+    return written
 
 
 def _render_svg(dot_path, svg_path, timeout):
@@ -239,62 +240,3 @@ def _warn(message):
 
 def _describe(exc):
     return '%s: %s' % (type(exc).__name__, exc) if str(exc) else type(exc).__name__
-
-
-_COLORS = {'running': '#999999', 'completed': '#2e7d32', 'failed': '#c62828',
-           'restarted': '#1565c0', 'timedout': '#ef6c00'}
-
-# Characters that cannot stand for themselves inside a quoted DOT string: quotes and
-# backslashes (the escapes of DOT and of its labels), line breaks and other control
-# characters (which Graphviz may reject or drop), and lone surrogates (not UTF-8).
-_UNSAFE = re.compile(r'[\\"\x00-\x1f\x7f-\x9f\ud800-\udfff]')
-_ESCAPES = {'\\': '\\\\', '"': '\\"', '\n': '\\n'}
-
-
-def _escape(match):
-    char = match.group()
-    escape = _ESCAPES.get(char)
-    if escape is None:
-        # Shown as Python would write it, with the backslash itself escaped for DOT.
-        escape = '\\' + repr(char)[1:-1]
-    return escape
-
-
-def _quote(text):
-    """``text`` as a quoted DOT string that shows exactly ``text`` in a label."""
-    return '"%s"' % _UNSAFE.sub(_escape, str(text))
-
-
-def _label(lines):
-    """A DOT label of these lines of text."""
-    return '"%s"' % '\\n'.join(_UNSAFE.sub(_escape, str(line)) for line in lines)
-
-
-def _node(run_id, key):
-    return _quote('w%s/%s' % (run_id, key))
-
-
-def _workflow_label(workflow):
-    label = '%s (run %s)' % (workflow.name, workflow.id)
-    if workflow.state == 'completed':
-        label += ' = %s' % _clip(workflow.detail)
-    elif workflow.state != 'running':
-        label += ' %s: %s' % (workflow.state, _clip(workflow.detail))
-    return label
-
-
-def _task_label(task):
-    lines = [task.key, 'decision %d' % task.decision]
-    if task.state == 'completed':
-        lines.append('= %s' % _clip(task.detail))
-    elif task.state == 'failed':
-        lines.append('failed: %s' % _clip(task.detail))
-    return lines
-
-
-def _task_style(task):
-    style = {'shape': 'box' if task.kind == 'workflow' else 'ellipse',
-             'color': _COLORS[task.state]}
-    if task.state == 'running':
-        style['style'] = 'dotted'
-    return style

@@ -152,7 +152,11 @@ def test_to_dot_contains_nodes_edges_and_labels(traced):
     assert (parent_square, child_call) in edges  # the child got square's result
     assert (child_call, boom_call) in edges  # boom got the child's result
     assert (child_call, child_start) in edges  # the call started the child run
-    assert len(edges) == 3
+    # and faint lines from each run's start to the calls that used no result
+    [parent_start] = by_key['Parent']
+    child_square = next(node for node in by_key['square-0-0'] if node != parent_square)
+    assert (parent_start, parent_square) in edges and (child_start, child_square) in edges
+    assert len([edge for edge in edges if not edge[0].startswith('legend/')]) == 5
 
 
 def test_to_dot_edges_connect_declared_nodes(traced):
@@ -243,7 +247,8 @@ def shown_lines(token):
         else:
             assert not piece.startswith('\\'), 'unexpected escape %r in %s' % (piece, token)
             line.append(piece)
-    return lines + [''.join(line)]
+    # The tracer writes & as &amp; (Graphviz reads entities in labels).
+    return [text.replace('&amp;', '&') for text in lines + [''.join(line)]]
 
 
 def node_labels(source):
@@ -264,7 +269,9 @@ def node_labels(source):
             subgraphs.pop() if subgraphs else None
         elif token == '[':
             owner = tokens[index - 1]
-            if owner in ('graph', 'node'):
+            if owner == 'edge' or tokens[index - 2] == '->':
+                owner = None  # edge attributes
+            elif owner in ('graph', 'node'):
                 owner = subgraphs[-1] if subgraphs and owner == 'graph' else owner
             else:
                 owner = shown_lines(owner)[0]
@@ -272,7 +279,7 @@ def node_labels(source):
             while tokens[index] != ']':
                 name, equals, value = tokens[index:index + 3]
                 assert equals == '=', tokens[index:index + 3]
-                if name == 'label':
+                if name == 'label' and owner is not None:
                     labels[owner] = shown_lines(value) if value.startswith('"') else [value]
                 index += 3
         index += 1
@@ -288,7 +295,7 @@ def as_shown(text):
 
 TRICKY = ['ends with \\', 'say "hi"', '\\"', 'x\\\\\\', 'two\nlines', 'bell\x07nul\x00',
           'tab\tcr\r', 'lone \ud800', '\x85 next line', '<b>html</b>', '<lambda>',
-          '\\n is not a break', '\\N \\G \\L', 'é ☃ 𝄞', '', '"', '\\']
+          '\\n is not a break', '\\N \\G \\L', 'é ☃ 𝄞', '', '"', '\\', 'a &amp; b & c']
 
 
 def tricky_trace(text):
@@ -314,14 +321,15 @@ def test_labels_show_any_text_as_it_is(text):
     assert labels['w1/never-0-0'] == ['never-0-0', 'decision 3'] + as_shown('failed: ' + text)
 
 
-def test_long_texts_are_clipped_before_they_are_escaped():
-    labels = node_labels(tricky_trace('\\' * 30).to_dot())
-    assert labels['w1/ok-0-0'][-1] == '= ' + '\\' * 21 + '...'
+def test_long_texts_are_clipped_in_labels_before_they_are_escaped():
+    labels = node_labels(tricky_trace('\\' * 60).to_dot())
+    assert labels['w1/ok-0-0'][-1] == '= ' + '\\' * 37 + '...'
 
 
 @pytest.mark.skipif(not HAVE_DOT, reason='the Graphviz "dot" program is not installed')
 def test_graphviz_draws_tricky_labels(tmp_path):
     tracer = tricky_trace('')
+    tracer.group_over = len(TRICKY)  # every call a node of its own
     for index, text in enumerate(TRICKY):
         tracer.scheduled(1, 'tricky-%d-0' % index, 'tricky', 'activity', (), index)
         tracer.failed(1, 'tricky-%d-0' % index, text)
@@ -332,9 +340,14 @@ def test_graphviz_draws_tricky_labels(tmp_path):
     svg = (tmp_path / 'tricky.svg').read_text(encoding='utf-8')
     shown = {html.unescape(text).strip()
              for text in re.findall(r'<text[^>]*>([^<]*)</text>', svg)}
+    tooltips = [html.unescape(text) for text in re.findall(r'xlink:title="([^"]*)"', svg)]
     for text in TRICKY:
         for line in as_shown('failed: ' + text):
             assert line.strip() in shown, (text, line)
+        # Tooltips (read by Graphviz as escStrings, where \\N is the node's name) show
+        # the whole error as it is too.
+        error = 'error: ' + '\n'.join(as_shown(text))
+        assert any('\n%s\n' % error in tooltip for tooltip in tooltips), (text, error)
 
 
 # -- writing never fails the run ---------------------------------------------------------
