@@ -157,6 +157,7 @@ def workflow():
 def programs(draw):
     ops = []
     keyed = []  # ops whose value is the result of one call or timer: what cancel() takes
+    reductions = set()  # ops whose value may be a parallel_reduce() result (see below)
     waits = {'a': 0, 'b': 0}  # wait_signal() calls by name
     needed = {'a': 0, 'b': 0}  # signals the first run's bare waits need to arrive
 
@@ -194,6 +195,8 @@ def programs(draw):
                                          else []))
         elif kind == 'reduce':
             chosen = draw(st.lists(st.integers(0, len(ops) - 1), min_size=1, max_size=6))
+            if len(chosen) > 1 or chosen[0] in reductions:
+                reductions.add(len(ops))
             ops.append(['reduce', draw(st.sampled_from(['task', 'plain'])), chosen])
         elif kind == 'sleep':
             ops.append(['sleep', draw(st.integers(0, 3))])
@@ -212,10 +215,13 @@ def programs(draw):
         else:
             # Mostly a call or a timer; sometimes a combined result or a signal wait,
             # which cancel() refuses (the run fails), or a plain value (nothing happens).
+            # Never a parallel_reduce() result: whether cancel() refuses a pending one
+            # depends on the driver (test_effects.py, an xfail test).
+            targets = [i for i in range(len(ops)) if i not in reductions]  # op 0 at least
             if keyed and draw(st.integers(0, 4)):
                 target = draw(st.sampled_from(keyed))
             else:
-                target = var()
+                target = draw(st.sampled_from(targets))
             ops.append(['cancel', target, draw(st.sampled_from(['keep', 'wait']))])
     result = draw(st.lists(st.integers(0, len(ops) - 1), max_size=3))
     signals = [(name, draw(st.integers(0, 20)))
