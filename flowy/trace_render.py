@@ -285,6 +285,7 @@ class _Picture:
         self.kinds = set()
         self.states = set()
         self.groups = set()
+        self.members = set()  # (run id, key) of group members drawn on their own
 
     def when(self, at):
         if at is None or self.origin is None:
@@ -405,7 +406,8 @@ def _draw_run(picture, run, node_of, group_over, show_over):
         for tail in tails:
             if tail is not None:
                 picture.edges[(tail, head)] += 1
-        if not any(tails) and (start, head) not in picture.edge_attrs:
+        if not any(tails) and (start, head) not in picture.edge_attrs and (
+                run.id, call.key) not in picture.members:
             # What the body started with: a faint line from the run's start.
             picture.edges[(start, head)] = 1
             picture.edge_attrs[(start, head)] = 'color="#bbbbbb" arrowhead=none'
@@ -529,6 +531,7 @@ def _draw_group(picture, run, dep, kind, calls, node_of, show_over, ended):
         node_of[(run.id, call.key)] = node
     attempts = Counter(call_id(call.key) for call in run.tasks.values())
     for call in shown:
+        picture.members.add((run.id, call.key))
         _draw_call(picture, run, call, node_of, ended, attempts)
         edge = (node, node_of[(run.id, call.key)])
         picture.edges[edge] += 1

@@ -1,6 +1,7 @@
 """Tracing a local run: what the Tracer records, its DOT picture, and the files it writes."""
 
 import html
+import json
 import os
 import re
 import shutil
@@ -492,3 +493,396 @@ def test_a_reason_that_utf8_cannot_encode_is_written(tmp_path):
         with pytest.raises(TaskError, match='lone surrogate'):
             workflow.run(2, _trace=str(tmp_path / 'run'))
     assert 'failed: lone surrogate \\\\ud8' in (tmp_path / 'run.dot').read_text(encoding='utf-8')
+
+
+# -- traces people can read: values, tooltips, groups, marks, a legend ---------------
+
+from flowy import parallel_reduce  # noqa: E402
+from flowy.decision import Cancelled, Finish  # noqa: E402
+from flowy.local.cli import main as local_main  # noqa: E402
+from flowy.serialization import dumps  # noqa: E402
+from flowy.trace_render import runs_from_store, to_dot  # noqa: E402
+
+
+def encoded_input(*args, **kwargs):
+    return dumps([list(args), kwargs])
+
+
+def attributes(source):
+    """``{node id: {attribute: shown text}}`` of the nodes of a DOT source (tooltips
+    with their escapes undone as Graphviz undoes them)."""
+    nodes = {}
+    for line in source.splitlines():
+        match = re.match(r'^\s*("(?:[^"\\]|\\.)*") \[(.*)\]$', line)
+        if not match:
+            continue
+        attrs = {}
+        for name, value in re.findall(r'(\w+)=("(?:[^"\\]|\\.)*"|[^ \]]+)', match.group(2)):
+            if value.startswith('"'):
+                value = value[1:-1]
+                if name == 'tooltip':
+                    value = value.replace('\\\\\\\\', '\x00').replace('\\n', '\n')
+                else:
+                    value = value.replace('\\\\', '\x00').replace('\\n', '\n')
+                value = value.replace('\\"', '"').replace('\x00', '\\').replace('&amp;', '&')
+            attrs[name] = value
+        nodes[unquote(match.group(1))] = attrs
+    return nodes
+
+
+def fan_out(tracer, run_id=1, dep='square', number=25, failing=(3, 11, 17), decision=1,
+            depends_on=()):
+    for index in range(number):
+        key = '%s-%d-0' % (dep, index)
+        tracer.scheduled(run_id, key, dep, 'activity', depends_on, decision,
+                         encoded_input(index))
+        if index in failing:
+            tracer.failed(run_id, key, 'ValueError: %s %d is not a square number I like, '
+                          'not at all, not today' % (dep, index))
+        else:
+            tracer.completed(run_id, key, dumps((index * index, None)))
+
+
+def test_values_are_shown_as_python_reprs_with_inputs_errors_and_timings_in_tooltips():
+    ticks = iter(range(100))
+    tracer = Tracer(clock=lambda: float(next(ticks)))
+    tracer.workflow_started(1, 'Main', None, None, input=encoded_input(5, mode={'a': (1, 2)}))
+    tracer.scheduled(1, 'square-0-0', 'square', 'activity', (), 1, encoded_input(2.5))
+    tracer.completed(1, 'square-0-0', dumps((5.0, None, 2.5)))
+    long_error = 'ValueError: ' + 'this error is much longer than twenty-four characters ' * 3
+    tracer.scheduled(1, 'parse-0-0', 'parse', 'activity', ('square-0-0',), 2,
+                     encoded_input(b'x', {1, 2}))
+    tracer.failed(1, 'parse-0-0', long_error)
+    tracer.workflow_finished(1, Finish(dumps([5.0, 'done'])))
+    source = tracer.to_dot()
+    assert '!t' not in source  # no tagged JSON anywhere
+    nodes = attributes(source)
+    square = nodes['w1/square-0-0']
+    assert square['label'].split('\n') == ['square-0-0', 'decision 1', '= (5.0, None, 2.5)']
+    assert square['tooltip'].split('\n') == [
+        'square-0-0: activity square', 'started by decision 1', 'call: square(2.5)',
+        'result: (5.0, None, 2.5)', 'scheduled at +1.000 s, ended at +2.000 s',
+        'took 1.000 s']
+    parse = nodes['w1/parse-0-0']
+    assert parse['label'].startswith('parse-0-0\ndecision 2\nfailed: ValueError: this')
+    assert parse['label'].endswith('...')
+    assert 'error: %s\n' % long_error in parse['tooltip']  # the whole error
+    assert "call: parse(b'x', {1, 2})" in parse['tooltip']
+    start = nodes['w1/start']
+    assert start['label'] == "Main\n(5, mode={'a': (1, 2)})"
+    assert "input: Main(5, mode={'a': (1, 2)})" in start['tooltip']
+    assert "Main (run 1) = [5.0, 'done']" in source
+
+
+def test_values_that_cannot_be_decoded_are_shown_as_their_text():
+    tracer = Tracer()
+    tracer.workflow_started(1, 'Main', None, None, input='not json at all')
+    tracer.scheduled(1, 'a-0-0', 'a', 'activity', (), 1, '{broken')
+    tracer.completed(1, 'a-0-0', '<pickled bytes>')
+    nodes = attributes(tracer.to_dot())
+    assert nodes['w1/a-0-0']['label'].endswith('= <pickled bytes>')
+    assert 'call: a{broken' in nodes['w1/a-0-0']['tooltip']
+    custom = Tracer(decode=lambda text: text.upper())
+    custom.workflow_started(1, 'Main', None, None)
+    custom.scheduled(1, 'a-0-0', 'a', 'activity', (), 1)
+    custom.completed(1, 'a-0-0', 'own transport')
+    assert attributes(custom.to_dot())['w1/a-0-0']['label'].endswith("= 'OWN TRANSPORT'")
+
+
+def test_a_fan_out_is_one_node_with_its_failures_drawn_on_their_own():
+    tracer = Tracer()
+    tracer.workflow_started(1, 'Main', None, None)
+    fan_out(tracer)
+    tracer.scheduled(1, 'total-0-0', 'total', 'activity',
+                     tuple('square-%d-0' % i for i in range(25) if i not in (3, 11, 17)), 2)
+    tracer.completed(1, 'total-0-0', '1')
+    tracer.workflow_finished(1, Finish('1'))
+    source = tracer.to_dot()
+    nodes, edges = dot_nodes_and_edges(source)
+    [group] = [node for node in nodes if node.startswith('group/')]
+    attrs = attributes(source)[group]
+    assert attrs['label'] == 'square x 25, 3 failed\ndecision 1'
+    assert attrs['peripheries'] == '2'
+    tooltip = attrs['tooltip']
+    assert '22 completed, 3 failed' in tooltip
+    assert 'calls: square(0), square(1), square(2), square(3), ...' in tooltip
+    assert 'results: (0, None), (1, None), (4, None), (16, None), ...' in tooltip
+    assert 'error (x 1): ValueError: square 3 is not a square number' in tooltip
+    for index in (3, 11, 17):  # the failures stay visible
+        node = 'w1/square-%d-0' % index
+        assert node in nodes and (group, node) in edges
+        assert 'not at all, not today' in attributes(source)[node]['tooltip']
+    assert not any(node.startswith('w1/square-') for node in nodes
+                   if node.rpartition('/')[2] not in ('square-3-0', 'square-11-0',
+                                                     'square-17-0'))
+    assert (group, 'w1/total-0-0') in edges
+    assert re.search(r'"%s" -> "w1/total-0-0" \[label="x 22"\]' % re.escape(group), source)
+
+
+def test_the_grouping_threshold_and_the_failures_shown_are_settings():
+    def trace(**settings):
+        tracer = Tracer(**settings)
+        tracer.workflow_started(1, 'Main', None, None)
+        fan_out(tracer, number=40, failing=range(0, 40, 2))
+        return dot_nodes_and_edges(tracer.to_dot())[0]
+
+    nodes = trace()
+    assert sum(node.startswith('group/') for node in nodes) == 1
+    assert sum(node.startswith('w1/square-') for node in nodes) == 10  # SHOW_OVER
+    nodes = trace(show_over=3)
+    assert sum(node.startswith('w1/square-') for node in nodes) == 3
+    nodes = trace(group_over=40)  # 40 calls are not more than 40: each drawn
+    assert not any(node.startswith('group/') for node in nodes)
+    assert sum(node.startswith('w1/square-') for node in nodes) == 40
+
+
+def test_calls_of_one_task_are_grouped_by_the_tasks_whose_results_they_used():
+    tracer = Tracer()
+    tracer.workflow_started(1, 'Main', None, None)
+    fan_out(tracer, failing=())
+    for index in range(12):  # each uses one square: one group
+        tracer.scheduled(1, 'child-%d-0' % index, 'child', 'workflow',
+                         ('square-%d-0' % index,), 2 + index)
+        tracer.completed(1, 'child-%d-0' % index, '1')
+    tracer.scheduled(1, 'child-12-0', 'child', 'workflow', (), 30)  # on its own
+    labels = [label for node, label in dot_nodes_and_edges(tracer.to_dot())[0].items()
+              if not node.startswith('legend/')]
+    assert 'child x 12\\ndecisions 2-13' in labels
+    assert any(label.startswith('child-12-0') for label in labels)
+
+
+def test_interrupted_cancelled_and_timed_out_calls_are_marked():
+    tracer = Tracer()
+    tracer.workflow_started(1, 'Main', None, None)
+    for dep in ('slow', 'gone', 'late', 'bad', 'ok'):
+        tracer.scheduled(1, '%s-0-0' % dep, dep, 'activity', (), 1)
+    tracer.failed(1, 'gone-0-0', 'gone-0 was cancelled')
+    tracer.failed(1, 'late-0-0', 'late-0-0 timed out: no result in 2 s')
+    tracer.failed(1, 'bad-0-0', 'TimeoutError: timed out')  # an error, not a timeout
+    tracer.completed(1, 'ok-0-0', '1')
+    tracer.call_failed(1, 'never-0-0', 'never', 1, 'never-0 was cancelled')
+    running = attributes(tracer.to_dot())
+    assert running['w1/slow-0-0']['style'] == 'dotted,filled'  # the run goes on
+    assert running['w1/slow-0-0']['label'].endswith('running')
+    tracer.workflow_finished(1, Cancelled('the run was cancelled'))
+    source = tracer.to_dot()
+    nodes = attributes(source)
+    states = {key: tracer.workflows[1].tasks[key].state for key in tracer.workflows[1].tasks}
+    assert states == {'slow-0-0': 'running', 'gone-0-0': 'cancelled', 'late-0-0': 'timedout',
+                      'bad-0-0': 'failed', 'ok-0-0': 'completed', 'never-0-0': 'cancelled'}
+    assert nodes['w1/slow-0-0']['label'].endswith('interrupted')
+    assert 'dashed' in nodes['w1/slow-0-0']['style']
+    assert 'still running when its run ended' in nodes['w1/slow-0-0']['tooltip']
+    assert nodes['w1/gone-0-0']['label'].endswith('cancelled')
+    assert nodes['w1/never-0-0']['label'].endswith('cancelled')
+    assert nodes['w1/late-0-0']['label'].endswith('timed out')
+    assert 'reason: late-0-0 timed out: no result in 2 s' in nodes['w1/late-0-0']['tooltip']
+    assert nodes['w1/bad-0-0']['label'].endswith('failed: TimeoutError: timed out')
+    colors = {key: nodes['w1/%s' % key]['color'] for key in states}
+    assert len({colors['slow-0-0'], colors['gone-0-0'], colors['late-0-0'],
+                colors['bad-0-0'], colors['ok-0-0']}) == 5
+    assert 'Main (run 1) cancelled: the run was cancelled' in source
+    # The engine may also say how a call ended.
+    tracer.failed(1, 'bad-0-0', 'TimeoutError: timed out', state='timedout')
+    assert tracer.workflows[1].tasks['bad-0-0'].state == 'timedout'
+
+
+def test_timers_markers_and_signals_are_drawn_distinctly_with_a_legend():
+    tracer = Tracer()
+    tracer.workflow_started(1, 'Main', None, None)
+    tracer.scheduled(1, 'work-0-0', 'work', 'activity', (), 1)
+    tracer.completed(1, 'work-0-0', '1')
+    tracer.scheduled(1, '@sleep-0', '@sleep', 'timer', (), 1)
+    tracer.completed(1, '@sleep-0', 'null')
+    tracer.scheduled(1, '@marker-0', '@marker', 'marker', (), 1)
+    tracer.completed(1, '@marker-0', dumps({'step': (1, 2)}))
+    tracer.scheduled(1, '@now-0', '@now', 'marker', (), 2)
+    tracer.completed(1, '@now-0', '1700000000.5')
+    tracer.scheduled(1, '@signal-approve-0', '@signal-approve', 'signal', (), 2)
+    tracer.completed(1, '@signal-approve-0', dumps({'by': 'ann'}))
+    tracer.scheduled(1, '@sleep-1', '@sleep', 'timer', (), 3)
+    tracer.workflow_finished(1, Finish('1'))
+    source = tracer.to_dot()
+    nodes = attributes(source)
+    shapes = {key: nodes['w1/' + key]['shape'] for key in (
+        'work-0-0', '@sleep-0', '@marker-0', '@signal-approve-0')}
+    assert len(set(shapes.values())) == 4
+    assert nodes['w1/@now-0']['shape'] == shapes['@marker-0']
+    assert nodes['w1/@sleep-0']['label'].endswith('fired')
+    assert nodes['w1/@sleep-1']['label'].endswith('interrupted')
+    assert nodes['w1/@marker-0']['label'].endswith("= {'step': (1, 2)}")
+    assert nodes['w1/@signal-approve-0']['label'].endswith("= {'by': 'ann'}")
+    legend = {attrs['label']: attrs for node, attrs in nodes.items()
+              if node.startswith('legend/')}
+    assert {'activity', 'timer', 'recorded value', 'signal received', 'completed',
+            'interrupted'} <= set(legend)
+    assert legend['timer']['shape'] == shapes['@sleep-0']
+    assert legend['signal received']['shape'] == shapes['@signal-approve-0']
+    assert 'child workflow' not in legend and 'failed' not in legend  # only what is drawn
+    tracer.legend = False
+    assert 'legend' not in tracer.to_dot()
+
+
+def test_children_of_grouped_calls_and_runs_beyond_the_limit_are_counted():
+    tracer = Tracer()
+    tracer.workflow_started(1, 'Main', None, None)
+    for index in range(15):
+        tracer.scheduled(1, 'child-%d-0' % index, 'child', 'workflow', (), 1)
+        tracer.workflow_started(100 + index, 'Child', 1, 'child-%d-0' % index)
+        tracer.scheduled(100 + index, 'square-0-0', 'square', 'activity', (), 1)
+        if index == 4:
+            tracer.failed(100 + index, 'square-0-0', 'boom')
+            tracer.workflow_finished(100 + index, Fail('boom'))
+            tracer.failed(1, 'child-4-0', 'boom')
+        else:
+            tracer.completed(100 + index, 'square-0-0', '1')
+            tracer.workflow_finished(100 + index, Finish('1'))
+            tracer.completed(1, 'child-%d-0' % index, '1')
+    source = tracer.to_dot()
+    assert source.count('subgraph "cluster_') == 3  # Main, the failed child, the legend
+    assert 'cluster_104' in source
+    nodes = attributes(source)
+    assert nodes['more runs']['label'] == '14 more runs not drawn'
+    assert 'child x 15, 1 failed' in source
+    few = tracer_module.trace_render.to_dot(tracer.workflows, group_over=100, max_runs=5)
+    assert few.count('subgraph "cluster_') == 6
+    assert '11 more runs not drawn' in few
+
+
+class Sum:
+    def __init__(self, square, add):
+        self.square, self.add = square, add
+
+    def __call__(self, n):
+        return parallel_reduce(self.add, [self.square(i) for i in range(n)])
+
+
+def add(a, b):
+    return a + b
+
+
+def svg_size(path):
+    head = path.read_text(encoding='utf-8')[:2000]
+    width, height = re.search(r'<svg width="([\d.]+)pt" height="([\d.]+)pt"', head).groups()
+    return float(width) * 4 / 3, float(height) * 4 / 3  # CSS pixels
+
+
+def test_a_20000_task_run_draws_a_small_picture(tmp_path):
+    workflow = LocalWorkflow(Sum, executor=ThreadPoolExecutor)
+    workflow.conf_activity('square', square)
+    workflow.conf_activity('add', add)
+    tracer = Tracer()
+    assert workflow.run(10000, _trace=tracer) == sum(i * i for i in range(10000))
+    assert sum(len(run.tasks) for run in tracer.workflows.values()) == 19999
+    source = tracer.to_dot()
+    assert len(source) < 20000
+    nodes, edges = dot_nodes_and_edges(source)
+    assert len(nodes) < 30 and len(edges) < 30
+    assert any(label.startswith('square x 10,000') for label in nodes.values())
+    if HAVE_DOT:
+        with warnings.catch_warnings():
+            warnings.simplefilter('error')
+            tracer.write(str(tmp_path / 'big'))
+        width, height = svg_size(tmp_path / 'big.svg')
+        assert height < 2000 and width < 4000
+
+
+@pytest.mark.skipif(not HAVE_DOT, reason='the Graphviz "dot" program is not installed')
+def test_graphviz_draws_tooltips_groups_and_the_legend(tmp_path):
+    tracer = Tracer()
+    tracer.workflow_started(1, 'Main', None, None, input=encoded_input(40))
+    fan_out(tracer, number=40)
+    tracer.workflow_finished(1, Finish('1'))
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')
+        tracer.write(str(tmp_path / 'fan'))
+    svg = (tmp_path / 'fan.svg').read_text(encoding='utf-8')
+    texts = {html.unescape(text) for text in re.findall(r'<text[^>]*>([^<]*)</text>', svg)}
+    tooltips = [html.unescape(text) for text in re.findall(r'xlink:title="([^"]*)"', svg)]
+    assert {'square x 40, 3 failed', 'legend', 'many calls (dep x N)', 'failed',
+            'Main', '(40)', 'square-11-0'} <= texts
+    assert any(tip.startswith('square-11-0: activity square\n') and
+               'error: ValueError: square 11 is not a square number I like, not at all, '
+               'not today' in tip for tip in tooltips)
+    assert any('input: Main(40)' in tip for tip in tooltips)
+    width, height = svg_size(tmp_path / 'fan.svg')
+    assert height < 1000  # 40 calls are no longer a column 3,407 pixels tall
+
+
+# -- stored histories: the same picture ---------------------------------------------
+
+
+class Stored:
+    def __init__(self, square, child):
+        self.square, self.child = square, child
+
+    def __call__(self, n):
+        results = [self.square(i) for i in range(n)]
+        total = 0
+        for result in results:
+            try:
+                total += wait(result)
+            except TaskError:
+                pass
+        return (total, self.child(2))
+
+
+def square_but_not_7(x):
+    if x == 7:
+        raise ValueError('seven is not welcome here, said the long error message')
+    return x * x
+
+
+@pytest.fixture(scope='module')
+def stored(tmp_path_factory):
+    path = str(tmp_path_factory.mktemp('stored') / 'runs.db')
+    child = LocalWorkflow(Child, executor=ThreadPoolExecutor)
+    child.conf_activity('square', square)
+    workflow = LocalWorkflow(Stored, executor=ThreadPoolExecutor, store=path)
+    workflow.conf_activity('square', square_but_not_7)
+    workflow.conf_workflow('child', child)
+    assert workflow.run(30, _id='fam') == (sum(i * i for i in range(30)) - 49, 5)
+    return path
+
+
+def test_a_stored_run_is_drawn_like_a_traced_one(stored):
+    from flowy.local.store import SQLiteStore
+
+    store = SQLiteStore(stored)
+    try:
+        runs = runs_from_store(store, 'fam')
+    finally:
+        store.close()
+    assert set(runs) == {'fam', 'fam/child-0-0'}
+    assert runs['fam'].tasks['child-0-0'].kind == 'workflow'
+    assert runs['fam'].tasks['square-7-0'].state == 'failed'
+    source = to_dot(runs)
+    nodes = attributes(source)
+    assert '!t' not in source
+    [group] = [node for node in nodes if node.startswith('group/')]
+    assert nodes[group]['label'] == 'square x 30, 1 failed'
+    assert 'seven is not welcome here, said the long error message' in (
+        nodes['wfam/square-7-0']['tooltip'])
+    assert 'call: square(7)' in nodes['wfam/square-7-0']['tooltip']
+    assert 'took ' in nodes['wfam/square-7-0']['tooltip']
+    assert nodes['wfam/start']['label'] == 'Stored\n(30)'
+    assert nodes['wfam/child-0-0']['label'] == 'child-0-0\n= 5'
+    assert 'Stored (run fam) = (8506, 5)' in source
+    _, edges = dot_nodes_and_edges(source)
+    assert ('wfam/child-0-0', 'wfam/child-0-0/start') in edges
+
+
+def test_flowy_local_show_trace_writes_the_picture(stored, tmp_path, capsys):
+    path = tmp_path / 'pictures' / 'fam'
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        status = local_main(['show', 'fam', '--store', stored, '--trace', str(path)])
+    out, err = capsys.readouterr()
+    assert status == 0 and out.startswith('run:')
+    assert 'trace written to %s.dot' % path in err
+    text = (tmp_path / 'pictures' / 'fam.dot').read_text(encoding='utf-8')
+    assert 'square x 30, 1 failed' in text and 'cluster_fam/child-0-0' in text
+    assert (tmp_path / 'pictures' / 'fam.svg').exists() == HAVE_DOT
+    status = local_main(['show', 'fam', '--store', stored, '--json', '--trace', str(path)])
+    out, err = capsys.readouterr()
+    assert status == 0 and json.loads(out)['id'] == 'fam'
