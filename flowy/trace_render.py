@@ -1,8 +1,9 @@
 """Draw what happened in workflow runs as Graphviz DOT, whichever engine ran them.
 
 The engines describe runs with :class:`TraceRun` and :class:`TraceCall` objects (the
-local :class:`~flowy.local.Tracer` fills them as a run goes, :func:`runs_from_store`
-reads them back from a local run store) and :func:`to_dot` draws them:
+local :class:`~flowy.local.Tracer` fills them as a run goes,
+:func:`flowy.local.tracer.runs_from_store` reads them back from a local run store) and
+:func:`to_dot` draws them:
 
 * each run is a cluster with a start node (the run's input in its tooltip); each call
   is a node labelled with its key, the decision that started it (when known) and its
@@ -30,7 +31,7 @@ from .history import call_id
 from .serialization import loads
 
 __all__ = ['GROUP_OVER', 'SHOW_OVER', 'MAX_RUNS', 'TraceRun', 'TraceCall', 'to_dot',
-           'runs_from_store', 'call_state']
+           'call_state']
 
 #: Calls of one class (same run, dependency, kind and dependencies' names) drawn as one
 #: group node when there are more than this many.
@@ -120,67 +121,6 @@ def call_state(key, reason):
     if reason.startswith(('%s timed out' % key, '%s timed out' % ident)):
         return TIMEDOUT
     return FAILED
-
-
-# -- reading a stored history -----------------------------------------------------------
-
-_STORED_KINDS = {'@sleep': TIMER, '@marker': MARKER, '@now': MARKER, '@signal': SIGNAL}
-_STORED_RUN_STATES = {'finished': COMPLETED, 'failed': FAILED, 'interrupted': INTERRUPTED,
-                      'restarted': RESTARTED, 'running': RUNNING}
-
-
-def runs_from_store(store, run_id, children=True):
-    """The :class:`TraceRun` objects of stored run ``run_id`` of ``store`` (a
-    :class:`~flowy.local.store.SQLiteStore`): the run, its restarts, and (if
-    ``children``) its child runs and theirs, in the order they were created."""
-    from .local.store_records import was_cancelled
-
-    runs, queue, seen = {}, [run_id], set()
-    while queue:
-        record = store.run(queue.pop(0))
-        if record.id in seen:
-            continue
-        seen.add(record.id)
-        kids = store.runs(parent=record.id) if children else []
-        workflow_keys = {kid.parent_key for kid in kids}
-        run = TraceRun(record.id, record.workflow, record.parent, record.parent_key,
-                       input=record.input, started=record.created)
-        run.state = _STORED_RUN_STATES.get(record.state, record.state)
-        if run.state == FAILED and was_cancelled(record):
-            run.state = CANCELLED
-        if run.state == COMPLETED:
-            run.detail = record.result
-        elif run.state in (FAILED, CANCELLED):
-            run.detail = record.reason
-        if run.state != RUNNING:
-            run.finished = record.updated
-        for stored in store.calls(record.id):
-            kind = _STORED_KINDS.get(stored.dep)
-            if kind is None:
-                kind = WORKFLOW if stored.key in workflow_keys else ACTIVITY
-            dep = stored.dep if stored.dep is not None else call_id(stored.key).rpartition('-')[0]
-            call = TraceCall(stored.key, dep, kind, tuple(stored.depends_on or ()), None,
-                             input=stored.input, scheduled=stored.started)
-            if kind == TIMER:
-                call.scheduled = None  # a timer's start is the time it is due
-            call.state = stored.state
-            call.detail = stored.data if stored.state == COMPLETED else (stored.reason or '')
-            call.started = call.scheduled
-            call.finished = stored.finished
-            if kind == SIGNAL:
-                call.scheduled = call.started = stored.finished
-            run.tasks[stored.key] = call
-        successor = store.successor(record.id)
-        if successor is not None:
-            run.restarted_as = successor.id
-            if run.state != RESTARTED:
-                run.state = RESTARTED
-            queue.append(successor.id)
-        if run.state == RESTARTED and successor is not None:
-            run.detail = successor.input
-        queue.extend(kid.id for kid in kids)
-        runs[record.id] = run
-    return runs
 
 
 # -- values as people read them -------------------------------------------------------------

@@ -267,8 +267,8 @@ def _show(args):
 
 def _write_trace(store, run_id, path):
     """Draw stored run ``run_id`` as the tracer draws a live one (see --trace)."""
-    from ..trace_render import runs_from_store, to_dot
-    from .tracer import write_trace
+    from ..trace_render import to_dot
+    from .tracer import runs_from_store, write_trace
 
     runs = runs_from_store(store, run_id)
     for written in write_trace(lambda: to_dot(runs), path):

@@ -26,8 +26,9 @@ from .. import trace_render
 from ..decision import Cancelled, Fail, Finish, Restart
 from ..history import call_id
 from ..trace_render import GROUP_OVER, SHOW_OVER, TraceCall, TraceRun, call_state
+from .store_records import was_cancelled
 
-__all__ = ['RENDER_TIMEOUT', 'TraceWarning', 'Tracer', 'write_trace']
+__all__ = ['RENDER_TIMEOUT', 'TraceWarning', 'Tracer', 'write_trace', 'runs_from_store']
 
 logger = logging.getLogger('flowy')
 
@@ -174,6 +175,60 @@ def write_trace(source, path, timeout=None):
         _warn('the trace %s was written as DOT only: %s' % (dot_path, problem))
     logger.info('trace written to %s', ', '.join(written))
     return written
+
+
+_STORED_RUN_STATES = {'finished': 'completed', 'failed': 'failed',
+                      'interrupted': 'interrupted', 'restarted': 'restarted',
+                      'running': 'running'}
+
+
+def runs_from_store(store, run_id, children=True):
+    """The :class:`TraceRun` objects of stored run ``run_id`` of ``store`` (a
+    :class:`~flowy.local.store.SQLiteStore`): the run, its restarts, and (if
+    ``children``) its child runs and theirs, in the order they were created."""
+    runs, queue, seen = {}, [run_id], set()
+    while queue:
+        record = store.run(queue.pop(0))
+        if record.id in seen:
+            continue
+        seen.add(record.id)
+        kids = store.runs(parent=record.id) if children else []
+        workflow_keys = {kid.parent_key for kid in kids}
+        run = TraceRun(record.id, record.workflow, record.parent, record.parent_key,
+                       input=record.input, started=record.created)
+        run.state = _STORED_RUN_STATES.get(record.state, record.state)
+        if run.state == 'failed' and was_cancelled(record):
+            run.state = 'cancelled'
+        if run.state == 'completed':
+            run.detail = record.result
+        elif run.state in ('failed', 'cancelled'):
+            run.detail = record.reason
+        if run.state != 'running':
+            run.finished = record.updated
+        for stored in store.calls(record.id):
+            kind = _KINDS.get(stored.dep)
+            if kind is None:
+                kind = 'workflow' if stored.key in workflow_keys else 'activity'
+            dep = stored.dep if stored.dep is not None else call_id(stored.key).rpartition('-')[0]
+            call = TraceCall(stored.key, dep, kind, tuple(stored.depends_on or ()), None,
+                             input=stored.input, scheduled=stored.started)
+            if kind == 'timer':
+                call.scheduled = None  # a timer's start is the time it is due
+            call.state = stored.state
+            call.detail = stored.data if stored.state == 'completed' else (stored.reason or '')
+            call.started = call.scheduled
+            call.finished = stored.finished
+            if kind == 'signal':
+                call.scheduled = call.started = stored.finished
+            run.tasks[stored.key] = call
+        successor = store.successor(record.id)
+        if successor is not None:
+            run.restarted_as = successor.id
+            run.state, run.detail = 'restarted', successor.input
+            queue.append(successor.id)
+        queue.extend(kid.id for kid in kids)
+        runs[record.id] = run
+    return runs
 
 
 def _render_svg(dot_path, svg_path, timeout):

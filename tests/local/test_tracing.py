@@ -500,8 +500,9 @@ def test_a_reason_that_utf8_cannot_encode_is_written(tmp_path):
 from flowy import parallel_reduce  # noqa: E402
 from flowy.decision import Cancelled, Finish  # noqa: E402
 from flowy.local.cli import main as local_main  # noqa: E402
+from flowy.local.tracer import runs_from_store  # noqa: E402
 from flowy.serialization import dumps  # noqa: E402
-from flowy.trace_render import runs_from_store, to_dot  # noqa: E402
+from flowy.trace_render import to_dot  # noqa: E402
 
 
 def encoded_input(*args, **kwargs):
