@@ -311,7 +311,7 @@ def _draw_run(picture, run, node_of, group_over, show_over):
         tip.append('restarted as %s%s' % (run.name, _show_input(run.detail, decode, True)))
     elif run.detail:
         tip.append('reason: ' + str(run.detail))
-    _add_times(picture, tip, run.started, None, run.finished)
+    _add_times(picture, tip, None, run.started, run.finished)
     lines.append('\t\tgraph [color=%s label=%s style=rounded tooltip=%s]' % (
         _quote(_COLORS.get(state, '#999999')), _label([_run_label(run, decode)]),
         _tooltip(tip)))
@@ -320,7 +320,7 @@ def _draw_run(picture, run, node_of, group_over, show_over):
         start_tip.append('input: %s%s' % (run.name, _show_input(run.input, decode, True)))
     if run.parent is not None:
         start_tip.append('child of run %s, call %s' % (run.parent, run.parent_key))
-    _add_times(picture, start_tip, run.started, None, None)
+    _add_times(picture, start_tip, None, run.started, None)
     start_label = [run.name]
     if run.input is not None:
         start_label.append(_clip(_show_input(run.input, decode)))
