@@ -152,7 +152,8 @@ class Decision:
     """``calls`` to start or fail (in call order) and the run's ``outcome``, if any.
 
     An outcome of None means the body is waiting for results still to come.  When an
-    outcome is set, the calls are dropped: a finished run starts nothing new.  ``more``
+    outcome is set, the calls are dropped, but for the values to record (markers,
+    ``now()``), which are kept: a finished run starts nothing new.  ``more``
     says the body stopped only because the decision reached its limit of calls: decide
     again as soon as these are started.  ``waiting_for`` names what the body is parked
     on (a call key, or a description of a combined result) when it has no outcome; it
@@ -162,7 +163,8 @@ class Decision:
     __slots__ = ('calls', 'outcome', 'more', 'waiting_for')
 
     def __init__(self, calls=(), outcome=None, more=False, waiting_for=None):
-        self.calls = list(calls) if outcome is None else []
+        self.calls = (list(calls) if outcome is None
+                      else [call for call in calls if type(call) is RecordMarker])
         self.outcome = outcome
         self.more = more and outcome is None
         self.waiting_for = waiting_for if outcome is None else None

@@ -289,6 +289,15 @@ class _Reduction:
                 # last of them did, so that first() and finish_order() can place it
                 # the same way whenever they look at it.
                 combined = TaskResult.finished(combined, plain_order).proxy
+            else:
+                last = result_of(combined)
+                if last is not None and last.state is PENDING:
+                    # The answer is a result combined from the inputs, as it is when
+                    # they finish later (which a replay cannot tell): not the last
+                    # call's own result, which cancel() would take.
+                    derived = TaskResult(None, last.resolver)
+                    derived.follow(last)
+                    combined = derived.proxy
             self.result = combined
             return
         result = result_of(combined)

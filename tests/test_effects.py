@@ -808,11 +808,9 @@ class CancelsAReduction:
         return flowy.wait(flowy.sleep(1))
 
 
-@pytest.mark.xfail(strict=True, reason='not fixed: the last call of a parallel_reduce() '
-                   'over a task, made while the body runs, is its result under replay '
-                   '(cancel() cancels that call) but a derived result under the cached '
-                   'driver (cancel() refuses it); the fix belongs in flowy/operations.py')
 def test_cancelling_a_pending_reduction_decides_alike():
+    # A reduction's answer is a combined result on both drivers: cancelling it is refused
+    # (cancel its inputs instead), whether its last call was made before or after.
     runs = []
     for driver in (replay, CachedDriver()):
         w = flowy.LocalWorkflow(CancelsAReduction, executor=ThreadPoolExecutor)
@@ -824,3 +822,26 @@ def test_cancelling_a_pending_reduction_decides_alike():
             outcome = ('error', str(exc))
         runs.append((outcome, sim.decisions))
     assert runs[0] == runs[1]
+    assert runs[0][0][0] == 'error'
+    assert runs[0][0][1].startswith('cancel() takes the result of a task call')
+
+
+class MarksItsEnd:
+    def __init__(self, add):
+        self.add = add
+
+    def __call__(self):
+        flowy.marker('done', {'at': 'the end'})
+        return flowy.now().year > 2000
+
+
+@pytest.mark.parametrize('make_driver', [lambda: replay, CachedDriver], ids=['replay', 'cached'])
+def test_values_recorded_by_the_decision_that_ends_the_run_are_kept(make_driver):
+    w = flowy.LocalWorkflow(MarksItsEnd, executor=ThreadPoolExecutor)
+    w.conf_activity('add', add)
+    sim = SimulatedEngine(w, driver=make_driver())
+    assert sim.run() is True
+    (decision,) = sim.decisions
+    assert [(type(call).__name__, call.key) for call in decision.calls] == [
+        ('RecordMarker', '@marker-0'), ('RecordMarker', '@now-0')]
+    assert sim.histories[0].get('@marker-0').data == '{"at":"the end"}'
