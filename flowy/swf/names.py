@@ -18,7 +18,12 @@
   named :data:`WAKE_UP_TIMER_PREFIX` followed by the last event id;
 * a call that failed before it could start (its input could not be serialized, or is
   too large for SWF) is a :data:`CALL_FAILED_MARKER` marker with the details
-  ``{"key": ..., "position": ..., "reason": ...}``.
+  ``{"key": ..., "position": ..., "reason": ...}``;
+* what a body does besides calls (:mod:`flowy.swf.effects`): a ``sleep()`` is a timer
+  named by its key (``@sleep-0``: no other timer id starts with ``@``); ``marker()`` and
+  ``now()`` are markers named by the body (``now``) with the details ``{"key": ...,
+  "position": ..., "value": ...}``; a call cancelled before it started is a
+  ``flowy.cancelled`` marker with ``{"key": ..., "position": ...}``.
 
 SWF forbids ``:`` (and ``/``, ``|``) in activity, timer and workflow ids, hence the dots.
 """
