@@ -22,6 +22,7 @@ from ..errors import FlowyError, exception_text
 from .client import error_code, error_message
 from .names import MAX_ID_LENGTH
 from .payload import MAX_REASON, encode_field
+from .status import UnknownExecution as _Unknown
 from .types import check_name
 
 __all__ = ['SWFExecutions', 'ControlError', 'UnknownExecution']
@@ -31,8 +32,12 @@ class ControlError(FlowyError):
     """SWF refused a signal, cancel or terminate request (the message says why)."""
 
 
-class UnknownExecution(ControlError, LookupError):
-    """No open execution has that workflow id (and run id) in the domain."""
+class UnknownExecution(ControlError, _Unknown):
+    """No open execution has that workflow id (and run id) in the domain.
+
+    A :class:`flowy.swf.status.UnknownExecution` too (a ``LookupError``), which the
+    status look-ups raise.
+    """
 
 
 class SWFExecutions:
