@@ -209,7 +209,11 @@ def to_swf(decision, task_types, packer, limit=MAX_DECISIONS, store=None,
     packer.settle()
     if decision.outcome is not None:
         if not packer.held_back(call_limit):
-            return [close_decision(decision.outcome, execution, store)]
+            # the values the last activation recorded (markers, now()) go before the close
+            recorded, _ = translate_effects(
+                [command for command in decision.calls if isinstance(command, EFFECTS)],
+                execution, {}, store)
+            return recorded + [close_decision(decision.outcome, execution, store)]
         # The cached driver's body went on to its end while calls it made were held back
         # (by a retry or back-off timer, or by the limit of a response): replay, deciding
         # them all again, would stop at its limit before the end.  Do as it does: send

@@ -304,18 +304,20 @@ def test_now_is_the_decision_time_on_every_replay(swf_client, driver):
         before, after, later = workers.result(run)
         events = workers.history(*run)
     markers = [attributes(event) for event in events if event['eventType'] == 'MarkerRecorded']
-    # (the decision that closes the run records nothing: its now() is in the result)
-    assert [marker['markerName'] for marker in markers] == ['now', 'seen', 'now']
+    assert [marker['markerName'] for marker in markers] == ['now', 'seen', 'now', 'now']
     recorded = [json.loads(marker['details']) for marker in markers]
-    assert [item['key'] for item in recorded] == ['@now-0', '@marker-0', '@now-1']
+    assert [item['key'] for item in recorded] == ['@now-0', '@marker-0', '@now-1', '@now-2']
     assert before == loads(recorded[0]['value']) == after == loads(recorded[2]['value'])
     assert loads(recorded[1]['value']) == {'before': before}
-    assert later >= before
+    assert later == loads(recorded[3]['value']) >= before
     started = [event['eventTimestamp'] for event in events
                if event['eventType'] == 'DecisionTaskStarted']
     assert before == started[0].timestamp() and later == started[-1].timestamp()
+    # the decision that closed the run recorded its now() before closing
+    closing = [event['eventType'] for event in events[-3:]]
+    assert closing == ['DecisionTaskCompleted', 'MarkerRecorded', 'WorkflowExecutionCompleted']
     # the replay of the whole history gives the same times, long after they were taken
-    decision = workers.decider.check_history(events[:-1])
+    decision = workers.decider.check_history(events)
     assert loads(decision.outcome.result) == [before, after, later]
 
 

@@ -164,6 +164,16 @@ def test_a_cancel_wakes_the_decider_up():
     assert [d['decisionType'] for d in decisions] == ['RecordMarker']
 
 
+def test_values_recorded_by_the_last_activation_go_before_the_close():
+    from flowy.decision import Decision, Finish
+
+    log, _ = started_log()
+    decision = Decision([RecordMarker('@now-0', 0, 'now', '12.5')], Finish('1'))
+    decisions = to_swf(decision, TYPES, Packer(fed(log)))
+    assert [d['decisionType'] for d in decisions] == ['RecordMarker',
+                                                      'CompleteWorkflowExecution']
+
+
 def test_a_whole_run_cancel_stops_what_runs_then_cancels():
     decisions = cancel_run(fed(cancel_log()), 'asked')
     assert [d['decisionType'] for d in decisions] == [
