@@ -337,3 +337,39 @@ def test_a_child_cancelled_by_swf_is_task_cancelled(driver):
     assert loads(decision.outcome.result) == (
         'cancelled: the child workflow was cancelled: operator')
 
+
+
+class CancelRetry:
+    """Cancels a call whose first attempt failed, while its retry waits for its timer."""
+
+    def __init__(self, square, blocker, sub):
+        self.square = square
+        self.blocker = blocker
+
+    def __call__(self):
+        result = self.square(1)
+        wait(self.blocker())
+        flowy.cancel(result)
+        try:
+            return wait(result)
+        except TaskCancelled as exc:
+            return str(exc)
+
+
+def test_a_call_waiting_for_its_retry_timer_is_cancelled_on_both_drivers():
+    sims = []
+    for driver in ('replay', 'cached'):
+        config = config_of(CancelRetry)
+        config.specs['square'].retry = (0, 5)
+        config.specs['square'].retry_failures = True
+        sim = SimulatedSWF(config.encode_input([], {}),
+                           activities={'square': square, 'blocker': blocker},
+                           fail={'square-0-0': 'boom'}, hold={'square-0-1.retry'})
+        run_on_swf(config, TYPES, sim, driver=CachedDriver() if driver == 'cached' else replay)
+        sims.append(sim)
+    assert sims[0].responses == sims[1].responses
+    assert result_of(sims[0]) == 'square-0 was cancelled'
+    assert 'ActivityTaskScheduled' in kinds(sims[0])
+    scheduled = [event['activityTaskScheduledEventAttributes']['activityId']
+                 for event in sims[0].log.events if event['eventType'] == 'ActivityTaskScheduled']
+    assert 'square-0-1' not in scheduled
