@@ -112,7 +112,7 @@ def whoami():
         found = flowy.context()
     except flowy.UsageError:
         return 'no context'
-    return [found.workflow, found.key, found.attempt]
+    return [found.workflow.endswith('WhoAmI'), found.key, found.attempt]
 
 
 def where():
