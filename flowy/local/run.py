@@ -52,7 +52,8 @@ class Run(RunEffects):
         name = engine.run_name(self, run_id, workflow_id)
         self.history.ids = (workflow_id or name, name)
         if engine.tracer is not None:
-            engine.tracer.workflow_started(self.id, config.name, parent and parent.id, key)
+            engine.tracer.workflow_started(self.id, config.name, parent and parent.id, key,
+                                           input_data)
 
     def resume(self, pending):
         """Start again the calls a stored run scheduled and has no outcome for.
@@ -71,7 +72,8 @@ class Run(RunEffects):
             if spec is None:
                 continue  # the body no longer has this task: its replay says so
             if tracer is not None:
-                tracer.scheduled(self.id, call.key, call.dep, spec.kind, call.depends_on, 0)
+                tracer.scheduled(self.id, call.key, call.dep, spec.kind, call.depends_on, 0,
+                                 call.input)
             if spec.kind is WORKFLOW:
                 start = partial(self._resume_child, spec, call.key, call.input, call.started)
             else:
@@ -224,12 +226,13 @@ class Run(RunEffects):
             history.failed(call.key, call.reason, call.cause, call.position)
             self.again = True
             if tracer is not None:
-                tracer.call_failed(self.id, call.key, call.dep, self.decisions, call.reason)
+                tracer.call_failed(self.id, call.key, call.dep, self.decisions, call.reason,
+                                   kind=spec.kind)
             return
         history.scheduled(call.key, call.position)
         if tracer is not None:
             tracer.scheduled(self.id, call.key, call.dep, spec.kind, call.depends_on,
-                             self.decisions)
+                             self.decisions, call.input)
         if call.delay:
             # A retry waits on a timer of the event loop: no worker is held meanwhile.
             engine.after(call.delay, partial(self._launch, spec, call.key, call.input))
@@ -353,7 +356,7 @@ class Run(RunEffects):
         if self.engine.store is not None:
             self.unsaved.append(('t', key, reason, None, time.time()))
         if self.engine.tracer is not None:
-            self.engine.tracer.failed(self.id, key, reason)
+            self.engine.tracer.failed(self.id, key, reason, 'timedout')
 
     def _record(self, key, data, exc, reason):
         tracer = self.engine.tracer

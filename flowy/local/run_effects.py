@@ -140,7 +140,7 @@ class RunEffects:
         if self.engine.store is not None:
             self.unsaved.append(('x', key, reason, None, time.time()))
         if self.engine.tracer is not None:
-            self.engine.tracer.failed(self.id, key, reason)
+            self.engine.tracer.failed(self.id, key, reason, 'cancelled')
 
     def _cancel_call(self, target):
         key = self.history.to_cancel(target)
@@ -152,11 +152,14 @@ class RunEffects:
         self.history.cancelled(key, reason)
         tracer = self.engine.tracer
         if tracer is not None:
+            dep = call_id(key).rpartition('-')[0]
             if started:
-                tracer.failed(self.id, key, reason)
+                tracer.failed(self.id, key, reason, 'cancelled')
             else:  # it waited for its arguments: the trace has not seen it yet
-                tracer.call_failed(self.id, key, call_id(key).rpartition('-')[0],
-                                   self.decisions, reason)
+                spec = self.config.specs.get(dep)
+                tracer.call_failed(self.id, key, dep, self.decisions, reason,
+                                   kind=spec.kind if spec is not None else 'activity')
+                tracer.failed(self.id, key, reason, 'cancelled')
         return True
 
     def _stop(self, key):
