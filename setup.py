@@ -17,6 +17,7 @@ setup(
         'boto3>=1.26',
         'venusian>=3.0',
         'lazy-object-proxy>=1.9',
+        'blinker>=1.6',  # flowy.events
     ],
     extras_require={
         'test': [

@@ -24,6 +24,7 @@ import uuid
 from concurrent.futures import BrokenExecutor, ThreadPoolExecutor
 from functools import partial
 
+from .. import events
 from ..decision import Cancelled, Fail, Finish
 from ..drivers.cached import CachedDriver
 from ..drivers.replay import replay
@@ -31,6 +32,7 @@ from ..errors import TaskCancelled, TaskError
 from ..history import is_builtin
 from .feeder import ThreadFeeder
 from .messages import Messages, RunEnded
+from .observing import task_event
 from .run import Run
 from .runner import run_in_worker
 from .store_records import StoreError
@@ -344,6 +346,7 @@ class Engine(Messages, Timers):
             future = pools.activity.submit(run_in_worker, *args)
         self.in_flight += 1
         self.futures.add(future)
+        task_event(events.task_started, run, key)  # as far as the engine can see
         future.add_done_callback(partial(run._post, partial(run.future_done, key)))
 
     def activity_ended(self, future=None):

@@ -4,9 +4,11 @@ import collections
 import concurrent.futures
 import logging
 
+from .. import events
 from ..errors import FlowyError, exception_text
 from ..heartbeat import encode_details, reporting
 from ..run_context import Context, attempt_of, running
+from .observing import task_event
 from .runner import run_activity
 
 __all__ = ['Outcomes', 'WorkerLost', 'ThreadFeeder', 'Attempt', 'call_context']
@@ -127,7 +129,7 @@ class ThreadFeeder(Outcomes):
 
     def _run_calls(self, job):
         calls, done, post = self.calls, self.done, self.engine.post
-        step_here = self.engine.step_here
+        step_here, started = self.engine.step_here, events.task_started
         job.call = None
         while True:
             try:
@@ -138,6 +140,8 @@ class ThreadFeeder(Outcomes):
             run, key, func, transport, input_data, attempt = call
             if attempt is not None:
                 attempt.begin()
+            if started.receivers:
+                task_event(started, run, key)
             try:
                 outcome = (run, key, run_activity(func, transport, key, input_data), None,
                            attempt)

@@ -3,12 +3,14 @@
 import time
 from functools import partial
 
+from .. import events
 from ..config import WORKFLOW
 from ..decision import Cancelled, Fail, FailCall, Finish, Restart, ScheduleCall
 from ..drivers.effects import TIMER
 from ..errors import TaskError
 from ..history import History
 from .feeder import Attempt
+from .observing import run_event, task_event
 from .run_effects import RunEffects
 from .runner import failure_reason
 from .store_records import FAILED, FINISHED, RecordedError, StoreError
@@ -51,9 +53,11 @@ class Run(RunEffects):
         self.id = engine.run_started(self, run_id)
         name = engine.run_name(self, run_id, workflow_id)
         self.history.ids = (workflow_id or name, name)
+        self.started = time.monotonic()
         if engine.tracer is not None:
             engine.tracer.workflow_started(self.id, config.name, parent and parent.id, key,
                                            input_data)
+        run_event(events.run_started, self)
 
     def resume(self, pending):
         """Start again the calls a stored run scheduled and has no outcome for.
@@ -143,6 +147,8 @@ class Run(RunEffects):
         # a bug in flowy itself.
         decision, self.last_duration = timed if future is None else future.result()
         self.decisions += 1
+        run_event(events.decision_made, self, calls=len(decision.calls),
+                  duration=self.last_duration)
         self.waiting_for = decision.waiting_for
         if self.engine.store is not None:
             self._save(decision.calls, decision.outcome)
@@ -233,6 +239,9 @@ class Run(RunEffects):
         if tracer is not None:
             tracer.scheduled(self.id, call.key, call.dep, spec.kind, call.depends_on,
                              self.decisions, call.input)
+        task_event(events.task_scheduled, self, call.key, kind=spec.kind)
+        if call.attempt:
+            task_event(events.task_retried, self, call.key, delay=call.delay)
         if call.delay:
             # A retry waits on a timer of the event loop: no worker is held meanwhile.
             engine.after(call.delay, partial(self._launch, spec, call.key, call.input))
@@ -335,7 +344,8 @@ class Run(RunEffects):
         if self.deciding:
             self.inbox.append(partial(self._record, key, data, exc, reason))
             return
-        if exc is None and self.engine.tracer is None and self.engine.store is None:
+        if (exc is None and self.engine.tracer is None and self.engine.store is None
+                and not events.task_finished.receivers):
             self.history.completed(key, data)
         else:
             self._record(key, data, exc, reason)
@@ -357,6 +367,7 @@ class Run(RunEffects):
             self.unsaved.append(('t', key, reason, None, time.time()))
         if self.engine.tracer is not None:
             self.engine.tracer.failed(self.id, key, reason, 'timedout')
+        task_event(events.task_timed_out, self, key, reason=reason)
 
     def _record(self, key, data, exc, reason):
         tracer = self.engine.tracer
@@ -367,6 +378,7 @@ class Run(RunEffects):
                 self.unsaved.append(('c', key, data, None, time.time()))
             if tracer is not None:
                 tracer.completed(self.id, key, data)
+            task_event(events.task_finished, self, key)
         else:
             reason = reason or failure_reason(exc)
             self.history.failed(key, reason, exc)
@@ -374,6 +386,7 @@ class Run(RunEffects):
                 self.unsaved.append(('f', key, reason, exc, time.time()))
             if tracer is not None:
                 tracer.failed(self.id, key, reason)
+            task_event(events.task_failed, self, key, reason=reason, cancelled=False)
 
     def end(self, outcome):
         """End this run with ``outcome`` without delivering it (its calls are abandoned)."""
@@ -390,6 +403,16 @@ class Run(RunEffects):
             self.child_timers = None
         if engine.tracer is not None:
             engine.tracer.workflow_finished(self.id, outcome)
+        self._report_end(outcome)
+
+    def _report_end(self, outcome):
+        duration = time.monotonic() - self.started
+        if isinstance(outcome, Fail):
+            run_event(events.run_failed, self, reason=outcome.reason, duration=duration,
+                      cancelled=type(outcome) is Cancelled)
+        else:
+            run_event(events.run_finished, self, duration=duration,
+                      restarted=type(outcome) is Restart)
 
     def conclude(self, outcome):
         """End this run with ``outcome``: deliver it to the parent, or to ``run()``."""

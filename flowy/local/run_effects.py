@@ -12,11 +12,13 @@ a timer is dropped.
 import time
 from functools import partial
 
+from .. import events
 from ..config import WORKFLOW
 from ..decision import CancelCall, Cancelled, RecordMarker, StartTimer
 from ..drivers.effects import TIMER
 from ..errors import TaskCancelled
 from ..history import RUNNING, call_id, cancel_reason, is_builtin
+from .observing import task_event
 
 __all__ = ['RunEffects', 'cancelled_outcome']
 
@@ -40,6 +42,7 @@ class RunEffects:
         if kind is StartTimer:
             self.history.scheduled(call.key, call.position)
             self._trace_scheduled(call.key, 'timer')
+            task_event(events.task_scheduled, self, call.key, kind='timer')
             self._arm_timer(call.key, call.seconds)
             return False
         if kind is RecordMarker:
@@ -141,6 +144,7 @@ class RunEffects:
             self.unsaved.append(('x', key, reason, None, time.time()))
         if self.engine.tracer is not None:
             self.engine.tracer.failed(self.id, key, reason, 'cancelled')
+        task_event(events.task_failed, self, key, reason=reason, cancelled=True)
 
     def _cancel_call(self, target):
         key = self.history.to_cancel(target)
@@ -160,6 +164,7 @@ class RunEffects:
                 tracer.call_failed(self.id, key, dep, self.decisions, reason,
                                    kind=spec.kind if spec is not None else 'activity')
                 tracer.failed(self.id, key, reason, 'cancelled')
+        task_event(events.task_failed, self, key, reason=reason, cancelled=True)
         return True
 
     def _stop(self, key):

@@ -22,8 +22,10 @@ import signal
 import threading
 import weakref
 
+from .. import events
 from ..errors import FlowyError, exception_text
 from .feeder import Outcomes, WorkerLost
+from .observing import task_event
 from .worker_process import BEAT, BEAT_EVERY, DONE, FAILED, STOP, serve
 
 __all__ = ['WorkerPool', 'ProcessFeeder']
@@ -335,6 +337,7 @@ class WorkerPool:
     def _send(self, worker, call):
         worker.call = call
         call.feeder.started(call)
+        task_event(events.task_started, call.run, call.key)
         if call.attempt is not None:
             call.attempt.stop = lambda: self.kill(call)
             call.attempt.begin()
