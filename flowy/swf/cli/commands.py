@@ -24,6 +24,7 @@ from .control import COMMANDS as CONTROL_COMMANDS
 from .errors import CommandLineError
 from .output import print_result, print_status
 from .run import run
+from .trace import COMMANDS as TRACE_COMMANDS
 
 __all__ = ['COMMANDS']
 
@@ -80,4 +81,4 @@ def status(args):
 
 
 COMMANDS = {'start': start, 'decider': decider, 'activities': activities, 'run': run,
-            'status': status, **CONTROL_COMMANDS}
+            'status': status, **CONTROL_COMMANDS, **TRACE_COMMANDS}

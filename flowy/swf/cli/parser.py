@@ -194,6 +194,9 @@ def build_parser():
     from .control import add_commands
 
     add_commands(commands, _Formatter, _common_options, json_value, _wrap)
+    from .trace import add_command as add_trace
+
+    add_trace(commands, _Formatter, _common_options, _wrap)
     return parser
 
 
