@@ -85,6 +85,7 @@ from .decisions import CLOSING, TooManyDecisions, fail_workflow
 from .effects import cancel_run
 from .events import HistoryError, MissingEvents, event_id
 from .history import read_history
+from .observing import report_decision
 from .packer import Packer, to_swf
 from .pages import DecisionTask, Pages, PagingError, Stopping
 from .payload import PayloadError, PayloadMissing, PayloadTooLarge
@@ -193,6 +194,8 @@ class SWFWorkflowWorker(Worker):
                              % (page_size,))
         self.page_size = page_size
         self._runs = OrderedDict()  # (workflowId, runId) -> _Run, least recently used first
+        # (workflowId, runId) -> (startedEventId answered, outcomes reported as events)
+        self._reported = OrderedDict()
         self._task_types = {}  # id(workflow) -> (workflow, its task types on the override)
         self.stats = dict.fromkeys(STATS, 0)
         self.stats['cpu_time'] = 0.0
@@ -347,11 +350,29 @@ class SWFWorkflowWorker(Worker):
             return
         if cached:
             self.stats['cached'] += 1
+        self._report(task, run_key, workflow, run, decisions, time.process_time() - cpu)
         if not closing:
             self._keep(run_key, run, task.response.get('startedEventId') or 0)
         log.info('%s %s %s/%s: %d new events, %d decisions%s (%s)', *task.type_key, *run_key,
                  new, len(decisions), ', closing' if closing else '',
                  'cached' if cached else 'replayed')
+
+    def _report(self, task, run_key, workflow, run, decisions, duration):
+        """Send the events of this decision (:mod:`flowy.swf.observing`).
+
+        The outcomes reported are counted per run with the task answered, so that the
+        next task of the run reports only what is new, whether the run was kept or read
+        again (the replay driver keeps none).
+        """
+        previous = task.response.get('previousStartedEventId') or 0
+        reported = self._reported.pop(run_key, None)
+        seen = 0 if not previous else (
+            reported[1] if reported is not None and reported[0] == previous else None)
+        finished = report_decision(run_key, workflow.key[0], run.execution.history,
+                                   not previous, seen, decisions, duration)
+        self._reported[run_key] = (task.response.get('startedEventId') or 0, finished)
+        while len(self._reported) > max(self.cache_size, 256):
+            self._reported.popitem(last=False)
 
     def _failing(self, run_key, reason, details):
         self.stats['failed'] += 1
