@@ -33,6 +33,8 @@ setup(
         'docs': ['sphinx>=7'],
         # activities on a Dask cluster: LocalWorkflow(executor=client.get_executor())
         'dask': ['distributed>=2023.1'],
+        # spans of runs and task calls: flowy.otel.instrument()
+        'otel': ['opentelemetry-api>=1.20', 'opentelemetry-sdk>=1.20'],
     },
     entry_points={'console_scripts': ['flowy = flowy.__main__:main']},
     classifiers=[
