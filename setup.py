@@ -35,6 +35,8 @@ setup(
         'dask': ['distributed>=2023.1'],
         # spans of runs and task calls: flowy.otel.instrument()
         'otel': ['opentelemetry-api>=1.20', 'opentelemetry-sdk>=1.20'],
+        # a live progress bar: run(..., _progress=True), flowy local resume
+        'progress': ['tqdm>=4.60'],
     },
     entry_points={'console_scripts': ['flowy = flowy.__main__:main']},
     classifiers=[

@@ -362,10 +362,11 @@ def _rerun(args):
     workflow, opened = _stored_workflow(args)
     try:
         workflow.store.run(args.run_id)  # an unknown id must not start a new run
+        # a live progress bar on a terminal (nothing otherwise)
         if args.command == 'resume':
-            result = workflow.run(_id=args.run_id)
+            result = workflow.run(_id=args.run_id, _progress=True)
         else:
-            result = workflow.repair(args.run_id)
+            result = workflow.repair(args.run_id, _progress=True)
     finally:
         if opened is not None:
             workflow.store = None

@@ -45,7 +45,7 @@ class RunHandle:
                     if path is not None:
                         tracer.write(path)
         except BaseException as exc:  # the run's error, given to whoever asks result()
-            self._error = exc
+            self._error = adopt_call_error(exc)
         self._finished.set()
 
     def _ended(self, outcome):
@@ -111,12 +111,17 @@ class RunHandle:
         return '<RunHandle %s %s>' % (self.id, state)
 
 
+def new_run_name(workflow):
+    """An id for a run without a store: the workflow's name and a random part."""
+    return '%s-%s' % (workflow, uuid.uuid4().hex[:12])
+
+
 def start_run(workflow, prepared, wait, trace):
     """Start the run ``prepared`` by :meth:`LocalWorkflow._prepare` on its own thread."""
     from .workflow import _tracer_for
 
     outcome, input_data, run_id, loaded = prepared
-    name = run_id if run_id is not None else '%s-%s' % (workflow.name, uuid.uuid4().hex[:12])
+    name = run_id if run_id is not None else new_run_name(workflow.name)
     handle = RunHandle(workflow, name)
     if outcome is not None:
         handle._ended(outcome)

@@ -8,8 +8,9 @@ from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 
 from ..config import ACTIVITY, WORKFLOW, TaskSpec, WorkflowConfig, check_transport
 from ..errors import TaskError, exception_text
+from ..progress import watching
 from .engine import Engine
-from .handle import start_run
+from .handle import new_run_name, start_run
 from .pools import PoolKeeper, is_executor_instance
 from .sigterm import stopping_on_sigterm
 from .store import RecordedError, StoreError, open_store
@@ -154,7 +155,7 @@ class LocalWorkflow(WorkflowConfig):
             'executor=ThreadPoolExecutor or executor=ProcessPoolExecutor (not %r), or drop '
             'timeout= and heartbeat=' % (spec.dep, (runs_on or self).executor))
 
-    def run(self, *args, _wait=False, _trace=None, _id=None, **kwargs):
+    def run(self, *args, _wait=False, _trace=None, _id=None, _progress=False, **kwargs):
         """Run the workflow with these arguments; return its result or raise TaskError.
 
         ``_wait=True`` waits, after the result is known, for activities still running
@@ -176,14 +177,19 @@ class LocalWorkflow(WorkflowConfig):
         must be those the run was started with.  Another live process resuming the same
         run raises :class:`~flowy.local.store.ClaimError`.  Without ``_id`` a store
         gives the run a new id, logged at INFO on the ``flowy`` logger.
+
+        ``_progress=True`` draws a live progress bar of the run's task calls on the
+        terminal (standard error; see :mod:`flowy.progress`), with tqdm installed
+        (``pip install 'flowy[progress]'``); nothing when that is not a terminal.
         """
         outcome, input_data, run_id, loaded = self._prepare(args, kwargs, _id)
         if outcome is not None:
             return outcome()
         tracer, path = _tracer_for(_trace)
-        with stopping_on_sigterm():
+        name = run_id if run_id is not None else new_run_name(self.name)
+        with stopping_on_sigterm(), watching(name, _progress, self.name):
             try:
-                return Engine(self, _wait, tracer).run(input_data, run_id, loaded)
+                return Engine(self, _wait, tracer, name=name).run(input_data, run_id, loaded)
             finally:
                 if path is not None:
                     tracer.write(path)
@@ -214,14 +220,15 @@ class LocalWorkflow(WorkflowConfig):
             input_data = loaded.run.input if loaded is not None else input_data
         return None, input_data, run_id, loaded
 
-    def repair(self, run_id, _wait=False, _trace=None):
+    def repair(self, run_id, _wait=False, _trace=None, _progress=False):
         """Run again a failed or interrupted stored run, reusing its completed calls.
 
         A new run of the same input (its id is logged at INFO, and its record names
         ``run_id`` as the run it repairs) starts with the calls that completed in
         ``run_id`` already in its history, in the order they finished; the body is run
         against it, so only the calls that failed, timed out or never ran are made.
-        Returns the result, or raises TaskError, as :meth:`run` does.
+        Returns the result, or raises TaskError, as :meth:`run` does; ``_progress`` is
+        as for :meth:`run`.
         """
         store = self.store
         if store is None:
@@ -252,7 +259,7 @@ class LocalWorkflow(WorkflowConfig):
                     'reused)', new_id, self.name, store.path, old.id, len(done))
         loaded = store.load(new_id)
         tracer, path = _tracer_for(_trace)
-        with stopping_on_sigterm():
+        with stopping_on_sigterm(), watching(new_id, _progress, self.name):
             try:
                 return Engine(self, _wait, tracer).run(old.input, new_id, loaded)
             finally:
