@@ -45,6 +45,7 @@ from ..trace_render import (
     to_dot,
     write_trace,
 )
+from .client import error_code
 from .effect_events import decision_time, is_body_timer
 from .effects import CANCELLED_MARKER, read_marker
 from .events import attributes_key
@@ -52,7 +53,7 @@ from .failures import full_reason
 from .history import ExecutionHistory
 from .names import CALL_FAILED_MARKER
 from .payload import decode_field
-from .status import history_events, latest_run_id
+from .status import UnknownExecution, history_events, latest_run_id
 
 __all__ = ['trace_execution', 'trace_events', 'execution_dot', 'write_execution_trace']
 
@@ -292,7 +293,13 @@ def trace_execution(swf_client, domain, workflow_id, run_id=None, children=True,
 
     def events_of(wid, rid):
         if (wid, rid) not in read:
-            read[wid, rid] = history_events(client, domain, wid, rid)
+            try:
+                read[wid, rid] = history_events(client, domain, wid, rid)
+            except Exception as exc:
+                if error_code(exc) == 'UnknownResourceFault':
+                    raise UnknownExecution('SWF knows no execution %s (run %s) in the domain '
+                                           '%s' % (wid, rid, domain)) from exc
+                raise
         return read[wid, rid]
 
     if run_id is None:

@@ -276,7 +276,7 @@ class Workers:
         workflow = self.decider.registry[('Traced', '1')]
         workflow_id = 'Traced-%d' % time.monotonic_ns()
         self.client.start_workflow_execution(DOMAIN, workflow_id, 'Traced', '1',
-                                             input=workflow.encode_input(list(args), {}))
+                                             input=workflow._encode_input(list(args), {}))
         return workflow_id, wait_for_result(self.client, DOMAIN, workflow_id,
                                             timeout=TIMEOUT)
 
@@ -354,4 +354,21 @@ def test_the_trace_command_reports_an_unknown_execution(swf_client, tmp_path, ca
     SWFClient(client=swf_client).register_domain(DOMAIN)
     assert main(['trace', DOMAIN, 'no-such-id', str(tmp_path / 'run')]) == 1
     assert 'no-such-id' in capsys.readouterr().err
+    assert main(['trace', DOMAIN, 'no-such-id', '--run-id', 'r1', str(tmp_path / 'run')]) == 1
+    assert 'SWF knows no execution no-such-id (run r1)' in capsys.readouterr().err
     assert not (tmp_path / 'run.dot').exists()
+
+
+def test_without_graphviz_the_command_writes_the_dot_file_and_warns(swf_client, traced_run,
+                                                                     tmp_path, capsys,
+                                                                     monkeypatch):
+    from flowy.swf.cli.main import main
+
+    (tmp_path / 'empty').mkdir()
+    monkeypatch.setenv('PATH', str(tmp_path / 'empty'))
+    assert main(['trace', DOMAIN, traced_run, '--no-children', str(tmp_path / 'run')]) == 0
+    captured = capsys.readouterr()
+    assert captured.out == 'trace written to %s\n' % (tmp_path / 'run.dot')
+    assert captured.err.startswith('flowy trace: warning: the trace %s was written as DOT '
+                                   'only: Graphviz is not installed' % (tmp_path / 'run.dot'))
+    assert 'Small (run ' not in (tmp_path / 'run.dot').read_text(encoding='utf-8')
