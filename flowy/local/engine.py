@@ -25,11 +25,13 @@ from concurrent.futures import BrokenExecutor, ThreadPoolExecutor
 from functools import partial
 
 from .. import events
+from ..config import WORKFLOW
 from ..decision import Cancelled, Fail, Finish
 from ..drivers.cached import CachedDriver
 from ..drivers.replay import replay
 from ..errors import TaskCancelled, TaskError
 from ..history import is_builtin
+from .async_feeder import AsyncFeeder, is_async
 from .feeder import ThreadFeeder
 from .messages import Messages, RunEnded
 from .observing import task_event
@@ -72,6 +74,8 @@ class Engine(Messages, Timers):
         self.calls_per_decision = 32 * root.activity_workers if self.inline else None
         self.pools = None
         self.feeder = None
+        self.async_feeder = None  # started by the first async def activity
+        self._coroutines = {}  # TaskSpec -> whether its activity is a coroutine function
         self.futures = set()
         self._runs = 0
         self._open_timers()
@@ -332,6 +336,26 @@ class Engine(Messages, Timers):
             del self.deferred[run]
             run.decide_now(defer=False)
 
+    # -- which feeder runs an activity -----------------------------------------------------
+
+    def feeder_for(self, spec):
+        """The feeder of ``spec``'s calls: the asyncio loop's for ``async def`` activities,
+        the pool's otherwise (None: a pool without a feeder, see submit_activity)."""
+        coroutine = self._coroutines.get(spec)
+        if coroutine is None:
+            coroutine = self._coroutines[spec] = is_async(spec.target)
+        if not coroutine:
+            return self.feeder
+        if self.async_feeder is None:
+            self.async_feeder = AsyncFeeder(self)
+        return self.async_feeder
+
+    def stop_activity(self, run, spec, key):
+        """Stop call ``key`` of ``run`` if it is queued or can be stopped where it runs;
+        True if no outcome will come for it."""
+        feeder = self.feeder_for(spec) if spec.kind is not WORKFLOW else None
+        return feeder is not None and feeder.stop(run, key)
+
     # -- activities on a pool without a feeder ------------------------------------------------
 
     def submit_activity(self, run, spec, key, input_data):
@@ -374,6 +398,8 @@ class Engine(Messages, Timers):
             return
         for future in list(self.futures):
             future.cancel()  # only those that have not started
+        if self.async_feeder is not None:
+            self.async_feeder.close(wait=self.wait and not interrupted)
         if self.feeder is not None:
             self.feeder.cancel()
         if self.wait and not interrupted:

@@ -255,12 +255,13 @@ class Run(RunEffects):
         if spec.kind is WORKFLOW:
             self._start_child(spec, key, input_data, self.child_ids.pop(key, None))
             return
-        if engine.feeder is not None:
+        feeder = engine.feeder_for(spec)
+        if feeder is not None:
             engine.in_flight += 1
             attempt = None
             if spec.timeout is not None or spec.heartbeat is not None:
                 attempt = Attempt(engine, self, key, spec.timeout, spec.heartbeat)
-            engine.feeder.submit(self, key, spec.target, spec.transport, input_data, attempt)
+            feeder.submit(self, key, spec.target, spec.transport, input_data, attempt)
         else:
             engine.submit_activity(self, spec, key, input_data)
 

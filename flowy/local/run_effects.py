@@ -187,7 +187,7 @@ class RunEffects:
             child = engine._child(self, key)
             if child is not None:
                 child.end_tree(cancelled_outcome('%s was cancelled by its parent' % key))
-        elif engine.feeder is not None and engine.feeder.stop(self, key):
+        elif spec is not None and engine.stop_activity(self, spec, key):
             engine.activity_ended()  # it was queued, or its worker process was killed
 
     def end_tree(self, outcome):
@@ -198,12 +198,13 @@ class RunEffects:
         self.end(outcome)
 
     def _stop_activities(self):
-        feeder = self.engine.feeder
-        if feeder is None:
-            return
+        engine, specs = self.engine, self.config.specs
         for key, outcome in list(self.history._outcomes.items()):
-            if outcome.state is RUNNING and not is_builtin(key) and feeder.stop(self, key):
-                self.engine.activity_ended()
+            if outcome.state is not RUNNING or is_builtin(key):
+                continue
+            spec = specs.get(call_id(key).rpartition('-')[0])
+            if spec is not None and engine.stop_activity(self, spec, key):
+                engine.activity_ended()
 
     def cancel_run(self, reason=None, message=None):
         """Cancel this run from outside: stop what it runs, end it with TaskCancelled."""
