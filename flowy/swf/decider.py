@@ -364,6 +364,8 @@ class SWFWorkflowWorker(Worker):
         next task of the run reports only what is new, whether the run was kept or read
         again (the replay driver keeps none).
         """
+        if run is None:
+            return  # a history that could not be read: the run fails, nothing to report
         previous = task.response.get('previousStartedEventId') or 0
         reported = self._reported.pop(run_key, None)
         seen = 0 if not previous else (
