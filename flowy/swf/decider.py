@@ -98,6 +98,8 @@ log = logging.getLogger('flowy.swf.decider')
 
 #: The details of CancelWorkflowExecution when a run is cancelled on request.
 CANCEL_DETAILS = 'the workflow execution was cancelled on request'
+MAX_PAGE = 1000  # SWF's largest maximumPageSize
+FIRST_PAGE_MIN = 10  # the smallest first page a caching decider asks for
 
 STATS = ('decision_tasks', 'cached', 'replays', 'events', 'pages', 'api_calls', 'polls',
          'responses', 'decisions', 'failed', 'unanswered', 'unknown_type', 'cpu_time')
@@ -153,7 +155,11 @@ class SWFWorkflowWorker(Worker):
     ``task_list_override``: schedule every activity and child workflow on this task
     list instead of the configured ones (a development mode that runs a decider and an
     activity worker in one process on a private task list).  ``page_size``: the
-    ``maximumPageSize`` of history pages (default: SWF's, 1000).
+    ``maximumPageSize`` of history pages.  By default a caching decider asks for a small
+    first page, newest events first, sized to what its recent decision tasks brought
+    (boto3's cost grows with every event it parses); a run it must read whole (not
+    cached) is read forward in pages of 1,000 with GetWorkflowExecutionHistory.  The
+    replay driver reads every history whole, in pages of 1,000.
 
     Run it with :meth:`run_forever`; :meth:`stop` ends it from any thread.
     """
@@ -193,6 +199,8 @@ class SWFWorkflowWorker(Worker):
             raise ValueError('page_size must be a whole number from 1 to 1000; got %r'
                              % (page_size,))
         self.page_size = page_size
+        self._news = FIRST_PAGE_MIN / 2.0  # events a kept run's task brings, on average
+        self._first_page = FIRST_PAGE_MIN
         self._runs = OrderedDict()  # (workflowId, runId) -> _Run, least recently used first
         # (workflowId, runId) -> (startedEventId answered, outcomes reported as events)
         self._reported = OrderedDict()
@@ -255,15 +263,46 @@ class SWFWorkflowWorker(Worker):
 
     def poll(self, client, domain, task_list, identity):
         reverse = self.caching
+        size = self.page_size
+        if size is None and reverse:
+            size = self._first_page
         self.stats['polls'] += 1
         self.stats['api_calls'] += 1
         response = client.poll_for_decision_task(domain, task_list, identity=identity,
-                                                 max_page_size=self.page_size,
-                                                 reverse_order=reverse)
+                                                 max_page_size=size, reverse_order=reverse)
         if not response or not response.get('taskToken'):
             return None  # the long poll ended without a task
         self.stats['events'] += len(response.get('events') or ())
-        return DecisionTask(response, domain, task_list, identity, reverse, self.clock())
+        return DecisionTask(response, domain, task_list, identity, reverse, self.clock(),
+                            size)
+
+    def _observe(self, news):
+        """A kept run's task brought ``news`` events: size the next first pages to fit.
+
+        The first page holds what a decision task usually brings, with room to spare; a
+        task that brings more reads another page or two.
+        """
+        self._news = 0.7 * self._news + 0.3 * news
+        self._first_page = max(FIRST_PAGE_MIN, min(MAX_PAGE, int(self._news * 2) + 4))
+
+    def read_forward(self, client, task):
+        """The history of ``task``'s run up to the task, read from the start in pages of
+        1,000 (GetWorkflowExecutionHistory), for a run that must be read whole."""
+        workflow_id, run_id = task.run
+        started = task.response.get('startedEventId') or 0
+        events, token = [], None
+        while True:
+            response = self._with_retries(
+                task, lambda token=token: client.get_workflow_execution_history(
+                    task.domain, workflow_id, run_id, next_page_token=token,
+                    max_page_size=MAX_PAGE, reverse_order=False))
+            page = response.get('events') or []
+            self.stats['pages'] += 1
+            self.stats['events'] += len(page)
+            events.extend(page)
+            token = response.get('nextPageToken')
+            if not token or (started and page and event_id(page[-1]) >= started):
+                return events
 
     def fetch_page(self, client, task, token):
         """``(events, next token)`` of the history page of ``task`` at ``token``.
@@ -271,13 +310,22 @@ class SWFWorkflowWorker(Worker):
         A failed fetch is tried again after a pause that doubles each time (``stop()``
         ends the wait); after ``page_attempts`` failures it raises PagingError.
         """
+        response = self._with_retries(task, lambda: client.poll_for_decision_task(
+            task.domain, task.task_list, identity=task.identity, next_page_token=token,
+            max_page_size=task.page_size, reverse_order=task.reverse))
+        events = response.get('events') or []
+        self.stats['pages'] += 1
+        self.stats['events'] += len(events)
+        return events, response.get('nextPageToken')
+
+    def _with_retries(self, task, fetch):
+        """``fetch()``, tried again after a pause that doubles each time (``stop()`` ends
+        the wait); after ``page_attempts`` failures it raises PagingError."""
         pause = self.page_retry_pause
         for attempt in range(1, self.page_attempts + 1):
             self.stats['api_calls'] += 1
             try:
-                response = client.poll_for_decision_task(
-                    task.domain, task.task_list, identity=task.identity, next_page_token=token,
-                    max_page_size=self.page_size, reverse_order=task.reverse)
+                return fetch()
             except Exception as exc:
                 if attempt == self.page_attempts:
                     raise PagingError('fetching a page of its history failed %d times: %s'
@@ -288,11 +336,6 @@ class SWFWorkflowWorker(Worker):
                 if self._stop.wait(pause):
                     raise Stopping('the decider is stopping') from exc
                 pause *= 2
-                continue
-            events = response.get('events') or []
-            self.stats['pages'] += 1
-            self.stats['events'] += len(events)
-            return events, response.get('nextPageToken')
         raise AssertionError('unreachable')  # pragma: no cover
 
     # -- handling a task ----------------------------------------------------------------
@@ -420,10 +463,12 @@ class SWFWorkflowWorker(Worker):
             new = self._follow(run, pages, task, run_key)
             if new is not None:
                 self._runs.move_to_end(run_key)
+                if self.page_size is None:
+                    self._observe(new)
                 return run, new, True
             self._forget(run_key)
         try:
-            run = _Run(self._whole_history(pages, task, run_key))
+            run = _Run(self._whole_history(client, pages, task, run_key))
         except MissingEvents as exc:
             raise PagingError('the pages of its history miss events: %s' % exc) from exc
         except HistoryError as exc:
@@ -446,9 +491,13 @@ class SWFWorkflowWorker(Worker):
                         'reading the whole history', *run_key, exc)
             return None
 
-    def _whole_history(self, pages, task, run_key):
+    def _whole_history(self, client, pages, task, run_key):
         started = task.response.get('startedEventId') or 0
-        events = pages.all_events()
+        if self.page_size is None and task.reverse and not pages.complete:
+            # A small newest-first first page: read the history forward in large pages.
+            events = self.read_forward(client, task)
+        else:
+            events = pages.all_events()
         if started:
             events = [event for event in events if event_id(event) <= started]
         return read_history(events, run_key[0], self.payload_store, last=started or None)

@@ -19,16 +19,18 @@ class DecisionTask:
     started the task's start-to-close timeout.
     """
 
-    __slots__ = ('response', 'domain', 'task_list', 'identity', 'reverse', 'received')
+    __slots__ = ('response', 'domain', 'task_list', 'identity', 'reverse', 'received',
+                 'page_size')
 
     def __init__(self, response, domain, task_list, identity=None, reverse=False,
-                 received=None):
+                 received=None, page_size=None):
         self.response = response
         self.domain = domain
         self.task_list = task_list
         self.identity = identity
         self.reverse = reverse
         self.received = received
+        self.page_size = page_size  # the maximumPageSize the poll asked for
 
     @property
     def token(self):
@@ -77,6 +79,11 @@ class Pages:
         events, self.token = self.worker.fetch_page(self.client, self.task, self.token)
         self.fetched.append(events)
         return events
+
+    @property
+    def complete(self):
+        """True once every page of the task has been fetched."""
+        return not self.token
 
     def all_events(self):
         """Every event of the task, in event id order, pages merged (an event of two

@@ -377,6 +377,20 @@ class HistoryStub:
         response.update(self._page(token, 0))
         return response
 
+    def get_workflow_execution_history(self, domain, workflow_id, run_id,
+                                       next_page_token=None, max_page_size=None,
+                                       reverse_order=False):
+        """The whole recorded history (as SWF has it now), oldest first, in pages."""
+        assert (workflow_id, run_id) == (self.execution['workflowId'],
+                                         self.execution['runId'])
+        assert not reverse_order
+        start = int(next_page_token or 0)
+        size = min(max_page_size or 1000, self.page_size or 1000)
+        response = {'events': copy.deepcopy(self.events[start:start + size])}
+        if start + size < len(self.events):
+            response['nextPageToken'] = str(start + size)
+        return response
+
     def _page(self, token, page):
         pages = self.pages[token]
         response = {'events': pages[page]}
@@ -559,7 +573,7 @@ class Live:
     def start(self, case):
         """Start the case's workflow; its ``(runId, input)``."""
         workflow = self.decider.registry[(case.workflow, '1')]
-        data = workflow.encode_input(case.args, {})
+        data = workflow._encode_input(case.args, {})
         response = self.swf.start_workflow_execution(DOMAIN, case.workflow_id, case.workflow,
                                                      '1', input=data)
         return response['runId'], data

@@ -151,6 +151,24 @@ class StubSWF:
             response['nextPageToken'] = '%s|%d' % (token, page + 1)
         return response
 
+    # GetWorkflowExecutionHistory: a whole history, read forward (what the decider does
+    # for a run it does not keep, when its first page was small)
+
+    def get_workflow_execution_history(self, domain, workflow_id, run_id,
+                                       next_page_token=None, max_page_size=None,
+                                       reverse_order=False):
+        self.calls.append(('history', dict(domain=domain, workflow_id=workflow_id,
+                                           next_page_token=next_page_token)))
+        sim = next(sim for sim in self.sims
+                   if (sim.workflow_id, sim.run_id) == (workflow_id, run_id))
+        assert not reverse_order
+        parts = pages(list(sim.log.events), max_page_size or self.page_size)
+        page = int(next_page_token or 0)
+        response = {'events': parts[page]}
+        if page + 1 < len(parts):
+            response['nextPageToken'] = str(page + 1)
+        return response
+
     # RespondDecisionTaskCompleted
 
     def respond_decision_task_completed(self, task_token, decisions=None,
@@ -325,7 +343,7 @@ def worker_for(factory, driver='cached', name='Flow', flows=None, **options):
 def sim_for(worker, *args, name='Flow', workflow_id='order-7', **options):
     workflow = worker.registry[(name, '1')]
     options.setdefault('activities', ACTIVITIES)
-    return SimulatedSWF(workflow.encode_input(list(args), {}), workflow_id=workflow_id,
+    return SimulatedSWF(workflow._encode_input(list(args), {}), workflow_id=workflow_id,
                         name=name, **options)
 
 
@@ -384,6 +402,7 @@ class _EmptyString:
 @pytest.mark.parametrize('page_size', [1, 3, None])
 def test_every_page_is_read(driver, page_size):
     worker = worker_for(SumSquares, driver)
+    worker.page_size = page_size  # None: the decider sizes its pages itself
     sim = sim_for(worker, 6)
     stub = StubSWF(sim, page_size=page_size)
     drive(worker, stub)
@@ -790,7 +809,7 @@ def test_large_values_travel_through_the_payload_store(driver):
     store = FlakyStore()
     worker = worker_for(Big, driver, payload_store=store)
     workflow = worker.registry[('Flow', '1')]
-    reference = store.put(workflow.encode_input([40000], {}))
+    reference = store.put(workflow._encode_input([40000], {}))
     sim = SimulatedSWF(reference, name='Flow', activities=ACTIVITIES)
     stub = StubSWF(sim)
     worker.handle(stub, worker.poll(stub, DOMAIN, DECIDER, 'me'))
@@ -1012,7 +1031,7 @@ def run_program(driver, program, seed, page_size, faults, fail, time_out, rate_l
     """Run ``program`` with a decider of ``driver``; returns (SimulatedSWF, worker)."""
     worker = worker_for(Program, driver, flows=config(rate_limit=rate_limit, retry=retry))
     workflow = worker.registry[('Flow', '1')]
-    sim = ShuffledSWF(workflow.encode_input([program], {}), name='Flow', seed=seed,
+    sim = ShuffledSWF(workflow._encode_input([program], {}), name='Flow', seed=seed,
                       activities=ACTIVITIES, fail=fail, time_out=time_out, throttle=throttle)
     stub = StubSWF(sim, page_size=page_size)
     stub.respond_faults = dict(faults)
