@@ -390,7 +390,7 @@ def run_workflow(service, name, n, page_size, pick=None):
         wall0 = time.perf_counter()
         service.client.start_workflow_execution(
             DOMAIN, '%s-%d' % (name, time.monotonic_ns()), name, '1',
-            input=workflow.encode_input([n], {}))
+            input=workflow._encode_input([n], {}))
         records, empty_cpu = decide_until_closed(metered, client, deciders,
                                                  pick or (lambda _: 'cached'), wall0)
         wall = time.perf_counter() - wall0

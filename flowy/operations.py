@@ -368,7 +368,8 @@ class RestartRequest:
 def restart(*args, **kwargs):
     """Return this from a workflow body to start over with a fresh history and new input.
 
-    The arguments may hold task results; the restart waits for them, and fails the
-    workflow if one of them failed.  On SWF this is a continue-as-new.
+    ``args`` and ``kwargs`` are the new run's arguments, as ``run()`` takes them.  They
+    may hold task results; the restart waits for them, and fails the workflow if one of
+    them failed.  On SWF this is a continue-as-new.
     """
     return RestartRequest(args, kwargs)

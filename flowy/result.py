@@ -219,7 +219,7 @@ class TaskResult:
     def __repr__(self):
         name = self.key or 'derived'
         if self.state is ERROR:
-            return '<TaskResult %s failed: %s>' % (name, self.error)
+            return '<TaskResult %s>' % _failure(name, self.error)
         if self.state is PENDING:
             return '<TaskResult %s pending>' % name
         return '<TaskResult %s order=%s>' % (name, self.order)
@@ -243,7 +243,7 @@ class ResultProxy(Proxy):
             except TaskError as exc:
                 return '<result %s: %s>' % (result.key, exc)
         if result.state is ERROR:
-            return '<result %s failed: %s>' % (result.key or 'derived', result.error)
+            return '<result %s>' % _failure(result.key or 'derived', result.error)
         return '<result %s pending>' % (result.key or 'derived')
 
     def __reduce__(self):
@@ -267,3 +267,11 @@ def result_of(value):
     if type(value) is ResultProxy:
         return value.__factory__
     return None
+
+
+def _failure(name, error):
+    """``square-0-0 failed: ValueError: bad``, without naming the call twice."""
+    text = str(error)
+    if text.startswith(name + ' failed: '):
+        return text
+    return '%s failed: %s' % (name, text)

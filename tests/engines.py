@@ -13,7 +13,7 @@ from flowy.decision import CancelCall, FailCall, Finish, RecordMarker, Restart, 
 from flowy.drivers.replay import replay
 from flowy.errors import TaskError
 from flowy.history import History
-from flowy.local.runner import run_activity
+from flowy.local.runner import failure_reason, run_activity
 
 
 class Stuck(AssertionError):
@@ -52,7 +52,7 @@ class SimulatedEngine:
         self._children = 0  # child workflows running inline now
 
     def run(self, *args, **kwargs):
-        outcome = self.run_encoded(self.config, self.config.encode_input(args, kwargs))
+        outcome = self.run_encoded(self.config, self.config._encode_input(args, kwargs))
         if type(outcome) is Finish:
             return self.config.transport.loads(outcome.result)
         raise TaskError(outcome.reason) from outcome.error
@@ -165,11 +165,15 @@ class SimulatedEngine:
             if type(outcome) is Finish:
                 history.completed(call.key, outcome.result)
             else:
-                history.failed(call.key, outcome.reason, outcome.error)
+                # as the local engine does: the call's error names no type (the
+                # child's own failure is its cause)
+                error = TaskError(outcome.reason, call.key)
+                error.__cause__ = outcome.error
+                history.failed(call.key, outcome.reason, error)
             return
         try:
             data = run_activity(spec.target, spec.transport, call.key, call.input)
         except Exception as exc:
-            history.failed(call.key, str(exc) or type(exc).__name__, exc)
+            history.failed(call.key, failure_reason(exc), exc)
         else:
             history.completed(call.key, data)

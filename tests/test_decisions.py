@@ -69,7 +69,7 @@ def history(scheduled=(), finished=()):
 
 
 def decide(config, h=None, *args, **kwargs):
-    return replay(config, config.encode_input(args, kwargs), h if h is not None else History())
+    return replay(config, config._encode_input(args, kwargs), h if h is not None else History())
 
 
 def call(dep, number, position, args=(), kwargs=None, attempt=0, depends_on=(), delay=0):
@@ -332,7 +332,7 @@ def test_dependency_running_link_waits():
 
 def test_dependency_error_fails_the_workflow():
     h = history(running('task-0-0', 'task-1-0'), [('task-0-0', 1), ('task-1-0', Err('err!'))])
-    assert decide(make_config(Dependency, 'task'), h, 3) == fails('err!')
+    assert decide(make_config(Dependency, 'task'), h, 3) == fails('task-1-0 failed: err!')
 
 
 def test_dependency_complete_history_finishes():
@@ -392,7 +392,7 @@ def test_single_task_empty_history_schedules_it_with_empty_input():
 
 def test_single_task_error_fails():
     h = history(running('task-0-0'), [('task-0-0', Err('err!'))])
-    assert decide(single(), h) == fails('err!')
+    assert decide(single(), h) == fails('task-0-0 failed: err!')
 
 
 def test_single_task_result_finishes():
@@ -451,7 +451,8 @@ def test_wait_task_done_schedules_the_dependent_call():
 
 def test_wait_task_error_fails():
     h = history(running('task-0-0'), [('task-0-0', Err('err!'))])
-    assert decide(make_config(WaitTask, 'task'), h) == fails('err!')
+    # no type: the history records none (an engine's records name it)
+    assert decide(make_config(WaitTask, 'task'), h) == fails('task-0-0 failed: err!')
 
 
 def test_wait_task_timed_out_fails_with_the_timeout():
@@ -468,7 +469,7 @@ def test_wait_task_timed_out_fails_with_the_timeout():
 def test_restart_with_a_result_restarts_with_new_input():
     config = make_config(RestartWorkflow, 'task')
     h = history(running('task-0-0'), [('task-0-0', 1)])
-    assert decide(config, h) == Decision(outcome=Restart(config.encode_input([1, 2], {})))
+    assert decide(config, h) == Decision(outcome=Restart(config._encode_input([1, 2], {})))
 
 
 def test_restart_waits_for_a_running_argument():
@@ -477,7 +478,7 @@ def test_restart_waits_for_a_running_argument():
 
 def test_restart_with_an_error_fails():
     h = history(running('task-0-0'), [('task-0-0', Err('err!'))])
-    assert decide(make_config(RestartWorkflow, 'task'), h) == fails('err!')
+    assert decide(make_config(RestartWorkflow, 'task'), h) == fails('task-0-0 failed: err!')
 
 
 def test_restart_keyword_input():
@@ -486,7 +487,7 @@ def test_restart_keyword_input():
             return restart(n=n + 1)
 
     config = make_config(lambda: KwRestart())
-    expected = Restart(config.encode_input([], {'n': 4}))
+    expected = Restart(config._encode_input([], {'n': 4}))
     assert decide(config, None, n=3) == Decision(outcome=expected)
 
 
@@ -510,7 +511,7 @@ def test_pre_run_chains_from_init_into_the_body():
 
 def test_pre_run_error_in_init_call_fails():
     h = history(running('task-0-0'), [('task-0-0', Err('err!'))])
-    assert decide(make_config(PreRun, 'task'), h) == fails('err!')
+    assert decide(make_config(PreRun, 'task'), h) == fails('task-0-0 failed: err!')
 
 
 def test_pre_run_error_factory_raising_fails():
@@ -549,12 +550,12 @@ def test_double_dep_both_done_schedules_with_keyword_input():
 def test_double_dep_earliest_finished_error_wins(order, reason):
     reasons = {'task-0-0': Err('err-a'), 'task-1-0': Err('err-b')}
     h = history(running('task-0-0', 'task-1-0'), [(key, reasons[key]) for key in order])
-    assert decide(make_config(DoubleDep, 'task'), h) == fails(reason)
+    assert decide(make_config(DoubleDep, 'task'), h) == fails('%s failed: %s' % (order[0], reason))
 
 
 def test_double_dep_error_wins_over_running():
     h = history(running('task-0-0', 'task-1-0'), [('task-1-0', Err('err-b'))])
-    assert decide(make_config(DoubleDep, 'task'), h) == fails('err-b')
+    assert decide(make_config(DoubleDep, 'task'), h) == fails('task-1-0 failed: err-b')
 
 
 # -- First, First2 --------------------------------------------------------------------
@@ -580,7 +581,7 @@ def test_first_none_done_waits():
 
 def test_first_error_first_fails():
     h = history(running('task-0-0', 'task-1-0'), [('task-1-0', Err('err!')), ('task-0-0', 'a')])
-    assert decide(make_config(First, 'task'), h) == fails('err!')
+    assert decide(make_config(First, 'task'), h) == fails('task-1-0 failed: err!')
 
 
 FOUR = ['task-0-0', 'task-1-0', 'task-2-0', 'task-3-0']
@@ -598,7 +599,7 @@ def test_first2_needs_only_two_results():
 
 def test_first2_second_to_finish_is_an_error():
     h = history(running(*FOUR), [('task-0-0', 1), ('task-3-0', Err('err4!')), ('task-1-0', 2)])
-    assert decide(make_config(First2, 'task'), h) == fails('err4!')
+    assert decide(make_config(First2, 'task'), h) == fails('task-3-0 failed: err4!')
 
 
 def test_first2_one_done_three_running_waits():
@@ -662,14 +663,14 @@ def test_parallel_reduce_all_done_finishes():
 def test_parallel_reduce_error_in_an_input_fails_once_all_are_done():
     h = history(running(*THREE),
                 [('task-0-0', 1), ('task-1-0', Err('bad input')), ('task-2-0', 3)])
-    assert decide(reduce_config(), h) == fails('bad input')
+    assert decide(reduce_config(), h) == fails('task-1-0 failed: bad input')
 
 
 def test_parallel_reduce_error_in_an_input_fails_without_waiting_for_the_rest():
     # Every input flows into the final result, so one failed input dooms the reduction;
     # red(error, pending) is an error at once by the call rule, as it was in the original.
     h = history(running(*THREE), [('task-0-0', 1), ('task-1-0', Err('bad input'))])
-    assert decide(reduce_config(), h) == fails('bad input')
+    assert decide(reduce_config(), h) == fails('task-1-0 failed: bad input')
 
 
 def combined_config():
@@ -706,7 +707,7 @@ def test_parallel_reduce_combined_last_step_and_finish():
 
 def test_args_struct_errors_error_beats_running():
     h = history(running('task-0-0', 'task-1-0'), [('task-0-0', Err('err-a'))])
-    assert decide(make_config(ArgsStructErrors, 'task'), h) == fails('err-a')
+    assert decide(make_config(ArgsStructErrors, 'task'), h) == fails('task-0-0 failed: err-a')
 
 
 @pytest.mark.parametrize('order, reason', [
@@ -716,7 +717,8 @@ def test_args_struct_errors_error_beats_running():
 def test_args_struct_errors_earliest_error_wins(order, reason):
     reasons = {'task-0-0': Err('err-a'), 'task-1-0': Err('err-b')}
     h = history(running('task-0-0', 'task-1-0'), [(key, reasons[key]) for key in order])
-    assert decide(make_config(ArgsStructErrors, 'task'), h) == fails(reason)
+    assert decide(make_config(ArgsStructErrors, 'task'), h) == fails(
+        '%s failed: %s' % ('task-0-0' if reason == 'err-a' else 'task-1-0', reason))
 
 
 def test_args_struct_nested_results_are_substituted():
@@ -752,9 +754,29 @@ def test_duplicate_dependency_name_is_a_value_error_naming_it():
         config._add_task(TaskSpec('task', ACTIVITY, _never_called))
 
 
+class AnyTasks:
+    def __init__(self, **tasks):
+        self.tasks = tasks
+
+    def __call__(self):
+        return len(self.tasks)
+
+
 @pytest.mark.parametrize('name', ['task', '_private', 'abc_123', 'Task2'])
 def test_valid_dependency_names(name):
-    make_config(NoTask, name)
+    make_config(AnyTasks, name)  # a factory taking **tasks takes any name
+
+
+def test_a_dependency_the_factory_does_not_take_is_refused_when_configured():
+    config = WorkflowConfig(SingleTask)
+    with pytest.raises(TypeError) as info:
+        config._add_task(TaskSpec('tsak', ACTIVITY, _never_called))
+    assert str(info.value) == ("the workflow SingleTask takes no dependency 'tsak': did you "
+                               "mean 'task'?")
+    with pytest.raises(TypeError, match="^the workflow NoTask takes no dependency 'x': it takes "
+                                        "none$"):
+        WorkflowConfig(NoTask)._add_task(TaskSpec('x', ACTIVITY, _never_called))
+    assert config.specs == {}
 
 
 # -- operations on plain and mixed values --------------------------------------------------
@@ -1004,7 +1026,9 @@ def test_unserializable_input_becomes_a_failed_call_in_the_decision():
     assert type(failed) is FailCall
     assert (failed.key, failed.dep, failed.position) == ('task-0-0', 'task', 0)
     assert 'serialize' in failed.reason and 'task-0-0' in failed.reason
-    assert isinstance(failed.cause, TypeError)
+    # the call failed before any task ran: its error names no type, its cause does
+    assert isinstance(failed.cause, TaskError) and failed.cause.type_name is None
+    assert isinstance(failed.cause.__cause__, TypeError)
     assert scheduled == call('task', 1, 1, [1])
 
 
@@ -1013,4 +1037,4 @@ def test_recorded_input_failure_fails_the_workflow_once_used():
     h.failed('task-0-0', 'cannot serialize the input of task-0-0: no', position=0)
     h.scheduled('task-1-0', 1)
     assert decide(make_config(PassesAnObject, 'task'), h) == fails(
-        'cannot serialize the input of task-0-0: no')
+        'task-0-0 failed: cannot serialize the input of task-0-0: no')

@@ -289,7 +289,7 @@ def test_a_rebuilt_instance_still_detects_nondeterminism():
     Flips.activations = 0
     driver = CachedDriver()
     history = History()
-    data = w.encode_input((4,), {})
+    data = w._encode_input((4,), {})
     [call] = driver(w, data, history).calls
     history.scheduled(call.key, call.position)
     history.completed(call.key, '8')
@@ -305,7 +305,7 @@ def test_a_live_instance_is_fed_only_new_outcomes():
     program = {'ops': [['call', 'inc', ['const', i]] for i in range(3)], 'result': [0, 1, 2]}
     driver = CachedDriver()
     history = History()
-    data = w.encode_input((program,), {})
+    data = w._encode_input((program,), {})
     calls = driver(w, data, history).calls
     assert [call.key for call in calls] == ['inc-0-0', 'inc-1-0', 'inc-2-0']
     for call in calls:
@@ -323,7 +323,7 @@ def test_a_limited_decision_carries_a_slice_and_asks_for_more(make_driver):
     w = workflow()
     program = {'ops': [['call', 'inc', ['const', i]] for i in range(5)], 'result': [0, 4]}
     driver, history = make_driver(), History()
-    data = w.encode_input((program,), {})
+    data = w._encode_input((program,), {})
     slices = []
     for _ in range(3):
         decision = driver(w, data, history, limit=2)
@@ -418,7 +418,7 @@ def test_keyboard_interrupt_in_a_body_goes_through_the_driver(make_driver):
     w = workflow()
     w.factory = Interrupted
     driver, history = make_driver(), History()
-    data = w.encode_input((1,), {})
+    data = w._encode_input((1,), {})
     [call] = driver(w, data, history).calls
     history.scheduled(call.key, call.position)
     history.completed(call.key, '2')
@@ -527,7 +527,8 @@ def test_a_result_that_holds_a_pending_value_fails_the_run_on_both_drivers():
 
 def test_an_input_that_holds_a_pending_value_fails_the_call_on_both_drivers():
     outcome, _ = both_drivers(PassesAPendingValue, 1)
-    assert outcome == ('result', 'failed: cannot serialize the input of add-0-0: it holds the '
+    assert outcome == ('result', 'failed: add-0-0 failed: cannot serialize the input of add-0-0: '
+                       'it holds the '
                        'result of inc-0-0, which has not finished: wait for such values '
                        '(flowy.wait) before they are encoded')
 

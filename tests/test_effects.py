@@ -75,7 +75,7 @@ def decide_by_hand(make_driver, factory, steps, *args, history=None):
     the engine would between two decisions.  Return the decisions."""
     w = config(factory)
     driver, history = make_driver(), history or History()
-    data = w.encode_input(args, {})
+    data = w._encode_input(args, {})
     decisions = [driver(w, data, history)]
     for step in steps:
         step(history, decisions[-1])
@@ -221,7 +221,7 @@ def test_a_timer_the_engine_could_not_start_fails_its_result(make_driver):
         history.failed('@sleep-0', 'TIMER_ID_ALREADY_IN_USE')
 
     decisions = decide_by_hand(make_driver, WaitsForATimer, [fails])
-    assert decisions[1].outcome == Finish('"failed: TIMER_ID_ALREADY_IN_USE"')
+    assert decisions[1].outcome == Finish('"failed: @sleep-0 failed: TIMER_ID_ALREADY_IN_USE"')
 
 
 # -- now() ----------------------------------------------------------------------------
@@ -268,7 +268,7 @@ def test_now_held_back_by_the_call_limit_is_the_time_of_the_decision_recording_i
         make_driver):
     w = config(ClockAfterACall)
     driver, history = make_driver(), History()
-    data = w.encode_input((), {})
+    data = w._encode_input((), {})
     history.now = 100.0
     first = driver(w, data, history, limit=1)
     assert first.more and [type(call) for call in first.calls] == [ScheduleCall]
@@ -516,7 +516,8 @@ def test_an_argument_finishing_before_the_engine_records_the_cancel_starts_nothi
     if argument_outcome == 'completed':
         assert decisions[1].outcome == Finish('["cancelled",2]')
     else:
-        assert type(decisions[1].outcome) is Fail and decisions[1].outcome.reason == 'lost'
+        assert type(decisions[1].outcome) is Fail
+        assert decisions[1].outcome.reason == 'inc-0-0 failed: lost'
 
 
 class CancelsARetriedCall:
@@ -557,7 +558,7 @@ def test_a_cancel_held_back_by_the_call_limit_is_dropped_if_the_call_finished_me
         make_driver):
     w = config(CancelsAtTheLimit)
     driver, history = make_driver(), History()
-    data = w.encode_input((), {})
+    data = w._encode_input((), {})
     first = driver(w, data, history, limit=1)
     assert first.more and first.calls == [ScheduleCall('inc-0-0', 'inc', 0, 0, 0, '[[1],{}]')]
     schedule_all(history, first)
@@ -647,7 +648,7 @@ def test_a_body_that_moves_a_timer_is_non_deterministic(make_driver, recorded, r
     MovesATimer.activations, MovesATimer.bodies = 0, (recorded, replayed)
     w = config(MovesATimer)
     driver, history = make_driver(), History()
-    data = w.encode_input((), {})
+    data = w._encode_input((), {})
     schedule_all(history, driver(w, data, history))
     if isinstance(driver, CachedDriver):
         driver.forget(history)  # lost: the next decision replays the body

@@ -248,7 +248,7 @@ def test_bug14_repr_of_configs_with_several_deps():
     assert 'deps=a,b' in repr(config)
     for spec in workflow.specs.values():
         assert spec.dep in repr(spec)
-    decision = replay(config, config.encode_input([], {}), History())
+    decision = replay(config, config._encode_input([], {}), History())
     assert 'Finish' in repr(decision) and '<task a>' in repr(decision)
 
 
@@ -483,7 +483,7 @@ def counted_replay(monkeypatch, factory, make_history, n):
     original_get = History.get
     monkeypatch.setattr(History, 'get', lambda self, key: gets.append(key) or
                         original_get(self, key))
-    decision = replay(config, config.encode_input([n], {}), h)
+    decision = replay(config, config._encode_input([n], {}), h)
     assert decision.outcome == Finish(dumps(expected))
     return CountingOutcomes.lookups + len(gets)
 
@@ -524,7 +524,7 @@ def test_bug21_replay_cost_is_linear_in_history_length(factory, make_history):
         h, expected = make_history(n)
         decisions = []
         work = python_calls(lambda: decisions.append(
-            replay(config, config.encode_input([n], {}), h)))
+            replay(config, config._encode_input([n], {}), h)))
         assert decisions[0].outcome == Finish(dumps(expected))
         return work
 
@@ -538,7 +538,7 @@ def test_bug21_parallel_reduce_replay_is_linear():
         engine = SimulatedEngine(config, seed=5)
         assert engine.run(n) == sum(i * i for i in range(n))
         h = engine.histories[-1]
-        return python_calls(lambda: replay(config, config.encode_input([n], {}), h))
+        return python_calls(lambda: replay(config, config._encode_input([n], {}), h))
 
     small, large = cost(500), cost(1000)
     assert large / small < 2.3, (small, large)

@@ -185,7 +185,7 @@ class _Instance:
         proxies = {dep: TaskProxy(execution, spec) for dep, spec in self.config.specs.items()}
         try:
             try:
-                args, kwargs = self.config.decode_input(self.input_data)
+                args, kwargs = self.config._decode_input(self.input_data)
             except Exception as exc:
                 raise _InputError('cannot decode the workflow input: %s'
                                   % reason_of(exc)) from exc

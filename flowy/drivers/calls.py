@@ -12,8 +12,10 @@ from ..errors import (
     TaskError,
     TaskTimedout,
     UsageError,
+    describe_failure,
     exception_line,
     exception_text,
+    failed_call_text,
 )
 from ..history import call_id
 from ..result import ERROR, PENDING, VALUE, ResultProxy, TaskResult
@@ -166,9 +168,16 @@ def scan(value, resolver=None):
 
 
 def failed_error(key, outcome):
-    """The TaskError of attempt ``key``, which failed as ``outcome`` records."""
-    error = TaskError(outcome.reason, key)
-    error.__cause__ = outcome.cause
+    """The TaskError of attempt ``key``, which failed as ``outcome`` records.
+
+    It says ``key failed: Type: reason`` and carries the type's name and the traceback
+    that the engine recorded with the failure (see :func:`flowy.errors.describe_failure`).
+    """
+    cause, reason = outcome.cause, outcome.reason
+    type_name, traceback = describe_failure(cause)
+    error = TaskError(reason, key, type_name, traceback,
+                      failed_call_text(key, reason, type_name))
+    error.__cause__ = cause
     return error
 
 

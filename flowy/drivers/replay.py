@@ -10,7 +10,7 @@ cached driver extends it into one that outlives a decision.
 """
 
 from ..decision import Decision, Fail, FailCall, Finish, Restart, ScheduleCall
-from ..errors import NondeterminismError
+from ..errors import NondeterminismError, TaskError
 from ..history import CANCELLED, COMPLETED, FAILED, TIMEDOUT, call_id
 from ..operations import RestartRequest, TaskInReducer
 from ..proxy import TaskProxy
@@ -171,9 +171,12 @@ class Execution(Effects):
         try:
             data = call.spec.transport.dumps([plain_args, plain_kwargs])
         except Exception as exc:
-            self.calls.append(FailCall(
-                call.key, call.spec.dep, call.position, 'cannot serialize the input of %s: %s'
-                % (call.key, reason_of(exc)), exc))
+            reason = 'cannot serialize the input of %s: %s' % (call.key, reason_of(exc))
+            # The call failed before it ran: no task raised, so the error names no type
+            # (as on SWF, which records only the reason), only the encoding's traceback.
+            cause = TaskError(reason, call.key, None, exc)
+            cause.__cause__ = exc
+            self.calls.append(FailCall(call.key, call.spec.dep, call.position, reason, cause))
         else:
             self.calls.append(ScheduleCall(call.key, call.spec.dep, call.number, call.attempt,
                                            call.position, data,
@@ -272,9 +275,9 @@ class Execution(Effects):
             self.check_all_replayed()
             if found.error is not None:
                 error = found.error.error
-                return self.decide(Fail(error.reason, error))
+                return self.decide(Fail(reason_of(error), error))
             if restarting:
-                return self.decide(Restart(self._encode(self.config.encode_input, *payload)))
+                return self.decide(Restart(self._encode(self.config._encode_input, *payload)))
             return self.decide(Finish(self._encode(self.config.transport.dumps, payload)))
         except Exception as exc:
             return self.decide(Fail('cannot serialize the workflow %s: %s'
@@ -314,7 +317,7 @@ def replay(config, input_data, history, limit=None):
     proxies = {dep: TaskProxy(execution, spec) for dep, spec in config.specs.items()}
     try:
         try:
-            args, kwargs = config.decode_input(input_data)
+            args, kwargs = config._decode_input(input_data)
         except Exception as exc:
             return execution.decide(Fail('cannot decode the workflow input: %s'
                                          % reason_of(exc), exc))

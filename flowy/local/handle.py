@@ -4,7 +4,7 @@ import threading
 import uuid
 
 from ..effects import check_signal_name
-from ..errors import exception_text
+from ..errors import adopt_call_error, exception_text
 from .engine import Engine, RunEnded
 from .sigterm import stopping_on_sigterm
 

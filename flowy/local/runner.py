@@ -3,7 +3,7 @@
 import pickle
 from concurrent.futures import BrokenExecutor, CancelledError
 
-from ..errors import TaskError, exception_text
+from ..errors import TaskError, exception_line, exception_text, failed_call_text, format_traceback
 from ..heartbeat import encode_details, reporting
 from ..run_context import Context, attempt_of, running
 
@@ -19,8 +19,12 @@ def run_activity(func, transport, key, input_data):
         if _travels(exc):
             raise
         # An exception that cannot be rebuilt in the parent would break the whole
-        # process pool; send its message instead (the traceback text still travels).
-        raise TaskError(exception_text(exc), key) from exc
+        # process pool; send what describes it instead: its message, its type's name and
+        # its traceback (as text, so that it travels).
+        reason = exception_text(exc)
+        type_name = type(exc).__name__
+        raise TaskError(reason, key, type_name, format_traceback(exc),
+                        failed_call_text(key, reason, type_name)) from exc
     try:
         return transport.dumps(value)
     except Exception as exc:
@@ -60,4 +64,8 @@ def failure_reason(exc):
                 'or crashed): %s' % exception_text(exc))
     if isinstance(exc, CancelledError):
         return 'the activity was cancelled'
+    if isinstance(exc, TaskError) and exc.key is not None and exc.type_name is not None:
+        return exc.reason  # flowy's description of an exception that could not travel
+    if not isinstance(exc, Exception):  # SystemExit: its message is only its code
+        return exception_line(exc)
     return exception_text(exc)

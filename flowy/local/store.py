@@ -610,7 +610,8 @@ class SQLiteStore:
                 call = call._replace(state=COMPLETED, data=event[3])
             elif kind == 'f':
                 call = call._replace(state=CALL_FAILED, reason=event[3], traceback=event[4],
-                                     position=call.position if event[5] is None else event[5])
+                                     position=call.position if event[5] is None else event[5],
+                                     type_name=_failure_type(event))
             elif kind == 'x':
                 call = call._replace(state=CANCELLED, reason=event[3])
             else:
@@ -622,7 +623,7 @@ class SQLiteStore:
         """The run, its :class:`~flowy.history.History` rebuilt exactly, and its pending calls.
 
         Failures come back with a :class:`RecordedError` carrying their traceback text
-        as their cause.
+        and the name of the exception's type as their cause.
         """
         run, events = self._events(run_id)
         history, pending = History(), {}
@@ -642,7 +643,9 @@ class SQLiteStore:
                 elif kind == 'g':
                     history.signalled(key, event[3])  # key: the signal's name
                 elif kind == 'f':
-                    cause = None if event[4] is None else RecordedError(event[4])
+                    type_name = _failure_type(event)
+                    cause = (None if event[4] is None and type_name is None
+                             else RecordedError(event[4], type_name))
                     history.failed(key, event[3], cause, event[5])
                 elif kind == 't':
                     history.timed_out(key, event[3])
@@ -687,3 +690,8 @@ def _recover(path):
 def _utc(when):
     return 'unknown' if when is None else time.strftime('%Y-%m-%d %H:%M:%S UTC',
                                                         time.gmtime(when))
+
+
+def _failure_type(event):
+    """The exception type's name a failure event records (older records have none)."""
+    return event[6] if len(event) > 7 else None

@@ -6,7 +6,7 @@ import time
 import traceback
 from collections import namedtuple
 
-from ..errors import FlowyError
+from ..errors import FlowyError, TaskError, describe_failure
 
 __all__ = ['RUNNING', 'FINISHED', 'FAILED', 'INTERRUPTED', 'RESTARTED', 'STATES',
            'CANCELLED_REASON', 'SIGNAL', 'CANCEL', 'StoreError', 'ClaimError',
@@ -39,14 +39,31 @@ class ClaimError(StoreError):
 
 
 class RecordedError(FlowyError):
-    """A failure read back from a run store; only its text (the traceback) survives."""
+    """A failure read back from a run store: its text (the traceback) and its type's name.
 
-    def __init__(self, text):
+    ``text`` is the traceback recorded with the failure (or its reason when there was
+    none); ``type_name`` the name of the type of the exception the task raised, when it
+    was recorded.  The :class:`flowy.TaskError` a body sees carries both.
+    """
+
+    def __init__(self, text, type_name=None):
         super().__init__(text)
         self.text = text
+        self.type_name = type_name
+
+    @property
+    def remote_type(self):
+        return self.type_name
+
+    @property
+    def remote_traceback(self):
+        return self.text
 
     def __str__(self):
         return self.text
+
+    def __reduce__(self):
+        return type(self), (self.text, self.type_name)
 
 
 RunRecord = namedtuple('RunRecord', (
@@ -63,8 +80,11 @@ encoded value of a finished run; ``reason`` and ``traceback`` say why a run fail
 
 CallRecord = namedtuple('CallRecord', (
     'key', 'dep', 'position', 'input', 'depends_on', 'started', 'state', 'data', 'reason',
-    'traceback', 'order', 'finished'))
+    'traceback', 'order', 'finished', 'type_name'), defaults=(None,))
 CallRecord.__doc__ = """One attempt of one call of a run, for display.
+
+``reason``, ``traceback`` and ``type_name`` (the name of the type of the exception a
+failed task raised, when known) say why an attempt failed.
 
 ``state`` is ``'running'`` until an outcome is recorded (``'completed'``, ``'failed'``,
 ``'timedout'`` or ``'cancelled'``); ``order`` is its place in the finish order.
@@ -294,8 +314,10 @@ class RunWriter:
     The events of a run in one transaction are stored as one row (a JSON list), in the
     order they were recorded: ``['s', key, dep, position, input, depends_on, time]`` for a
     scheduled call, ``['c', key, order, data, time]``, ``['f', key, order, reason,
-    traceback, position, time]``, ``['t', key, order, reason, time]`` and ``['x', key,
-    order, reason, time]`` (cancelled) for outcomes, and ``['g', name, order, data,
+    traceback, position, time]`` or ``['f', key, order, reason, traceback, position,
+    type_name, time]`` (the name of the type of the exception the task raised),
+    ``['t', key, order, reason, time]`` and ``['x', key, order, reason, time]``
+    (cancelled) for outcomes, and ``['g', name, order, data,
     time]`` for a signal received (an outcome too: it takes a place in the finish order;
     its key, ``@signal-<name>-<n>``, comes from counting the signals of that name).
     Timers and recorded values are calls of dependency ``@sleep`` (input: the seconds;
@@ -323,9 +345,15 @@ class RunWriter:
         self.finished += 1
 
     def failed(self, key, reason, cause=None, position=None, at=None):
-        """``cause`` (an exception, or traceback text) is kept as traceback text."""
-        self.events.append(_encode(('f', key, self.done, reason, traceback_text(cause),
-                                    position, at)))
+        """``cause`` (an exception, or traceback text) is kept as traceback text, and the
+        name of the exception's type beside it."""
+        type_name, text = (None, cause) if isinstance(cause, str) else describe_failure(cause)
+        text = traceback_text(cause if text is None else text)
+        if type_name is None:
+            event = ('f', key, self.done, reason, text, position, at)
+        else:
+            event = ('f', key, self.done, reason, text, position, type_name, at)
+        self.events.append(_encode(event))
         self.done += 1
         self.finished += 1
 
@@ -403,10 +431,17 @@ def _rollback(con):
 
 
 def traceback_text(cause):
+    """The traceback text kept for ``cause``: an exception, text, or None.
+
+    For a :class:`flowy.TaskError` of a call, that is the traceback of the task's own
+    exception (where the task ran), when it is known.
+    """
     if cause is None or isinstance(cause, str):
         return cause
     if isinstance(cause, RecordedError):
         return cause.text
+    if isinstance(cause, TaskError) and cause.key is not None and cause.traceback:
+        return cause.traceback
     try:
         return ''.join(traceback.format_exception(cause))
     except Exception:

@@ -16,7 +16,7 @@ import threading
 import time
 import traceback
 
-from ..errors import TaskError, exception_text
+from ..errors import TaskError, exception_text, failed_call_text
 from ..heartbeat import encode_details, reporting
 from ..run_context import Context, attempt_of, running
 from .runner import run_activity
@@ -60,7 +60,7 @@ def serve(conn, lifeline, inherited):
                     reply = (DONE, run_activity(func, transport, key, input_data))
             except BaseException as exc:  # SystemExit too: the call fails, the worker stays
                 reply = (FAILED, exc, traceback.format_exc())
-            if not _reply(conn, reply):
+            if not _reply(conn, reply, key):
                 return
 
 
@@ -72,15 +72,19 @@ def _end_with_parent(lifeline):
     os._exit(1)  # the parent has died (or let the pool go): the call in hand is unwanted
 
 
-def _reply(conn, reply):
-    """Send ``reply`` to the parent; False if the parent has gone."""
+def _reply(conn, reply, key=None):
+    """Send ``reply`` (about call ``key``) to the parent; False if the parent has gone."""
     try:
         conn.send(reply)
     except (OSError, EOFError):
         return False
-    except Exception as exc:  # an exception that cannot be pickled: send its text
-        error = TaskError(exception_text(reply[1]))
-        error.__cause__ = exc
+    except Exception:  # an exception that cannot be pickled: describe it instead
+        failure = reply[1]
+        reason, type_name = exception_text(failure), type(failure).__name__
+        if not isinstance(failure, Exception):  # SystemExit: its message is only its code
+            reason = '%s: %s' % (type_name, reason) if reason != type_name else reason
+        error = TaskError(reason, key, type_name, reply[2],
+                          None if key is None else failed_call_text(key, reason, type_name))
         try:
             conn.send((FAILED, error, reply[2]))
         except (OSError, EOFError):

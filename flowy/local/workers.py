@@ -39,6 +39,11 @@ class RemoteTraceback(FlowyError):
         super().__init__(text)
         self.text = text
 
+    @property
+    def remote_traceback(self):
+        """The text: what :func:`flowy.errors.describe_failure` looks for."""
+        return self.text
+
     def __str__(self):
         return self.text
 

@@ -7,7 +7,7 @@ import pickle
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 
 from ..config import ACTIVITY, WORKFLOW, TaskSpec, WorkflowConfig, check_transport
-from ..errors import TaskError, exception_text
+from ..errors import TaskError, adopt_call_error, exception_text
 from ..progress import watching
 from .engine import Engine
 from .handle import new_run_name, start_run
@@ -25,6 +25,26 @@ _DRIVERS = ('cached', 'replay')
 
 class LocalWorkflow(WorkflowConfig):
     """Run a workflow on this machine.
+
+    Parameters:
+
+    * ``factory``: builds the workflow body from its tasks, passed by keyword (usually
+      the workflow class: ``__init__`` takes the tasks, ``__call__`` is the body);
+    * ``activity_workers``: how many activities run at once (the pool's size);
+    * ``workflow_workers``: how many decider threads replay bodies (``driver='replay'``);
+    * ``executor``: the activity pool: ``ProcessPoolExecutor`` (the default),
+      ``ThreadPoolExecutor``, another Executor class (or callable taking
+      ``max_workers``), or an executor object;
+    * ``transport``: encodes the workflow's input and result (tagged JSON by default;
+      an object with ``dumps(value) -> str`` and ``loads(text) -> value``);
+    * ``driver``: ``'cached'`` or ``'replay'`` (see below);
+    * ``store``: None, a path or a run store (see below); ``durability``: ``'normal'``
+      or ``'fsync'``.
+
+    Tasks are added with :meth:`conf_activity` and :meth:`conf_workflow`; a name the
+    factory does not take is refused there.  :meth:`run` runs the workflow (and
+    :meth:`start` on a thread of its own), after checking the arguments against the
+    body.
 
     ``factory`` builds the workflow from its tasks (usually the workflow class).
     Activities run on ``executor(max_workers=activity_workers)``, a process pool by
@@ -85,7 +105,7 @@ class LocalWorkflow(WorkflowConfig):
         self._pools = PoolKeeper(self)
 
     @property
-    def uses_processes(self):
+    def _uses_processes(self):
         return isinstance(self.executor, type) and issubclass(self.executor, ProcessPoolExecutor)
 
     def conf_activity(self, dep, func, transport=None, retry=(0,), retry_failures=False,
@@ -113,7 +133,7 @@ class LocalWorkflow(WorkflowConfig):
             raise TypeError('the activity for %r must be callable; got %r%s' % (dep, func, hint))
         spec = TaskSpec(dep, ACTIVITY, func, transport, retry, retry_failures, timeout,
                         heartbeat)
-        if self.uses_processes:
+        if self._uses_processes:
             _check_picklable(dep, func, spec.transport)
         self._check_timeouts(spec)
         self._add_task(spec)
@@ -122,8 +142,10 @@ class LocalWorkflow(WorkflowConfig):
                       timeout=None):
         """Give ``dep`` a task that runs ``workflow`` (a LocalWorkflow) as a child workflow.
 
-        ``retry`` and ``retry_failures`` are as for :meth:`conf_activity`; ``timeout`` is
-        how many seconds the child may run before it is ended and the call times out.
+        The child's input and result travel with ``transport`` (default: the child's
+        own), on both sides.  ``retry`` and ``retry_failures`` are as for
+        :meth:`conf_activity`; ``timeout`` is how many seconds the child may run before
+        it is ended and the call times out.
         """
         if not isinstance(workflow, LocalWorkflow):
             raise TypeError('conf_workflow(%r, ...) needs a LocalWorkflow to run as the child '
@@ -138,16 +160,18 @@ class LocalWorkflow(WorkflowConfig):
                                 retry_failures, timeout))
 
     @property
-    def uses_threads(self):
+    def _uses_threads(self):
         return isinstance(self.executor, type) and issubclass(self.executor, ThreadPoolExecutor)
 
     @property
-    def keeps_timeouts(self):
+    def _keeps_timeouts(self):
         """True if the activity pool can time out a call: threads, or flowy's processes."""
-        return self.uses_threads or self.executor is ProcessPoolExecutor
+        return self._uses_threads or self.executor is ProcessPoolExecutor
 
     def _check_timeouts(self, spec, runs_on=None):
-        if (spec.timeout is None and spec.heartbeat is None) or (runs_on or self).keeps_timeouts:
+        if spec.timeout is None and spec.heartbeat is None:
+            return
+        if (runs_on or self)._keeps_timeouts:
             return
         raise ValueError(
             'the activity %r has a timeout, which the local engine keeps for activities '
@@ -157,6 +181,13 @@ class LocalWorkflow(WorkflowConfig):
 
     def run(self, *args, _wait=False, _trace=None, _id=None, _progress=False, **kwargs):
         """Run the workflow with these arguments; return its result or raise TaskError.
+
+        ``args`` and ``kwargs`` are the body's arguments: they are checked against the
+        body's signature (when the factory is a class) and encoded with the workflow's
+        transport before anything starts (``TypeError`` naming the argument).  A run
+        that a task's error failed raises a TaskError with that error's text and
+        attributes (``parse-2-0 failed: ValueError: ...``; ``key``, ``type_name``,
+        ``reason``, ``traceback``).
 
         ``_wait=True`` waits, after the result is known, for activities still running
         (by default they are abandoned and queued ones cancelled).  ``_trace`` records
@@ -190,6 +221,8 @@ class LocalWorkflow(WorkflowConfig):
         with stopping_on_sigterm(), watching(name, _progress, self.name):
             try:
                 return Engine(self, _wait, tracer, name=name).run(input_data, run_id, loaded)
+            except TaskError as exc:
+                raise adopt_call_error(exc)  # noqa: B904 (it is the run's own error)
             finally:
                 if path is not None:
                     tracer.write(path)
@@ -198,8 +231,9 @@ class LocalWorkflow(WorkflowConfig):
         """Start the workflow on a thread of its own; return a :class:`RunHandle` at once.
 
         The handle has the run's ``id``, ``done()``, ``result(timeout=None)``,
-        ``signal(name, value=None)`` and ``cancel()``; the arguments are those of
-        :meth:`run`, which is ``start(...).result()`` run on the calling thread.  Many
+        ``signal(name, value=None)`` and ``cancel()``; the arguments (``args``,
+        ``kwargs``, ``_wait``, ``_trace``, ``_id``) are those of :meth:`run`, which is
+        ``start(...).result()`` run on the calling thread.  Many
         runs may be started and live at once; they share the workflow's pools.
         """
         prepared = self._prepare(args, kwargs, _id)
@@ -211,10 +245,15 @@ class LocalWorkflow(WorkflowConfig):
         if self.store is None and run_id is not None:
             raise ValueError('_id names a run in a run store: give the workflow one '
                              '(LocalWorkflow(..., store=path)) or leave _id out')
-        input_data = self.encode_input(args, kwargs)
+        given = bool(args or kwargs)
+        if given or self.store is None or run_id is None:
+            # before anything starts; a stored run resumed without arguments is checked
+            # only if it is new (see _stored_run)
+            self._check_arguments(args, kwargs)
+        input_data = self._encode_arguments(args, kwargs)
         loaded = None
         if self.store is not None:
-            outcome, run_id, loaded = self._stored_run(run_id, input_data, bool(args or kwargs))
+            outcome, run_id, loaded = self._stored_run(run_id, input_data, given)
             if outcome is not None:
                 return outcome, input_data, run_id, None
             input_data = loaded.run.input if loaded is not None else input_data
@@ -227,8 +266,8 @@ class LocalWorkflow(WorkflowConfig):
         ``run_id`` as the run it repairs) starts with the calls that completed in
         ``run_id`` already in its history, in the order they finished; the body is run
         against it, so only the calls that failed, timed out or never ran are made.
-        Returns the result, or raises TaskError, as :meth:`run` does; ``_progress`` is
-        as for :meth:`run`.
+        Returns the result, or raises TaskError, as :meth:`run` does; ``_wait``,
+        ``_trace`` and ``_progress`` are as for :meth:`run`.
         """
         store = self.store
         if store is None:
@@ -262,6 +301,8 @@ class LocalWorkflow(WorkflowConfig):
         with stopping_on_sigterm(), watching(new_id, _progress, self.name):
             try:
                 return Engine(self, _wait, tracer).run(old.input, new_id, loaded)
+            except TaskError as exc:
+                raise adopt_call_error(exc)  # noqa: B904 (it is the run's own error)
             finally:
                 if path is not None:
                     tracer.write(path)
@@ -287,6 +328,8 @@ class LocalWorkflow(WorkflowConfig):
         store = self.store
         record = None if run_id is None else _recorded(store, run_id)
         if record is None:
+            if not given:
+                self._check_arguments((), {})  # a new run: it starts without arguments
             run_id = store.create_run(self.name, input_data, run_id)
             logger.info('started run %s of %s in %s', run_id, self.name, store.path)
             return None, run_id, None
@@ -302,7 +345,9 @@ class LocalWorkflow(WorkflowConfig):
         if record.state == FINISHED:
             return (lambda: self.transport.loads(record.result)), record.id, None
         if record.state == FAILED:
-            error = TaskError(record.reason)
+            # the traceback recorded with the failure: that of the task that failed the
+            # run, when a task did
+            error = TaskError(record.reason, traceback=record.traceback)
             error.__cause__ = RecordedError(record.traceback or record.reason)
 
             def fail():
@@ -349,12 +394,12 @@ class LocalWorkflow(WorkflowConfig):
 
     def _check_tree(self):
         for config in self._tree():
-            config.check_factory()
+            config._check_factory()
             for spec in config.specs.values():
                 if spec.kind is ACTIVITY:
                     # A child's activities run on the pools of the run that started it.
                     self._check_timeouts(spec, runs_on=self)
-                    if self.uses_processes:
+                    if self._uses_processes:
                         _check_picklable(spec.dep, spec.target, spec.transport)
 
     def _tree(self):

@@ -19,7 +19,9 @@ SWF's heartbeats, and answers SWF:
   than SWF's 32,768 characters travels through ``payload_store``; without one, the task
   fails with a reason naming the size);
 * the function raised: the task failed, with the exception's message as the reason (cut
-  to SWF's 256 characters) and its traceback as the details.  If SWF had asked for the
+  to SWF's 256 characters) and its traceback and the name of its type in the details
+  (see :mod:`flowy.swf.failures`), which the workflow's :class:`flowy.TaskError` then
+  carries.  If SWF had asked for the
   task to be cancelled before that (a heartbeat returned True), the task is reported
   cancelled instead (``RespondActivityTaskCanceled``), and so is a task that returns
   after such a request: the workflow recorded the call cancelled when it asked, so a
@@ -87,6 +89,8 @@ class SWFActivityWorker(Worker):
         self.domain = None
 
     def poll(self, client, domain, task_list, identity):
+        """Wait for one activity task of ``task_list`` in ``domain`` (PollForActivityTask
+        through ``client``, as ``identity``); return it, or None."""
         self.domain = domain  # flowy.context() looks the workflow type up in it
         task = client.poll_for_activity_task(domain, task_list, identity=identity)
         if not task or not task.get('taskToken'):
@@ -94,6 +98,9 @@ class SWFActivityWorker(Worker):
         return task
 
     def handle(self, client, task):
+        """Run the activity of ``task`` and answer SWF through ``client``: completed,
+        failed (the reason, and the traceback and exception type in the details) or
+        cancelled.  Never raises."""
         try:
             _Task(self, client, task).run()
         except Exception:  # a bug of flowy's own: keep the worker alive
@@ -194,7 +201,7 @@ class _Task:
             self._respond('cancelled', self.client.respond_activity_task_canceled,
                           details=_details(exc))
         else:
-            self._fail(reason, details=_details(exc))
+            self._fail(reason, details=_details(exc), type_name=type(exc).__name__)
 
     def _returned(self, activity, value, reporter):
         store = self.worker.payload_store
@@ -220,9 +227,10 @@ class _Task:
         self._respond('completed', self.client.respond_activity_task_completed,
                       result=result)
 
-    def _fail(self, reason, details=None, level=logging.INFO):
-        # the whole reason travels in the details, with the traceback beside it
-        short, details = failure_fields(reason, details)
+    def _fail(self, reason, details=None, level=logging.INFO, type_name=None):
+        # the whole reason travels in the details, with the traceback and the
+        # exception's type beside it
+        short, details = failure_fields(reason, details, type_name)
         self._respond('failed: %s' % short, self.client.respond_activity_task_failed,
                       level=level, reason=short, details=details)
 

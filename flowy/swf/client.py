@@ -55,6 +55,19 @@ class SWFClient:
     60 s long polls.  ``parse_timestamps=False`` leaves timestamps as the numbers SWF
     sends instead of ``datetime`` objects: a decider, which reads many history events
     and none of their times, parses them in about half the time.
+
+    Each other method is one SWF action, named as boto3 names it
+    (``start_workflow_execution`` is StartWorkflowExecution), and takes that action's
+    parameters in snake case, flattened: ``domain``, ``workflow_id``, ``run_id``,
+    ``name`` and ``version`` (of a type), ``task_list`` (a name), ``task_token``,
+    ``identity``, ``input``, ``result``, ``reason``, ``details``; durations
+    (``heartbeat``, ``schedule_to_close``, ``schedule_to_start``, ``start_to_close``,
+    ``workflow_duration``, ``decision_duration``) in seconds or ``'NONE'``, as SWF's
+    ``...Timeout`` fields; ``child_policy`` (TERMINATE, REQUEST_CANCEL or ABANDON),
+    ``tags``, ``priority``, ``lambda_role``, ``description``, ``retention_days`` (a
+    domain's ``workflowExecutionRetentionPeriodInDays``); paging with
+    ``next_page_token``, ``max_page_size`` and ``reverse_order``.  None leaves a field
+    out.  It returns boto3's response, and raises boto3's errors.
     """
 
     def __init__(self, client=None, config=None, kwargs=None, parse_timestamps=True):

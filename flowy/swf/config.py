@@ -125,8 +125,12 @@ _DEFAULT_FIELDS = {
 class SWFActivityConfig(_Decorator):
     """Defaults for activity types: task list and timeouts (whole seconds, or 'NONE').
 
-    ``transport`` decodes the arguments and encodes the result (tagged JSON by default;
-    it must match the transport the workflows use for this activity).
+    ``default_task_list``: where the type's tasks go unless a call says otherwise;
+    ``default_heartbeat``, ``default_schedule_to_close``, ``default_schedule_to_start``
+    and ``default_start_to_close``: the type's default timeouts (SWF's
+    ``defaultTaskHeartbeatTimeout`` and so on).  ``transport`` decodes the arguments and
+    encodes the result (tagged JSON by default; it must match the transport the
+    workflows use for this activity).
     """
 
     category = ACTIVITY_CATEGORY
@@ -156,7 +160,8 @@ class SWFActivityConfig(_Decorator):
                 'start_to_close': self.default_start_to_close}
 
     def bind(self, func, version, name=None):
-        """The :class:`SWFActivity` that runs ``func`` as type ``name`` (its __name__)."""
+        """The :class:`SWFActivity` that runs ``func`` as type ``name`` (its __name__)
+        version ``version``."""
         return SWFActivity(self, func, version, name)
 
     def __repr__(self):
@@ -194,6 +199,9 @@ class SWFActivity:
 class SWFWorkflowConfig(_Decorator):
     """Defaults for workflow types, and the tasks a workflow's constructor receives.
 
+    ``default_task_list``: where the type's decision tasks go; ``default_workflow_duration``
+    and ``default_decision_duration``: how long an execution, and one decision, may take;
+    ``transport`` encodes the workflow's input and result (tagged JSON by default).
     Durations are whole seconds (``default_decision_duration`` may also be 'NONE', no
     limit).  ``default_child_policy``: what SWF does to this workflow's running children
     when it closes or is terminated (TERMINATE, REQUEST_CANCEL or ABANDON).
@@ -230,8 +238,11 @@ class SWFWorkflowConfig(_Decorator):
                       retry=(0,), retry_failures=False, transport=None):
         """Give the workflow's ``dep`` argument the activity type ``name`` (default: ``dep``).
 
-        The task list and timeouts given here override the type's registered defaults
-        for these calls.  ``retry`` holds one delay in seconds per attempt: ``(0, 10,
+        ``version``: the activity type's version.  The task list and timeouts given here
+        (``task_list``, ``heartbeat``, ``schedule_to_close``, ``schedule_to_start``,
+        ``start_to_close``) override the type's registered defaults for these calls;
+        ``transport`` encodes the calls' arguments and decodes their results (tagged
+        JSON by default: the activity's own).  ``retry`` holds one delay in seconds per attempt: ``(0, 10,
         60)`` starts a timed-out call again after 10 s, then after 60 s (a back-off).
         ``retry_failures=True`` retries calls that failed as well, not only timeouts.
         """
@@ -248,8 +259,13 @@ class SWFWorkflowConfig(_Decorator):
                       retry_failures=False, transport=None):
         """Give ``dep`` the workflow type ``name`` (default: ``dep``), run as a child workflow.
 
-        The child's id is derived from this run's id and the call, so a replay never
-        starts it twice.
+        ``version``: the workflow type's version.  ``task_list``, ``workflow_duration``,
+        ``decision_duration`` and ``child_policy`` override the type's registered
+        defaults for these calls; ``retry`` and ``retry_failures`` are as for
+        :meth:`conf_activity`; ``transport`` encodes the child's input and decodes its
+        result.  The child's id is derived from this run's id and the call, so a replay
+        never starts it twice.  A name the workflow's factory does not take is refused
+        when the workflow is decorated.
         """
         task_type = TaskType(WORKFLOW, dep if name is None else name, version,
                              task_list=task_list, workflow_duration=workflow_duration,
@@ -266,7 +282,8 @@ class SWFWorkflowConfig(_Decorator):
                 'child_policy': self.default_child_policy}
 
     def bind(self, factory, version, name=None):
-        """The :class:`SWFWorkflow` that runs ``factory`` as type ``name`` (its __name__)."""
+        """The :class:`SWFWorkflow` that runs ``factory`` as type ``name`` (its __name__)
+        version ``version``."""
         return SWFWorkflow(self, factory, version, name)
 
     def __repr__(self):
@@ -285,7 +302,7 @@ class SWFWorkflow(WorkflowConfig):
         self.version = checked.version
         for spec in config._tasks.specs.values():
             self._add_task(spec)
-        self.check_factory()
+        self._check_factory()
         self.task_types = {dep: spec.target for dep, spec in self.specs.items()}
         rate_limit = config.rate_limit
         self.limit = CALL_LIMIT if rate_limit is None else min(rate_limit, CALL_LIMIT)

@@ -44,7 +44,7 @@ import math
 
 from ..config import ACTIVITY
 from ..decision import Cancelled, Fail, FailCall, Finish, Restart
-from ..errors import FlowyError
+from ..errors import FlowyError, TaskError
 from .failures import failure_fields
 from .names import (
     CALL_FAILED_MARKER,
@@ -114,9 +114,10 @@ def wake_up_timer(last_event_id):
     return start_timer(WAKE_UP_TIMER_PREFIX + str(last_event_id), 0)
 
 
-def fail_workflow(reason, more=None):
-    """``FailWorkflowExecution``: the reason cut to fit, whole in the details beside ``more``."""
-    reason, details = failure_fields(reason, more)
+def fail_workflow(reason, more=None, type_name=None):
+    """``FailWorkflowExecution``: the reason cut to fit, whole in the details beside ``more``
+    (a hint, or the traceback of the task that failed the run) and ``type_name``."""
+    reason, details = failure_fields(reason, more, type_name)
     attributes = {'reason': reason}
     if details is not None:
         attributes['details'] = details
@@ -248,6 +249,11 @@ def close_decision(outcome, execution, store=None):
             return failed
         return _decision('CompleteWorkflowExecution', {} if result is None else {'result': result})
     if kind is Fail:
+        # a task error the body left unhandled: its traceback and type go along, for
+        # ``flowy status -v`` and the SWF console
+        error = outcome.error
+        if isinstance(error, TaskError) and error.key is not None:
+            return fail_workflow(outcome.reason, error.traceback, error.type_name)
         return fail_workflow(outcome.reason)
     if kind is Cancelled:
         return cancel_workflow(outcome.reason)

@@ -86,7 +86,7 @@ from .events import (
     text,
     text_list,
 )
-from .failures import extra_details, full_reason
+from .failures import extra_details, failure_type, full_reason
 from .names import (
     CALL_FAILED_MARKER,
     backoff_timer_id,
@@ -113,18 +113,32 @@ class SWFFailure(FlowyError):
 
     It is the ``__cause__`` of the :class:`flowy.TaskError` the workflow sees:
     ``event_type`` names the event, ``cause`` is SWF's cause code when there is one
-    (``ACTIVITY_TYPE_DOES_NOT_EXIST``), ``details`` the details the task reported.
+    (``ACTIVITY_TYPE_DOES_NOT_EXIST``), ``details`` the details the task reported
+    beyond its reason (an activity's traceback), and ``type_name`` the name of the type
+    of the exception an activity raised (from the details flowy's activity worker
+    sends; None otherwise).  The error carries the last two as its ``traceback`` and
+    ``type_name``.
     """
 
-    def __init__(self, reason, event_type, cause=None, details=None):
+    def __init__(self, reason, event_type, cause=None, details=None, type_name=None):
         super().__init__(reason)
         self.reason = reason
         self.event_type = event_type
         self.cause = cause
         self.details = details
+        self.type_name = type_name
+
+    @property
+    def remote_type(self):
+        return self.type_name
+
+    @property
+    def remote_traceback(self):
+        return self.details
 
     def __reduce__(self):
-        return type(self), (self.reason, self.event_type, self.cause, self.details)
+        return type(self), (self.reason, self.event_type, self.cause, self.details,
+                            self.type_name)
 
 
 def read_history(events, workflow_id=None, store=None, last=None):
@@ -367,8 +381,9 @@ class ExecutionHistory:
                 return
         self._finished(lambda: self.history.completed(key, 'null' if result is None else result))
 
-    def _fail(self, key, reason, event_type, cause=None, details=None, position=None):
-        failure = SWFFailure(reason, event_type, cause, details)
+    def _fail(self, key, reason, event_type, cause=None, details=None, position=None,
+              type_name=None):
+        failure = SWFFailure(reason, event_type, cause, details, type_name)
         self._finished(lambda: self.history.failed(key, reason, failure, position))
 
     def _refused(self, key, reason, event_type, cause, position=None):
@@ -387,8 +402,11 @@ class ExecutionHistory:
         self._complete(key, attributes)
 
     def _failed(self, key, event_type, attributes):
+        details = optional_text(attributes, 'details')
         self._fail(key, _reason(attributes, 'the %s failed' % _what(event_type)), event_type,
-                   details=extra_details(optional_text(attributes, 'details')))
+                   details=extra_details(details),
+                   type_name=failure_type(details) if event_type == 'ActivityTaskFailed'
+                   else None)
 
     def _timed_out(self, key, event_type, attributes):
         reason = '%s timeout' % (optional_text(attributes, 'timeoutType') or 'unknown')

@@ -18,7 +18,7 @@ falls back to the defaults registered with the workflow type.
 
 import uuid
 
-from ..config import WORKFLOW, check_transport
+from ..config import WORKFLOW, check_transport, encode_arguments
 from ..errors import FlowyError
 from .client import error_code, error_message
 from .names import MAX_ID_LENGTH
@@ -150,17 +150,22 @@ class SWFWorkflowStarter:
         return self._client
 
     def encode_input(self, *args, **kwargs):
-        """The ``input`` field an execution with these arguments gets (checked for size)."""
-        text = self.transport.dumps([list(args), kwargs])
+        """The ``input`` field an execution with ``args`` and ``kwargs`` gets (checked for
+        size); an argument that cannot be encoded is named (``argument 2 of start()``)."""
+        text = encode_arguments(self.transport, args, kwargs, 'start()')
         return encode_field(text, 'the input of the workflow %s version %s'
                             % (self.name, self.version), self.payload_store)
 
     def __call__(self, *args, **kwargs):
-        """Start an execution with these arguments; return its run id."""
+        """Start an execution with ``args`` and ``kwargs``; return its run id."""
         return self.start(*args, **kwargs)[1]
 
     def start(self, *args, **kwargs):
-        """Start an execution with these arguments; return ``(workflow_id, run_id)``."""
+        """Start an execution with ``args`` and ``kwargs``; return ``(workflow_id, run_id)``.
+
+        An argument that cannot be encoded raises ``TypeError`` or ``ValueError`` naming
+        it, before anything is sent to SWF.
+        """
         data = self.encode_input(*args, **kwargs)
         workflow_id = self.wid if self.wid is not None else str(uuid.uuid4())
         try:
@@ -186,16 +191,18 @@ class SWFWorkflowStarter:
         return SWFExecutions(self.domain, self.client, self.transport, self.payload_store)
 
     def signal(self, workflow_id, name, value=None, run_id=None):
-        """Send signal ``name`` carrying ``value`` to an execution (see
-        :meth:`flowy.swf.control.SWFExecutions.signal`)."""
+        """Send signal ``name`` carrying ``value`` to the execution ``workflow_id`` (its
+        latest run, or ``run_id``; see :meth:`flowy.swf.control.SWFExecutions.signal`)."""
         self.executions.signal(workflow_id, name, value, run_id=run_id)
 
     def cancel(self, workflow_id, run_id=None):
-        """Ask an execution to cancel (RequestCancelWorkflowExecution)."""
+        """Ask the execution ``workflow_id`` (its latest run, or ``run_id``) to cancel
+        (RequestCancelWorkflowExecution)."""
         self.executions.cancel(workflow_id, run_id=run_id)
 
     def terminate(self, workflow_id, run_id=None, reason=None, details=None):
-        """End an execution at once (TerminateWorkflowExecution)."""
+        """End the execution ``workflow_id`` (its latest run, or ``run_id``) at once
+        (TerminateWorkflowExecution), with ``reason`` and ``details`` recorded."""
         self.executions.terminate(workflow_id, run_id=run_id, reason=reason, details=details)
 
     def _start_error(self, exc, workflow_id):

@@ -23,7 +23,7 @@ from ..config import check_transport
 from ..errors import FlowyError, TaskCancelled, TaskError, TaskTimedout
 from .client import error_code
 from .events import attributes_key
-from .failures import extra_details, full_reason
+from .failures import extra_details, failure_type, full_reason
 from .payload import decode_field
 
 __all__ = ['ExecutionStatus', 'UnknownExecution', 'describe_execution', 'wait_for_result',
@@ -55,7 +55,9 @@ class ExecutionStatus:
     ``(name, version)``; ``start_time`` and ``close_time`` are datetimes (None when
     unknown).  ``result`` is the decoded result of a completed run, ``result_text`` the
     text SWF holds.  ``reason`` and ``details`` say why a run did not complete (for a
-    timeout, the kind of timeout).  ``runs`` lists the run ids followed from the one
+    timeout, the kind of timeout); for a run that failed because a task failed,
+    ``details`` is the task's traceback and ``type_name`` the name of the type of the
+    exception it raised (None when not known).  ``runs`` lists the run ids followed from the one
     asked about to this one (more than one after continue-as-new).
     """
 
@@ -72,6 +74,7 @@ class ExecutionStatus:
         self.result_text = result_text
         self.reason = reason
         self.details = details
+        self.type_name = None
         self.runs = list(runs or [run_id])
         self._transport = check_transport(transport)
         self._payload_store = payload_store
@@ -108,7 +111,8 @@ class ExecutionStatus:
             return None
         what = 'the workflow execution %s (run %s)' % (self.workflow_id, self.run_id)
         if self.close_status == 'FAILED':
-            return TaskError(self.reason or '%s failed without a reason' % what)
+            return TaskError(self.reason or '%s failed without a reason' % what,
+                             type_name=self.type_name, traceback=self.details)
         if self.close_status == 'TIMED_OUT':
             return TaskTimedout('%s timed out (%s)' % (what, self.reason or 'START_TO_CLOSE'))
         if self.close_status == 'TERMINATED':
@@ -143,6 +147,7 @@ class ExecutionStatus:
             'result': self.result if include_result else None,
             'reason': self.reason,
             'details': self.details,
+            'type_name': self.type_name,
             'runs': list(self.runs),
         }
 
@@ -290,6 +295,7 @@ def describe_execution(swf_client, domain, workflow_id, run_id=None, transport=N
         elif close_status in ('FAILED', 'TERMINATED', 'CANCELED'):
             found.reason = _full_reason(attributes)
             found.details = extra_details(attributes.get('details'))
+            found.type_name = failure_type(attributes.get('details'))
         if close_status != 'CONTINUED_AS_NEW':
             return found
         next_run = attributes.get('newExecutionRunId')

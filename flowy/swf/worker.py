@@ -191,11 +191,14 @@ class Worker:
                 self.handle(client, task)
 
     def poll(self, client, domain, task_list, identity):
-        """Wait for one task; return it, or None when the poll ended without one."""
+        """Wait for one task of ``task_list`` in ``domain`` (a long poll through
+        ``client``, an SWFClient, as worker ``identity``); return it, or None when the
+        poll ended without one."""
         raise NotImplementedError
 
     def handle(self, client, task):
-        """Carry out one task; never raise (log instead)."""
+        """Carry out ``task`` (what :meth:`poll` returned), answering SWF through
+        ``client``; never raise (log instead)."""
         raise NotImplementedError
 
 

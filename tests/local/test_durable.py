@@ -222,6 +222,47 @@ def test_a_finished_or_failed_id_answers_from_the_store_without_running(
 CALLED = collections.Counter()
 
 
+def picky(x):
+    return int(x)
+
+
+class Catches:
+    def __init__(self, picky):
+        self.picky = picky
+
+    def __call__(self, x):
+        try:
+            return flowy.wait(self.picky(x))
+        except TaskError as exc:
+            return [str(exc), exc.key, exc.type_name, exc.reason]
+
+
+@pytest.mark.parametrize('executor', ['threads', 'processes'])
+def test_a_failure_read_back_from_the_store_has_its_type_and_traceback(tmp_path, executor):
+    from concurrent.futures import ProcessPoolExecutor
+
+    from flowy.drivers.calls import failed_error
+
+    path = tmp_path / 'runs.db'
+    w = LocalWorkflow(Catches, store=path, executor=ThreadPoolExecutor if executor == 'threads'
+                      else ProcessPoolExecutor)
+    w.conf_activity('picky', picky)
+    text = "picky-0-0 failed: ValueError: invalid literal for int() with base 10: 'three'"
+    with w:
+        assert w.run('three', _id='caught') == [text, 'picky-0-0', 'ValueError',
+                                                "invalid literal for int() with base 10: "
+                                                "'three'"]
+    with SQLiteStore(path) as store:
+        [call] = store.calls('caught')
+        assert (call.state, call.type_name) == ('failed', 'ValueError')
+        assert call.traceback.startswith('Traceback (most recent call last):')
+        assert '    return int(x)' in call.traceback  # the worker's, not the parent's
+        history = store.load('caught').history
+    error = failed_error('picky-0-0', history.get('picky-0-0'))  # what a resumed body sees
+    assert (str(error), error.type_name, error.traceback) == (text, 'ValueError',
+                                                              call.traceback)
+
+
 def boom(x):
     CALLED['boom'] += 1
     raise RuntimeError('boom %s' % x)
@@ -241,13 +282,15 @@ def test_a_failed_id_raises_the_recorded_error_without_running(tmp_path, driver)
     w = LocalWorkflow(Fails, executor=ThreadPoolExecutor, driver=driver,
                       store=tmp_path / 'runs.db')
     w.conf_activity('boom', boom)
-    with pytest.raises(TaskError, match='boom 3'):
+    with pytest.raises(TaskError, match='^boom-0-0 failed: RuntimeError: boom 3$'):
         w.run(3, _id='bad')
     assert CALLED['boom'] == 1
-    with pytest.raises(TaskError, match='boom 3') as info:
+    with pytest.raises(TaskError, match='^boom-0-0 failed: RuntimeError: boom 3$') as info:
         w.run(3, _id='bad')
     assert isinstance(info.value.__cause__, RecordedError)
     assert 'RuntimeError: boom 3' in str(info.value.__cause__)
+    # the recorded traceback is the activity's own
+    assert "raise RuntimeError('boom %s' % x)" in info.value.traceback
     assert CALLED['boom'] == 1
     with SQLiteStore(tmp_path / 'runs.db') as store:
         assert store.run('bad').state == 'failed'

@@ -141,7 +141,7 @@ def test_a_failed_and_a_cancelled_run_send_run_failed():
             handle.result(timeout=10)
         w.close()
     failed, cancelled = recorder.fields('run_failed')
-    assert failed['reason'] == 'no 3' and not failed['cancelled']
+    assert failed['reason'] == 'boom-0-0 failed: ValueError: no 3' and not failed['cancelled']
     assert cancelled['cancelled'] and cancelled['reason'] == 'the run was cancelled: stop'
 
 

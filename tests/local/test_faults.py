@@ -119,7 +119,7 @@ class BodyRaises:
     def __init__(self, task):
         self.task = task
 
-    def __call__(self):
+    def __call__(self, *args):
         if self.task(1) == 1:
             raise KeyError('body failed')
         return 0
@@ -168,7 +168,13 @@ def timed_run(w, *args, **kwargs):
 def test_activity_that_raises_makes_run_raise_task_error(executor):
     with pytest.raises(TaskError) as info:
         timed_run(workflow(Single, executor, task=boom), 7)
-    assert str(info.value) == 'boom 7'
+    # the run fails with the error of the call: its key, type, message and traceback
+    error = info.value
+    assert str(error) == 'task-0-0 failed: ValueError: boom 7'
+    assert (error.key, error.type_name, error.reason) == ('task-0-0', 'ValueError', 'boom 7')
+    assert error.traceback.startswith('Traceback (most recent call last):\n')
+    assert "raise ValueError('boom %s' % x)" in error.traceback
+    assert error.traceback.endswith('ValueError: boom 7\n')
     originals = [exc for exc in causes(info.value) if type(exc) is ValueError]
     assert originals and str(originals[0]) == 'boom 7'
     if executor is ProcessPoolExecutor:
@@ -307,12 +313,65 @@ def records_run(x):
 
 
 def test_factory_that_does_not_accept_a_configured_dependency():
+    # refused when it is configured, with the name it was probably meant to be
     del RAN[:]
-    w = workflow(Single, task=records_run, extra=records_run)
     with pytest.raises(TypeError) as info:
-        w.run(1)
-    assert 'extra' in str(info.value) and 'Single' in str(info.value)
+        workflow(Single, task=records_run, tsak=records_run)
+    assert str(info.value) == "the workflow Single takes no dependency 'tsak': did you mean 'task'?"
+    with pytest.raises(TypeError, match="^the workflow Single takes no dependency 'extra': it "
+                                        "takes 'task'$"):
+        workflow(Single, task=records_run, extra=records_run)
     assert RAN == []
+
+
+class Body:
+    def __init__(self, task):
+        self.task = task
+
+    def __call__(self, n, scale=1, *, offset=0):
+        return self.task(n) * scale + offset
+
+
+@pytest.mark.parametrize('args, kwargs, problem', [
+    ((), {}, "missing a required argument: 'n'"),
+    ((1, 2, 3), {}, 'too many positional arguments'),
+    ((1,), {'ofset': 2}, "got an unexpected keyword argument 'ofset'"),
+])
+def test_arguments_the_body_does_not_take_are_refused_before_the_run_starts(args, kwargs,
+                                                                            problem):
+    del RAN[:]
+    w = workflow(Body, task=records_run)
+    for start in (w.run, w.start):
+        with pytest.raises(TypeError) as info:
+            start(*args, **kwargs)
+        assert str(info.value) == ('run() of the workflow Body: %s (its body takes (n, '
+                                   'scale=1, *, offset=0))' % problem)
+    assert RAN == []
+    assert w.run(2, 3, offset=1) == 7
+
+
+def test_a_factory_function_or_a_body_taking_anything_is_not_checked():
+    def factory(task):
+        return lambda *args: task(len(args))
+
+    assert workflow(factory, task=records_run).run(1, 2) == 2
+    assert workflow(Single, task=records_run).run(5) == 5
+
+
+def test_an_argument_that_cannot_be_encoded_is_named_as_the_caller_wrote_it():
+    w = workflow(Body, task=records_run)
+    with pytest.raises(TypeError) as info:
+        w.run(object())
+    assert str(info.value).startswith('argument 1 of run(): cannot serialize an object: use ')
+    assert 'give the workflow another transport' in str(info.value)
+    with pytest.raises(TypeError) as info:
+        w.run(1, [2, {'x': object()}])
+    assert str(info.value).startswith("argument 2 of run(): cannot serialize an object at "
+                                      "[1]['x']: ")
+    with pytest.raises(TypeError) as info:
+        w.start(1, offset={3: object()})
+    assert str(info.value).startswith("keyword argument 'offset' of run(): cannot serialize "
+                                      "an object at [3]: ")
 
 
 def test_factory_that_misses_a_dependency():
@@ -326,8 +385,8 @@ def test_factory_that_misses_a_dependency():
 def test_child_factory_mismatch_is_found_before_the_parent_runs():
     del RAN[:]
     child = workflow(TwoDeps, square=records_run)
-    parent = workflow(Single, executor=ThreadPoolExecutor)
-    parent.conf_workflow('task', child)
+    parent = workflow(TwoDeps, executor=ThreadPoolExecutor)
+    parent.conf_workflow('square', child)
     parent.conf_activity('other', records_run)
     with pytest.raises(TypeError):
         parent.run()

@@ -41,6 +41,12 @@ class One:
             return 'error: %s' % exc
 
 
+class WithChild(One):
+    def __init__(self, task, child):
+        super().__init__(task)
+        self.child = child
+
+
 class Unprotected:
     def __init__(self, task):
         self.task = task
@@ -128,6 +134,7 @@ def test_configuration_is_kept():
     spec = w.specs['task']
     assert (spec.retry, spec.retry_failures, spec.timeout, spec.heartbeat) == (
         (0, 5), True, 2.5, 1)
+    w = threads(WithChild)
     w.conf_workflow('child', threads(One), retry=(0, 1), timeout=3)
     assert (w.specs['child'].retry, w.specs['child'].timeout) == ((0, 1), 3)
 
@@ -150,7 +157,7 @@ def test_a_failure_is_not_retried_without_retry_failures(driver):
     task = Attempts(['fail', 'ok'])
     w = threads(One, driver)
     w.conf_activity('task', task, retry=(0, 0))
-    assert bounded_run(w) == 'error: attempt 0 failed'
+    assert bounded_run(w) == 'error: task-0-0 failed: ValueError: attempt 0 failed'
     assert len(task.started) == 1
 
 
@@ -334,7 +341,8 @@ def expected(plans, attempts, retry_failures):
                 shown.append('ok %d' % attempt)
                 break
             if what == 'fail' and (last or not retry_failures):
-                shown.append('error: attempt %d failed' % attempt)
+                shown.append('error: task-%d-%d failed: ValueError: attempt %d failed'
+                             % (i, attempt, attempt))
                 break
             if what == 'hang' and last:
                 shown.append('timeout: task-%d timed out on all %d attempts: task-%d-%d timed '

@@ -411,7 +411,7 @@ def expected_ending(how, i):
     if how in ('ok', 'beat'):
         return '%s %d' % (how, i)
     if how == 'fail':
-        return 'error: failed %d' % i
+        return 'error: act-%d-0 failed: ValueError: failed %d' % (i, i)
     if how == 'hang':
         return 'timeout: act-%d timed out on all 1 attempts: act-%d-0 timed out: ran longer ' \
                'than its timeout of 0.5 s (start-to-close)' % (i, i)

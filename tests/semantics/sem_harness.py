@@ -415,7 +415,7 @@ class ProcessesEngine(ThreadsEngine):
     executor = None  # LocalWorkflow's default: a process pool
 
     def run(self, config, *args, **kwargs):
-        assert config.uses_processes and config.executor is ProcessPoolExecutor
+        assert config._uses_processes and config.executor is ProcessPoolExecutor
         return super().run(config, *args, **kwargs)
 
 

@@ -152,7 +152,8 @@ def test_an_argument_that_cannot_be_sent_fails_that_call(engine):
     if not engine.flowy:
         pytest.skip('plain Python passes the object as it is')
     w = engine.workflow(NotSerializable, echo=acts.echo)
-    engine.check(w, expect=Error(prefix='cannot serialize the input of echo-0-0: '))
+    engine.check(w, expect=Error(
+        prefix='echo-0-0 failed: cannot serialize the input of echo-0-0: '))
 
 
 class Where:

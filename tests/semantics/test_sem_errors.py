@@ -19,7 +19,50 @@ class UsesFailure:
 
 def test_a_failed_activity_raises_task_error_with_its_message(engine):
     w = engine.workflow(UsesFailure, boom=acts.boom)
-    engine.check(w, ('boom: 7',), expect=Error('boom: 7'))
+    # the error names the call and the type of the activity's exception; plain Python
+    # raises the exception itself
+    engine.check(w, ('boom: 7',), expect=Error('boom-0-0 failed: ValueError: boom: 7'),
+                 sequential=Error('boom: 7'))
+
+
+class Describes:
+    """What a caught error carries: the call, the exception's type, its message, where."""
+
+    def __init__(self, boom, inc, stubborn):
+        self.boom = boom
+        self.inc = inc
+        self.stubborn = stubborn
+
+    def __call__(self, message, how='boom'):
+        try:
+            if how == 'stubborn':
+                wait(self.stubborn(message))
+            else:
+                wait(self.inc(self.boom(message)))  # inc-0-0 is never made: boom's error
+        except TaskError as exc:
+            traceback = exc.traceback or ''
+            return [str(exc), exc.key, exc.type_name, exc.reason,
+                    'in %s' % how in traceback,
+                    traceback.rstrip().endswith(message)]
+        return 'not caught'
+
+
+def test_a_failed_task_error_carries_its_key_type_reason_and_traceback(engine):
+    # on every engine: the traceback is that of the activity, as text, taken where it ran
+    # (a thread, a worker process, an SWF activity worker)
+    w = engine.workflow(Describes, boom=acts.boom, inc=acts.inc, stubborn=acts.stubborn)
+    engine.check(w, ('three',),
+                 expect=['boom-0-0 failed: ValueError: three', 'boom-0-0', 'ValueError',
+                         'three', True, True],
+                 sequential=Error('three'))
+
+
+def test_an_exception_that_cannot_travel_keeps_its_type_and_traceback(engine):
+    w = engine.workflow(Describes, boom=acts.boom, inc=acts.inc, stubborn=acts.stubborn)
+    engine.check(w, ('two args', 'stubborn'),
+                 expect=['stubborn-0-0 failed: StubbornError: two args', 'stubborn-0-0',
+                         'StubbornError', 'two args', True, True],
+                 sequential=Error('two args'))
 
 
 class Dependent:
@@ -43,7 +86,9 @@ class Dependent:
 
 def test_a_call_with_a_failed_argument_returns_that_error(engine):
     w = engine.workflow(Dependent, fail=acts.fail, inc=acts.inc, echo=acts.echo)
-    engine.check(w, expect='caught: upstream broke')
+    # the dependent calls' result is the very error of fail-0-0: its key and its text
+    engine.check(w, expect='caught: fail-0-0 failed: ActivityFailure: upstream broke',
+                 sequential='caught: upstream broke')
     if engine.name == 'replay':
         for order, simulation in engine.simulations:
             made = [call.key for d in simulation.decisions for call in d.calls]
@@ -86,7 +131,8 @@ def test_with_two_failed_arguments_the_first_to_finish_wins(engine, gates, late_
     # Plain Python raises the first error at its call, before the second call is made.
     w = engine.workflow(TwoFailures, fail=acts.fail, add=acts.add, echo=acts.echo,
                         release=acts.release)
-    engine.check(w, (late_first, gates.new()), expect=['early', 'early'],
+    early = 'fail-1-0 failed: ActivityFailure: early'
+    engine.check(w, (late_first, gates.new()), expect=[early, early],
                  sequential=Error('late'), timed=True)
 
 
@@ -97,8 +143,10 @@ def test_two_failures_follow_the_history_order_not_the_call_order(late_first):
     w = engine.workflow(TwoFailures, fail=acts.fail, add=acts.add, echo=acts.echo,
                         release=acts.release)
     # FIFO: 'late' (called first) finishes first; LIFO: 'early' does.
-    assert SimulatedEngine(w).run(late_first) == ['late', 'late']
-    assert LifoEngine(w).run(late_first) == ['early', 'early']
+    late, early = ('fail-0-0 failed: ActivityFailure: late',
+                   'fail-1-0 failed: ActivityFailure: early')
+    assert SimulatedEngine(w).run(late_first) == [late, late]
+    assert LifoEngine(w).run(late_first) == [early, early]
 
 
 class ErrorBeatsPending:
@@ -115,7 +163,9 @@ class ErrorBeatsPending:
 
 def test_errors_win_over_unfinished_results(engine, gates):
     w = engine.workflow(ErrorBeatsPending, fail=acts.fail, echo=acts.echo, add=acts.add)
-    engine.check(w, (gates.new(),), expect=Error('fast failure'))
+    engine.check(w, (gates.new(),),
+                 expect=Error('fail-0-0 failed: ActivityFailure: fast failure'),
+                 sequential=Error('fast failure'))
 
 
 @pytest.mark.engine_only('replay')
@@ -123,7 +173,7 @@ def test_an_error_fails_the_run_without_waiting_for_unfinished_arguments():
     engine = make_engine('replay')
     w = engine.workflow(ErrorBeatsPending, fail=acts.fail, echo=acts.echo, add=acts.add)
     simulation = LifoEngine(w)  # the failure finishes first, echo-0-0 is still running
-    with pytest.raises(TaskError, match='^fast failure$'):
+    with pytest.raises(TaskError, match='^fail-0-0 failed: ActivityFailure: fast failure$'):
         simulation.run()
     assert simulation.histories[0].get('echo-0-0').state is RUNNING
     assert len(simulation.decisions) == 2
@@ -153,7 +203,9 @@ class Recovers:
 
 def test_a_caught_error_lets_the_workflow_continue(engine):
     w = engine.workflow(Recovers, fail=acts.fail, square=acts.square, inc=acts.inc)
-    engine.check(w, expect=['recovered from first try', 'second try', 9])
+    engine.check(w, expect=['recovered from fail-0-0 failed: ActivityFailure: first try',
+                            'fail-1-0 failed: ActivityFailure: second try', 9],
+                 sequential=['recovered from first try', 'second try', 9])
 
 
 class ReturnsFailure:
@@ -173,12 +225,14 @@ class ReturnsFailure:
 
 def test_an_error_left_in_the_result_fails_the_workflow(engine):
     w = engine.workflow(ReturnsFailure, fail=acts.fail, square=acts.square)
-    engine.check(w, ('top',), expect=Error('left at the top'))
+    engine.check(w, ('top',), expect=Error('fail-0-0 failed: ActivityFailure: left at the top'),
+                 sequential=Error('left at the top'))
 
 
 def test_an_error_nested_in_the_result_fails_the_workflow(engine):
     w = engine.workflow(ReturnsFailure, fail=acts.fail, square=acts.square)
-    engine.check(w, ('nested',), expect=Error('left inside'))
+    engine.check(w, ('nested',), expect=Error('fail-0-0 failed: ActivityFailure: left inside'),
+                 sequential=Error('left inside'))
 
 
 def test_an_error_the_body_never_uses_does_not_fail_the_workflow(engine):
@@ -222,7 +276,10 @@ def test_long_failure_messages_arrive_whole(engine):
     # an activity's exception, a child's failure and the run's
     assert len(LONG_MESSAGE) > 256
     w = engine.workflow(LongMessages, fail=acts.fail, child=Flow(FailsWith, square=acts.square))
-    engine.check(w, (LONG_MESSAGE, False), expect=[LONG_MESSAGE, LONG_MESSAGE + ' #4'])
+    engine.check(w, (LONG_MESSAGE, False),
+                 expect=['fail-0-0 failed: ActivityFailure: ' + LONG_MESSAGE,
+                         'child-0-0 failed: ' + LONG_MESSAGE + ' #4'],
+                 sequential=[LONG_MESSAGE, LONG_MESSAGE + ' #4'])
     engine.check(w, (LONG_MESSAGE, True), expect=Error(LONG_MESSAGE))
 
 
@@ -261,13 +318,18 @@ class Reasons:
 def test_an_exception_without_a_message_fails_with_its_type_name(engine):
     w = engine.workflow(Reasons, boom=acts.boom, stubborn=acts.stubborn,
                         unserializable=acts.unserializable)
-    engine.check(w, ('empty',), expect=Error('ValueError'), sequential=Error(''))
+    engine.check(w, ('empty',), expect=Error('boom-0-0 failed: ValueError'),
+                 sequential=Error(''))
 
 
 def test_an_exception_that_cannot_be_unpickled_keeps_its_message(engine):
     w = engine.workflow(Reasons, boom=acts.boom, stubborn=acts.stubborn,
                         unserializable=acts.unserializable)
-    engine.check(w, ('stubborn',), expect=Error('cannot travel back as itself'))
+    # its type's name and its traceback still travel, as text
+    engine.check(w, ('stubborn',),
+                 expect=Error(prefix='stubborn-0-0 failed: StubbornError: ',
+                              suffix=': cannot travel back as itself'),
+                 sequential=Error('cannot travel back as itself'))
 
 
 def test_a_result_that_cannot_be_serialized_fails_that_task(engine):
@@ -278,8 +340,10 @@ def test_a_result_that_cannot_be_serialized_fails_that_task(engine):
     # SWF: the activity worker words it its own way (it names the activity type, the
     # call and the workflow id, and the transport), with the same cause at the end.
     engine.check(w, ('unserializable',),
-                 expect=Error(prefix='cannot serialize the result of unserializable-0-0: '),
-                 swf=Error(prefix='cannot encode the result of activity ',
+                 expect=Error(prefix='unserializable-0-0 failed: TypeError: cannot serialize the '
+                                     'result of unserializable-0-0: '),
+                 swf=Error(prefix='unserializable-0-0 failed: cannot encode the result of '
+                                  'activity ',
                            contains=['(unserializable-0-0 of workflow ',
                                      ': cannot serialize an object at the top level']))
 
@@ -371,7 +435,8 @@ class ChildGetsFailure:
 def test_a_child_workflow_with_a_failed_argument_is_not_started(engine):
     w = engine.workflow(ChildGetsFailure, fail=acts.fail,
                         child=Flow(UsesFailure, boom=acts.boom))
-    engine.check(w, expect='caught: no input for the child')
+    engine.check(w, expect='caught: fail-0-0 failed: ActivityFailure: no input for the child',
+                 sequential='caught: no input for the child')
     if engine.name == 'replay':
         for order, simulation in engine.simulations:
             made = [c.key for d in simulation.decisions for c in d.calls]

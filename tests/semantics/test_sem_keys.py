@@ -96,7 +96,7 @@ def timeout_config():
 @pytest.mark.engine_only('replay')
 def test_retries_after_timeouts_use_the_attempt_number_in_the_key():
     w = timeout_config()
-    data = w.encode_input((), {})
+    data = w._encode_input((), {})
     history = History()
     [call] = replay(w, data, history).calls
     assert (call.key, call.attempt, call.delay) == ('square-0-0', 0, 0)

@@ -114,7 +114,7 @@ class FirstByTime:
 def test_first_of_independent_calls(engine, gates):
     w = engine.workflow(FirstByTime, echo=acts.echo, fail=acts.fail, release=acts.release)
     engine.check(w, ([gates.new(), gates.new()],),
-                 expect=['fast', 'fast', 'fast', 'failed first'],
+                 expect=['fast', 'fast', 'fast', 'fail-0-0 failed: ActivityFailure: failed first'],
                  sequential=['slow', 'slow', 'slow', 'failed first'], timed=True)
 
 
@@ -340,7 +340,8 @@ class ReduceFailures:
 @pytest.mark.parametrize('reducer', ['task', 'plain'])
 def test_parallel_reduce_with_a_failed_input(engine, reducer):
     w = engine.workflow(ReduceFailures, square=acts.square, fail=acts.fail, add=acts.add)
-    engine.check(w, (reducer,), expect='caught: input broke')
+    engine.check(w, (reducer,), expect='caught: fail-0-0 failed: ActivityFailure: input broke',
+                 sequential='caught: input broke')
 
 
 def bad_pair(x, y):
@@ -375,7 +376,9 @@ class ReduceErrorEarly:
 
 def test_parallel_reduce_fails_with_the_failed_input(engine, gates):
     w = engine.workflow(ReduceErrorEarly, echo=acts.echo, fail=acts.fail, add=acts.add)
-    engine.check(w, (gates.new(),), expect=Error('reduce input broke'))
+    engine.check(w, (gates.new(),),
+                 expect=Error('fail-0-0 failed: ActivityFailure: reduce input broke'),
+                 sequential=Error('reduce input broke'))
 
 
 @pytest.mark.engine_only('replay')
@@ -385,7 +388,7 @@ def test_parallel_reduce_fails_without_waiting_for_unfinished_inputs():
     w = make_engine('replay').workflow(ReduceErrorEarly, echo=acts.echo, fail=acts.fail,
                                        add=acts.add)
     simulation = LifoEngine(w)  # the failure arrives first; both echoes still run
-    with pytest.raises(TaskError, match='^reduce input broke$'):
+    with pytest.raises(TaskError, match='^fail-0-0 failed: ActivityFailure: reduce input broke$'):
         simulation.run()
     assert [[c.key for c in d.calls] for d in simulation.decisions] == [
         ['echo-0-0', 'echo-1-0', 'fail-0-0'], []]
@@ -437,4 +440,5 @@ class FinishOrderFailures:
 
 def test_finish_order_yields_failed_results_in_their_place(engine):
     w = engine.workflow(FinishOrderFailures, echo=acts.echo, fail=acts.fail)
-    engine.check(w, expect=['plain!', 'a!', 'error: bad'], sequential=Error('bad'))
+    engine.check(w, expect=['plain!', 'a!', 'error: fail-0-0 failed: ActivityFailure: bad'],
+                 sequential=Error('bad'))

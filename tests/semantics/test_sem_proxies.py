@@ -122,7 +122,7 @@ def test_repr_of_pending_results_never_raises(engine):
 def test_repr_of_finished_and_failed_results(engine):
     w = engine.workflow(Reprs, square=acts.square, fail=acts.fail, echo=acts.echo,
                         inc=acts.inc)
-    engine.check(w, (True,), expect=['9', '<result fail-0-0 failed: bad>'],
+    engine.check(w, (True,), expect=['9', '<result fail-0-0 failed: ActivityFailure: bad>'],
                  sequential=['9', 'raised: bad'])
 
 

@@ -34,7 +34,7 @@ def test_restart_waits_for_results_in_its_arguments():
     assert engine.run(w, 2) == [2, [2, 1]]
     for order, simulation in engine.simulations:
         restarts = [d.outcome for d in simulation.decisions if type(d.outcome) is Restart]
-        assert [w.decode_input(r.input) for r in restarts] == [
+        assert [w._decode_input(r.input) for r in restarts] == [
             ([1], {'acc': 1, 'trail': (2,)}), ([0], {'acc': 2, 'trail': (2, 1)})], order
         assert len(simulation.histories) == 3  # a fresh history for every run
         # each run called inc once, always as inc-0-0
@@ -73,7 +73,8 @@ class RestartFails:
 
 def test_a_failed_result_in_restart_arguments_fails_the_workflow(engine):
     w = engine.workflow(RestartFails, fail=acts.fail, square=acts.square)
-    engine.check(w, expect=Error('cannot restart'))
+    engine.check(w, expect=Error('fail-0-0 failed: ActivityFailure: cannot restart'),
+                 sequential=Error('cannot restart'))
 
 
 class RestartAfterFailure:
@@ -170,22 +171,29 @@ class CatchingParent:
 CHILD = Flow(FailingChild, fail=acts.fail, square=acts.square)
 
 
-@pytest.mark.parametrize('how, message', [('raise', 'child body broke at 9'),
-                                          ('activity', 'child activity broke')])
-def test_a_failing_child_fails_the_parent(engine, how, message):
+@pytest.mark.parametrize('how, message, plain', [
+    ('raise', 'child-0-0 failed: child body broke at 9', 'child body broke at 9'),
+    ('activity', 'child-0-0 failed: fail-0-0 failed: ActivityFailure: child activity broke',
+     'child activity broke')])
+def test_a_failing_child_fails_the_parent(engine, how, message, plain):
+    # the parent fails with the error of its call of the child, which names the child's
     w = engine.workflow(CatchingParent, child=CHILD)
-    engine.check(w, (how, False), expect=Error(message))
+    engine.check(w, (how, False), expect=Error(message), sequential=Error(plain))
 
 
 def test_the_parent_can_catch_a_failing_child(engine):
     w = engine.workflow(CatchingParent, child=CHILD)
-    engine.check(w, ('activity', True), expect='caught: child activity broke')
+    # the child failed because its call did: the parent's error names both calls
+    engine.check(w, ('activity', True),
+                 expect='caught: child-0-0 failed: fail-0-0 failed: ActivityFailure: '
+                        'child activity broke',
+                 sequential='caught: child activity broke')
 
 
 def test_the_parent_catches_a_child_that_raised(engine):
     # In plain Python the child's ValueError is no TaskError, so it is not caught.
     w = engine.workflow(CatchingParent, child=CHILD)
-    engine.check(w, ('raise', True), expect='caught: child body broke at 9',
+    engine.check(w, ('raise', True), expect='caught: child-0-0 failed: child body broke at 9',
                  sequential=Error('child body broke at 9'))
 
 
@@ -277,7 +285,7 @@ def test_child_calls_use_the_dependency_name_in_their_keys():
     for order, simulation in engine.simulations:
         first = simulation.decisions[0]
         assert [c.key for c in first.calls] == ['child-0-0', 'child-1-0'], order
-        assert w.decode_input(first.calls[1].input) == ([3], {})
+        assert w._decode_input(first.calls[1].input) == ([3], {})
 
 
 class ChildEcho:

@@ -138,7 +138,7 @@ class Workers:
         workflow = self.decider.registry[(name, '1')]
         workflow_id = '%s-%d' % (name, time.monotonic_ns())
         response = self.client.start_workflow_execution(
-            DOMAIN, workflow_id, name, '1', input=workflow.encode_input(list(args), {}),
+            DOMAIN, workflow_id, name, '1', input=workflow._encode_input(list(args), {}),
             task_list=task_list)
         return workflow_id, response['runId']
 

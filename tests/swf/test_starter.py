@@ -78,6 +78,20 @@ def test_input_is_args_and_kwargs_in_tagged_json(client):
     assert loads(data) == [[1, 'two', (3, 4)], {'key': {5, 6}, 'none': None}]
 
 
+def test_an_argument_that_cannot_be_encoded_is_named_and_nothing_starts(client):
+    start = starter(client)
+    with pytest.raises(TypeError) as info:
+        start.start(1, [2, object()])
+    assert str(info.value).startswith('argument 2 of start(): cannot serialize an object at '
+                                      '[1]: ')
+    with pytest.raises(TypeError, match="^keyword argument 'x' of start\\(\\): cannot "
+                                        "serialize an object: "):
+        start(x=object())
+    runs = client.list_open_workflow_executions(
+        domain=DOMAIN, startTimeFilter={'oldestDate': 0})['executionInfos']
+    assert runs == []
+
+
 def test_call_returns_the_run_id_of_a_new_execution(client):
     start = starter(client)
     first, second = start(1), start(2)

@@ -843,7 +843,7 @@ ACTIVITIES = {'square': square, 'add': add}
 @pytest.mark.parametrize('page_size', [None, 1, 3])
 def test_round_trip_sum_squares(driver, page_size):
     config = sum_squares_config()
-    sim = SimulatedSWF(config.encode_input([6], {}), activities=ACTIVITIES)
+    sim = SimulatedSWF(config._encode_input([6], {}), activities=ACTIVITIES)
     run_on_swf(config, SUM_TYPES, sim, driver=CachedDriver() if driver == 'cached' else replay,
                page_size=page_size, fresh=driver == 'fresh')
     assert result_of(sim) == sum(i * i for i in range(6))
@@ -854,7 +854,7 @@ def test_round_trip_sum_squares(driver, page_size):
 @pytest.mark.parametrize('driver', ['replay', 'cached', 'fresh'])
 def test_round_trip_retries_through_timers(driver):
     config = sum_squares_config(retry=(0, 2.5, 7))
-    sim = SimulatedSWF(config.encode_input([4], {}), activities=ACTIVITIES,
+    sim = SimulatedSWF(config._encode_input([4], {}), activities=ACTIVITIES,
                        time_out={'square-1-0', 'square-1-1', 'square-3-0'})
     execution = run_on_swf(config, SUM_TYPES, sim,
                            driver=CachedDriver() if driver == 'cached' else replay,
@@ -871,7 +871,7 @@ def test_round_trip_retries_through_timers(driver):
 
 def test_round_trip_retries_run_out():
     config = sum_squares_config(retry=(0, 1))
-    sim = SimulatedSWF(config.encode_input([2], {}), activities=ACTIVITIES,
+    sim = SimulatedSWF(config._encode_input([2], {}), activities=ACTIVITIES,
                        time_out={'square-1-0', 'square-1-1'})
     run_on_swf(config, SUM_TYPES, sim)
     kind, fail = sim.closed
@@ -883,7 +883,7 @@ def test_replay_and_cached_drivers_send_the_same_decisions():
     runs = []
     for driver in (replay, CachedDriver()):
         config = sum_squares_config(retry=(0, 1, 1))
-        sim = SimulatedSWF(config.encode_input([7], {}), activities=ACTIVITIES, reverse=True,
+        sim = SimulatedSWF(config._encode_input([7], {}), activities=ACTIVITIES, reverse=True,
                            time_out={'square-2-0', 'square-5-0', 'square-5-1'},
                            fail={'square-6-0': 'no'})
         run_on_swf(config, SUM_TYPES, sim, driver=driver, page_size=5)
@@ -908,7 +908,7 @@ def test_round_trip_child_workflows():
     config._add_task(TaskSpec('square', ACTIVITY, None))
     types = {'sub': TaskType('workflow', 'Sub', '2', workflow_duration=600, child_policy='abandon'),
              'square': SQUARE}
-    sim = SimulatedSWF(config.encode_input([3], {}), workflow_id='batch-12',
+    sim = SimulatedSWF(config._encode_input([3], {}), workflow_id='batch-12',
                        activities={'square': square}, children={'Sub': lambda i: i + 10})
     execution = run_on_swf(config, types, sim)
     assert result_of(sim) == (10 + 11 + 12) ** 2
@@ -936,11 +936,11 @@ def test_round_trip_continue_as_new_carries_the_run_over():
     start = dict(name='Countdown', version='5', task_list='deciders', child_policy='ABANDON',
                  execution_timeout='7200', task_timeout='30', tags=['nightly'],
                  lambda_role='arn-role')
-    sim = SimulatedSWF(config.encode_input([3], {}), activities={'square': square}, **start)
+    sim = SimulatedSWF(config._encode_input([3], {}), activities={'square': square}, **start)
     run_on_swf(config, {'square': SQUARE}, sim)
     kind, attributes_ = sim.closed
     assert kind == 'ContinueAsNewWorkflowExecution'
-    assert attributes_ == {'input': config.encode_input([2], {'total': 9}),
+    assert attributes_ == {'input': config._encode_input([2], {'total': 9}),
                            'taskList': {'name': 'deciders'},
                            'taskStartToCloseTimeout': '30',
                            'executionStartToCloseTimeout': '7200',
@@ -967,7 +967,7 @@ class Fanout:
 def test_round_trip_more_calls_than_a_response_holds(driver):
     config = WorkflowConfig(Fanout)
     config._add_task(TaskSpec('square', ACTIVITY, None))
-    sim = SimulatedSWF(config.encode_input([250], {}), activities={'square': square})
+    sim = SimulatedSWF(config._encode_input([250], {}), activities={'square': square})
     run_on_swf(config, {'square': SQUARE}, sim,
                driver=CachedDriver() if driver == 'cached' else replay)
     assert result_of(sim) == sum(i * i for i in range(250))
@@ -998,13 +998,15 @@ class Careful:
 def test_round_trip_calls_that_cannot_start_fail_through_markers():
     config = WorkflowConfig(Careful)
     config._add_task(TaskSpec('square', ACTIVITY, None))
-    sim = SimulatedSWF(config.encode_input([40000], {}), activities={'square': square})
+    sim = SimulatedSWF(config._encode_input([40000], {}), activities={'square': square})
     run_on_swf(config, {'square': SQUARE}, sim)
     caught, nine = result_of(sim)
     assert nine == 9
-    assert caught[0].startswith('cannot serialize the input of square-0-0')
+    # the error names the call, and no type: no task ran
+    assert caught[0].startswith('square-0-0 failed: cannot serialize the input of square-0-0')
     size = len(config.transport.dumps([['x' * 40000], {}]))
-    assert caught[1] == 'input of square-1-0 is %d characters; SWF allows 32768' % size
+    assert caught[1] == ('square-1-0 failed: input of square-1-0 is %d characters; SWF allows '
+                         '32768' % size)
     markers = [d for d in sim.responses[0] if d['decisionType'] == 'RecordMarker']
     assert len(markers) == 2
 
@@ -1017,7 +1019,7 @@ THROTTLE = {'square-0-0': 2, 'square-2-0': ['OPEN_ACTIVITIES_LIMIT_EXCEEDED'],
 
 def throttled_run(driver, throttle=THROTTLE, n=4):
     config = sum_squares_config(retry=(0, 2))
-    sim = SimulatedSWF(config.encode_input([n], {}), activities=ACTIVITIES,
+    sim = SimulatedSWF(config._encode_input([n], {}), activities=ACTIVITIES,
                        time_out={'square-1-0'}, throttle=throttle)
     execution = run_on_swf(config, SUM_TYPES, sim,
                            driver=CachedDriver() if driver == 'cached' else replay,
@@ -1064,7 +1066,8 @@ def test_round_trip_a_start_refused_too_often_fails_the_call():
     sim, _ = throttled_run('cached', throttle={'square-3-0': MAX_REFUSALS})
     kind, fail = sim.closed
     assert kind == 'FailWorkflowExecution'
-    assert fail['reason'] == ('the activity square (version 1) could not be scheduled: '
+    assert fail['reason'] == ('square-3-0 failed: the activity square (version 1) could not '
+                              'be scheduled: '
                               'ACTIVITY_CREATION_RATE_EXCEEDED; SWF kept refusing it '
                               '(10 times, backing off in between)')
     assert len(sim.refused) == MAX_REFUSALS
@@ -1077,7 +1080,7 @@ def test_round_trip_throttled_child_workflows():
     types = {'sub': SUB, 'square': SQUARE}
     runs = []
     for driver in (replay, CachedDriver()):
-        sim = SimulatedSWF(config.encode_input([3], {}), workflow_id='batch-12',
+        sim = SimulatedSWF(config._encode_input([3], {}), workflow_id='batch-12',
                            activities={'square': square}, children={'Sub': lambda i: i + 10},
                            throttle={'sub-1-0': ['OPEN_CHILDREN_LIMIT_EXCEEDED',
                                                  'OPEN_WORKFLOWS_LIMIT_EXCEEDED'],
@@ -1109,7 +1112,7 @@ def test_round_trip_children_of_continued_runs_have_distinct_ids():
     config._add_task(TaskSpec('sub', WORKFLOW, None))
     types = {'sub': TaskType('workflow', 'Sub', '2', child_policy='abandon')}
     ids = []
-    input_data, continued_from = config.encode_input([3], {}), None
+    input_data, continued_from = config._encode_input([3], {}), None
     while True:
         sim = SimulatedSWF(input_data, workflow_id='nightly', children={'Sub': lambda i: i},
                            continued_from=continued_from)

@@ -58,7 +58,7 @@ def swf_attributes(decision):
 
 def run(factory, driver, *args, **sim_options):
     config = config_of(factory)
-    sim = SimulatedSWF(config.encode_input(list(args), {}),
+    sim = SimulatedSWF(config._encode_input(list(args), {}),
                        activities={'square': square, 'blocker': blocker},
                        children={'Sub': sub}, **sim_options)
     execution = run_on_swf(config, TYPES, sim,
@@ -322,7 +322,7 @@ def test_a_child_cancelled_by_swf_is_task_cancelled(driver):
                 return 'cancelled: %s' % exc
 
     config = config_of(Parent)
-    sim = SimulatedSWF(config.encode_input([], {}), children={'Sub': sub})
+    sim = SimulatedSWF(config._encode_input([], {}), children={'Sub': sub})
     execution = ExecutionHistory(sim.workflow_id)
     execution.feed(sim.poll())
     driving = CachedDriver() if driver == 'cached' else replay
@@ -362,7 +362,7 @@ def test_a_call_waiting_for_its_retry_timer_is_cancelled_on_both_drivers():
         config = config_of(CancelRetry)
         config.specs['square'].retry = (0, 5)
         config.specs['square'].retry_failures = True
-        sim = SimulatedSWF(config.encode_input([], {}),
+        sim = SimulatedSWF(config._encode_input([], {}),
                            activities={'square': square, 'blocker': blocker},
                            fail={'square-0-0': 'boom'}, hold={'square-0-1.retry'})
         run_on_swf(config, TYPES, sim, driver=CachedDriver() if driver == 'cached' else replay)

@@ -21,6 +21,7 @@ from flowy.errors import TaskError, TaskTimedout
 from flowy.history import CANCELLED, COMPLETED, FAILED, RUNNING, TIMEDOUT
 from flowy.serialization import dumps, loads
 from flowy.swf.events import HistoryError, MissingEvents, attributes_key
+from flowy.swf.failures import failure_fields
 from flowy.swf.history import MAX_REFUSALS, THROTTLE_CAUSES, ExecutionHistory, SWFFailure
 from flowy.swf.names import (
     BACKOFF_CAP,
@@ -910,7 +911,7 @@ class Twice:
 def test_replay_reads_an_execution_history():
     config = WorkflowConfig(Twice)
     config._add_task(TaskSpec('square', ACTIVITY, None, retry=(0, 10)))
-    log, completed = started_log(input=config.encode_input([3], {}))
+    log, completed = started_log(input=config._encode_input([3], {}))
     execution = fed(log)
     decision = replay(config, execution.input, execution.history)
     assert decision == Decision([ScheduleCall('square-0-0', 'square', 0, 0, 0, '[[3],{}]')])
@@ -937,11 +938,31 @@ def test_replay_reads_an_execution_history():
 def test_the_workflow_sees_the_swf_failure_as_the_cause():
     config = WorkflowConfig(Twice)
     config._add_task(TaskSpec('square', ACTIVITY, None))
-    log, completed = started_log(input=config.encode_input([3], {}))
+    log, completed = started_log(input=config._encode_input([3], {}))
     log.activity_failed(log.activity_scheduled('square-0-0', completed, position=0),
                         reason='boom', details='trace')
     execution = fed(log)
     decision = replay(config, execution.input, execution.history)
     error = decision.outcome.error
-    assert isinstance(error, TaskError) and str(error) == 'boom'
+    # details that are not flowy's: the traceback is them as they are; no type is known
+    assert isinstance(error, TaskError) and str(error) == 'square-0-0 failed: boom'
+    assert (error.key, error.reason, error.type_name, error.traceback) == (
+        'square-0-0', 'boom', None, 'trace')
     assert isinstance(error.__cause__, SWFFailure) and error.__cause__.details == 'trace'
+
+
+def test_the_type_and_traceback_an_activity_worker_sent_come_back_with_the_error():
+    config = WorkflowConfig(Twice)
+    config._add_task(TaskSpec('square', ACTIVITY, None))
+    log, completed = started_log(input=config._encode_input([3], {}))
+    trace = 'Traceback (most recent call last):\n  ...\nValueError: bad 3\n'
+    reason, details = failure_fields('bad 3', trace, 'ValueError')
+    assert reason == 'bad 3'
+    log.activity_failed(log.activity_scheduled('square-0-0', completed, position=0),
+                        reason=reason, details=details)
+    execution = fed(log)
+    error = replay(config, execution.input, execution.history).outcome.error
+    assert str(error) == 'square-0-0 failed: ValueError: bad 3'
+    assert (error.key, error.reason, error.type_name, error.traceback) == (
+        'square-0-0', 'bad 3', 'ValueError', trace)
+    assert error.__cause__.type_name == 'ValueError'

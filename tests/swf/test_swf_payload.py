@@ -505,7 +505,7 @@ BIG_TYPES = {'make': TaskType('activity', 'make', '1'), 'size': TaskType('activi
 def test_round_trip_with_large_values_through_a_store(driver):
     store = InMemoryPayloadStore()
     config = big_config()
-    sim = SimulatedSWF(store.put(config.encode_input([50000], {})), store=store,
+    sim = SimulatedSWF(store.put(config._encode_input([50000], {})), store=store,
                        activities={'make': make, 'size': size}, children={'Sub': size})
     run_on_swf(config, BIG_TYPES, sim, driver=CachedDriver() if driver == 'cached' else replay,
                fresh=driver == 'fresh')
@@ -516,7 +516,7 @@ def test_round_trip_with_large_values_through_a_store(driver):
 def test_round_trip_on_s3(s3):
     store = S3PayloadStore(BUCKET, client=s3)
     config = big_config()
-    sim = SimulatedSWF(config.encode_input([40000], {}), store=store,
+    sim = SimulatedSWF(config._encode_input([40000], {}), store=store,
                        activities={'make': make, 'size': size}, children={'Sub': size})
     run_on_swf(config, BIG_TYPES, sim)
     assert result_of(sim) == (80000, 'v' * 40000)
@@ -526,7 +526,7 @@ def test_round_trip_on_s3(s3):
 
 def test_round_trip_without_a_store_fails_as_before():
     config = big_config()
-    sim = SimulatedSWF(config.encode_input([40000], {}), activities={'make': make, 'size': size},
+    sim = SimulatedSWF(config._encode_input([40000], {}), activities={'make': make, 'size': size},
                        children={'Sub': size})
     with pytest.raises(PayloadTooLarge, match='the result of make-0-0 is 40002 characters'):
         run_on_swf(config, BIG_TYPES, sim)  # the simulated worker cannot send its result
@@ -620,7 +620,7 @@ def length(text):
 def test_round_trip_large_inputs_are_split_over_responses(driver, count):
     config = WorkflowConfig(Fanout)
     config._add_task(TaskSpec('square', ACTIVITY, None))
-    sim = SimulatedSWF(config.encode_input([count, INPUT_SIZE], {}),
+    sim = SimulatedSWF(config._encode_input([count, INPUT_SIZE], {}),
                        activities={'square': length})
     run_on_swf(config, {'square': SQUARE}, sim, limit=CALL_LIMIT,
                driver=CachedDriver() if driver == 'cached' else replay, fresh=driver == 'fresh')
