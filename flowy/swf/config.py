@@ -242,9 +242,10 @@ class SWFWorkflowConfig(_Decorator):
         (``task_list``, ``heartbeat``, ``schedule_to_close``, ``schedule_to_start``,
         ``start_to_close``) override the type's registered defaults for these calls;
         ``transport`` encodes the calls' arguments and decodes their results (tagged
-        JSON by default: the activity's own).  ``retry`` holds one delay in seconds per attempt: ``(0, 10,
-        60)`` starts a timed-out call again after 10 s, then after 60 s (a back-off).
-        ``retry_failures=True`` retries calls that failed as well, not only timeouts.
+        JSON by default: the activity's own).  ``retry`` holds one delay in seconds per
+        attempt: ``(0, 10, 60)`` starts a timed-out call again after 10 s, then after 60 s
+        (a back-off).  ``retry_failures=True`` retries calls that failed as well, not only
+        timeouts.
         """
         task_type = TaskType(ACTIVITY, dep if name is None else name, version,
                              task_list=task_list, heartbeat=heartbeat,
