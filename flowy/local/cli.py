@@ -25,7 +25,7 @@ import time
 from contextlib import contextmanager
 
 from ..config import ACTIVITY
-from ..errors import FlowyError, TaskError, exception_text
+from ..errors import FlowyError, TaskError, exception_text, failed_call_text, typed_reason
 from ..serialization import JSON
 from .runner import run_in_worker
 from .store import SQLiteStore, StoreError
@@ -97,6 +97,9 @@ def build_parser():
         command.add_argument('--workflow', required=True, metavar='MODULE:NAME',
                              help='the LocalWorkflow object that runs it')
         command.add_argument('--store', help="the run store file (default: the workflow's)")
+        command.add_argument('-v', '--verbose', action='store_true',
+                             help='if the run fails, also print the traceback of the task '
+                                  'that failed it')
     rerun = commands.add_parser(
         'rerun', help="call one recorded activity call's function again, here",
         description="Call the activity function of one recorded call again in this process, "
@@ -108,6 +111,8 @@ def build_parser():
     rerun.add_argument('--workflow', required=True, metavar='MODULE:NAME',
                        help="the LocalWorkflow object of the run's workflow")
     rerun.add_argument('--store', help="the run store file (default: the workflow's)")
+    rerun.add_argument('-v', '--verbose', action='store_true',
+                       help='if the call fails, also print its traceback')
     send = commands.add_parser(
         'signal', help='send a signal to a run (another process may drive it)',
         description='Send the signal NAME, carrying the value JSON (default null), to a run '
@@ -150,6 +155,9 @@ def main(argv=None):
         return 2
     except (FlowyError, ValueError) as exc:  # StoreError, TaskError, a refused run
         print('%s %s' % (prefix, exception_text(exc)), file=sys.stderr)
+        traceback = getattr(exc, 'traceback', None) if isinstance(exc, TaskError) else None
+        if getattr(args, 'verbose', False) and traceback:
+            print(_indent(traceback.rstrip('\n')), file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print('%s interrupted' % prefix, file=sys.stderr)
@@ -229,6 +237,7 @@ def _show(args):
                           'key': call.key, 'kind': _KINDS.get(call.dep, 'call'),
                           'dep': call.dep, 'state': call.state, 'duration': call.duration,
                           'input': call.input, 'result': call.data, 'reason': call.reason,
+                          'type_name': call.type_name,
                           **({'due': call.started} if call.dep == _TIMER else {}),
                           **({'traceback': call.traceback} if args.verbose else {})}
                           for call in calls],
@@ -282,6 +291,8 @@ _KINDS = {_TIMER: 'timer', _SIGNAL: 'signal', '@marker': 'marker', '@now': 'now'
 def _call_line(call):
     """One line of ``flowy local show`` for a call, a timer, a recorded value or a signal."""
     outcome = call.data if call.reason is None else call.reason
+    if call.type_name:  # a task that raised: its exception's type, then its message
+        outcome = typed_reason(call.reason or '', call.type_name)
     arrow = '' if outcome is None else '  -> %s' % outcome
     if call.dep == _TIMER:
         state = {'running': 'waiting', 'completed': 'fired'}.get(call.state, call.state)
@@ -401,8 +412,11 @@ def _rerun_call(args):
         result = spec.transport.loads(run_in_worker(spec.target, spec.transport, call.key,
                                                     call.input))
     except Exception as exc:  # the activity failed: one line, as for a failed run
-        raise TaskError('call %s failed: %s' % (call.key, exception_text(exc)),
-                        call.key) from exc
+        reason, type_name = exception_text(exc), type(exc).__name__
+        if isinstance(exc, TaskError) and exc.type_name is not None:
+            reason, type_name = exc.reason, exc.type_name  # one that could not travel
+        raise TaskError(reason, call.key, type_name, exc,
+                        failed_call_text(call.key, reason, type_name)) from exc
     print(json.dumps(result, default=repr))
     return 0
 

@@ -114,14 +114,19 @@ def test_show_a_finished_run_with_its_calls(store, capsys):
 
 def test_show_a_failed_run_gives_the_reason_and_with_v_the_traceback(store, capsys):
     status, out, _ = _call(capsys, 'local', 'show', 'bad', '--store', store)
-    assert status == 0 and 'boom at 7' in out and 'Traceback' not in out
+    assert status == 0 and 'Traceback' not in out
+    # the run's reason names the call and the exception; so does the call's line
+    assert 'reason:      explode-0-0 failed: RuntimeError: boom at 7\n' in out
+    assert '-> RuntimeError: boom at 7' in out
     status, out, _ = _call(capsys, 'local', 'show', 'bad', '--store', store, '-v')
     assert status == 0 and 'Traceback' in out and 'RuntimeError' in out
     shown = json.loads(_call(capsys, 'local', 'show', 'bad', '--store', store, '--json',
                              '-v')[1])
     assert shown['state'] == 'failed' and 'boom at 7' in shown['reason']
     assert shown['calls'][0]['state'] == 'failed'
+    assert shown['calls'][0]['type_name'] == 'RuntimeError'
     assert 'RuntimeError' in shown['calls'][0]['traceback']
+    assert "raise RuntimeError('boom at %s' % x)" in shown['calls'][0]['traceback']
 
 
 def test_show_names_the_children_and_the_parent(store, capsys):
@@ -230,13 +235,20 @@ def test_resume_runs_a_stored_run_and_prints_its_result(rerun, capsys):
 def test_a_failed_run_is_reported_and_repair_reruns_it(rerun, capsys):
     path, workflow, broken = rerun
     broken.touch()
+    line = ('flowy local resume: error: square-0-0 failed: RuntimeError: square is broken\n')
     status, out, err = _call(capsys, 'local', 'resume', 'doomed', '--store', path,
                              '--workflow', workflow)
-    assert (status, out) == (1, '') and 'square is broken' in err
+    assert (status, out, err) == (1, '', line)
     broken.unlink()
     status, out, err = _call(capsys, 'local', 'resume', 'doomed', '--store', path,
                              '--workflow', workflow)  # the recorded failure stands
-    assert (status, out) == (1, '') and 'square is broken' in err
+    assert (status, out, err) == (1, '', line)
+    # -v: the traceback of the activity, below the same line
+    status, out, err = _call(capsys, 'local', 'resume', 'doomed', '--store', path,
+                             '--workflow', workflow, '-v')
+    assert status == 1 and err.startswith(line)
+    assert "    raise RuntimeError('square is broken')" in err
+    assert err.rstrip().endswith('RuntimeError: square is broken')
     status, out, err = _call(capsys, 'local', 'repair', 'doomed', '--store', path,
                              '--workflow', workflow)
     assert (status, out, err) == (0, '14\n', '')
@@ -288,7 +300,11 @@ def test_rerun_calls_one_recorded_activity_call_again(rerun, capsys):
     broken.touch()
     status, out, err = _call(capsys, 'local', 'rerun', 'pending', 'square-2-0', '--store', path,
                              '--workflow', workflow)
-    assert (status, out) == (1, '') and 'square is broken' in err and err.count('\n') == 1
+    assert (status, out, err) == (1, '', 'flowy local rerun: error: square-2-0 failed: '
+                                         'RuntimeError: square is broken\n')
+    status, out, err = _call(capsys, 'local', 'rerun', 'pending', 'square-2-0', '--store', path,
+                             '--workflow', workflow, '-v')
+    assert status == 1 and "raise RuntimeError('square is broken')" in err
     status, out, err = _call(capsys, 'local', 'rerun', 'pending', 'square-9-0', '--store', path,
                              '--workflow', workflow)
     assert (status, out) == (1, '') and 'no call square-9-0' in err

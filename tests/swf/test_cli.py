@@ -439,8 +439,47 @@ def test_run_a_failing_workflow(capsys, swf_server):
                            'e2e_workflows', 'Explodes', '1', '7', '--timeout',
                            str(SUBPROCESS_TIMEOUT))
     assert status == 1 and out == ''
-    assert err.startswith('flowy run: error: ') and 'cannot handle 7' in err
-    assert 'Traceback' not in err
+    # the same line as LocalWorkflow.run's error: the call, the exception's type, its message
+    assert err == 'flowy run: error: explode-0-0 failed: ValueError: cannot handle 7\n'
+
+
+def test_run_a_failing_workflow_with_v_prints_the_activity_traceback(capsys, swf_server):
+    status, out, err = run(capsys, 'run', '--endpoint-url', swf_server, '--domain', DOMAIN,
+                           'e2e_workflows', 'Explodes', '1', '7', '--timeout',
+                           str(SUBPROCESS_TIMEOUT), '-v')
+    assert status == 1 and out == ''
+    line = 'flowy run: error: explode-0-0 failed: ValueError: cannot handle 7\n'
+    assert line in err
+    shown = err[err.index(line) + len(line):]  # the activity's traceback, not flowy's
+    assert shown.startswith('    Traceback (most recent call last):\n')
+    assert "    raise ValueError('cannot handle %d' % n)" in shown
+    assert shown.rstrip().endswith('ValueError: cannot handle 7')
+    assert 'flowy/swf/cli' not in shown
+
+
+def test_status_of_a_run_failed_by_an_activity(capsys, swf_server):
+    import datetime
+
+    status, out, err = run(capsys, 'run', '--endpoint-url', swf_server, '--domain', DOMAIN,
+                           'e2e_workflows', 'Explodes', '1', '8', '--timeout',
+                           str(SUBPROCESS_TIMEOUT))
+    assert status == 1, err
+    closed = [info for info in boto3_client(swf_server).list_closed_workflow_executions(
+        domain=DOMAIN, startTimeFilter={'oldestDate': datetime.datetime(2000, 1, 1)})[
+        'executionInfos'] if info['workflowType']['name'] == 'Explodes']
+    workflow_id = max(closed, key=lambda info: info['startTimestamp'])['execution']['workflowId']
+    status, out, _ = run(capsys, 'status', '--endpoint-url', swf_server, DOMAIN, workflow_id)
+    assert status == 0
+    assert 'reason:        explode-0-0 failed: ValueError: cannot handle 8\n' in out
+    assert 'Traceback' not in out
+    status, out, _ = run(capsys, 'status', '--endpoint-url', swf_server, DOMAIN, workflow_id,
+                         '-v')
+    assert "        raise ValueError('cannot handle %d' % n)\n" in out
+    status, out, _ = run(capsys, 'status', '--endpoint-url', swf_server, DOMAIN, workflow_id,
+                         '--json')
+    info = json.loads(out)
+    assert info['reason'] == 'explode-0-0 failed: ValueError: cannot handle 8'
+    assert info['type_name'] == 'ValueError' and 'Traceback' in info['details']
 
 
 def test_run_sends_large_values_through_the_payload_bucket(capsys, swf_server, monkeypatch):

@@ -18,6 +18,7 @@ from .context import (
     scan,
     starter,
     swf_client,
+    verbosity,
     workflow_input,
 )
 from .control import COMMANDS as CONTROL_COMMANDS
@@ -76,7 +77,7 @@ def status(args):
     found = describe_execution(client, args.domain, args.workflow_id, args.run_id,
                                payload_store=store)
     notes = run_notes(client, args.domain, args.workflow_id, found.run_id, payload_store=store)
-    print_status(found, as_json=args.json, notes=notes)
+    print_status(found, as_json=args.json, notes=notes, verbose=verbosity(args) > 0)
     return 0
 
 

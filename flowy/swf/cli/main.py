@@ -4,7 +4,7 @@ import logging
 import sys
 import traceback
 
-from ...errors import FlowyError, exception_text
+from ...errors import FlowyError, TaskError, exception_text
 from .commands import COMMANDS
 from .context import verbosity
 from .errors import CommandLineError
@@ -51,9 +51,13 @@ def _run_command(args):
     except Exception as exc:
         if not _expected(exc):
             raise
-        if verbosity(args):
+        verbose = verbosity(args)
+        remote = exc.traceback if isinstance(exc, TaskError) else None
+        if verbose and (not remote or verbose >= 2):
             traceback.print_exc()
         print('%s %s' % (prefix, _message(exc)), file=sys.stderr)
+        if verbose and remote:  # the traceback of the activity that failed the run
+            print(_indent(remote), file=sys.stderr)
         return 1
 
 
@@ -62,6 +66,10 @@ def _expected(exc):
     if isinstance(exc, (FlowyError, TimeoutError, ValueError)):
         return True
     return any(cls.__module__.startswith(('botocore', 'boto3')) for cls in type(exc).__mro__)
+
+
+def _indent(text):
+    return '\n'.join('    ' + line for line in text.rstrip('\n').splitlines())
 
 
 def _message(exc):

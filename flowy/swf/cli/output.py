@@ -25,9 +25,11 @@ def print_result(result):
     sys.stdout.flush()
 
 
-def print_status(status, as_json=False, notes=()):
+def print_status(status, as_json=False, notes=(), verbose=False):
     """Print an :class:`~flowy.swf.status.ExecutionStatus`: one JSON object, or lines;
-    ``notes`` (:class:`~flowy.swf.notes.Note`) are its markers and signals."""
+    ``notes`` (:class:`~flowy.swf.notes.Note`) are its markers and signals.  ``verbose``
+    adds the details of a failure below the lines (for a run that failed because a task
+    did, the task's traceback); the JSON object always has them."""
     try:
         result, result_error = status.result, None
     except (TypeError, ValueError) as exc:
@@ -48,6 +50,10 @@ def print_status(status, as_json=False, notes=()):
     width = max(len(label) for label, _ in lines) + 1
     for label, value in lines:
         print('%-*s %s' % (width, label + ':', value))
+    if verbose and not status.completed and status.details:
+        print('%-*s' % (width, 'details:'))
+        for line in status.details.rstrip('\n').splitlines():
+            print('    ' + line)
 
 
 def _status_lines(status, result, result_error):
