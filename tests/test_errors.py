@@ -66,3 +66,57 @@ def test_describing_an_exception_never_fails():
     assert exception_line(ValueError('bad')) == 'ValueError: bad'
     assert exception_text(SystemExit()) == 'SystemExit'
     assert exception_line(SystemExit(3)) == 'SystemExit: 3'
+
+
+def test_a_task_error_keeps_its_call_type_reason_and_traceback_through_pickle_and_clone():
+    import pickle
+
+    from flowy.errors import failed_call_text
+
+    text = failed_call_text('parse-2-0', 'bad', 'ValueError')
+    assert text == 'parse-2-0 failed: ValueError: bad'
+    error = flowy.TaskError('bad', 'parse-2-0', 'ValueError', 'Traceback ...', text)
+    for copy in (pickle.loads(pickle.dumps(error)), error._clone()):
+        assert (str(copy), copy.key, copy.type_name, copy.reason, copy.traceback) == (
+            text, 'parse-2-0', 'ValueError', 'bad', 'Traceback ...')
+    plain = flowy.TaskError('just a reason')  # as before: the text is the reason
+    assert (str(plain), plain.key, plain.type_name, plain.traceback) == (
+        'just a reason', None, None, None)
+    # the type is not repeated when the reason is it, or already starts with it
+    assert failed_call_text('k-0-0', 'ValueError', 'ValueError') == 'k-0-0 failed: ValueError'
+    assert failed_call_text('k-0-0', 'SystemExit: 2', 'SystemExit') == (
+        'k-0-0 failed: SystemExit: 2')
+    assert failed_call_text('k-0-0', 'no type') == 'k-0-0 failed: no type'
+
+
+def test_what_a_failure_is_described_with_on_each_engine():
+    from flowy.errors import describe_failure
+
+    def raised():
+        try:
+            raise KeyError('x')
+        except KeyError as exc:
+            return exc
+
+    exc = raised()  # threads: the exception itself, its traceback formatted when asked
+    type_name, traceback = describe_failure(exc)
+    assert type_name == 'KeyError' and traceback is exc
+    error = flowy.TaskError('x', 'k-0-0', type_name, traceback)
+    assert error.traceback.startswith('Traceback') and "raise KeyError('x')" in error.traceback
+
+    class Remote(Exception):  # a worker process's traceback text, as the rebuilt one's cause
+        remote_traceback = 'Traceback (remote)'
+
+    rebuilt = ValueError('v')
+    rebuilt.__cause__ = Remote()
+    assert describe_failure(rebuilt) == ('ValueError', 'Traceback (remote)')
+
+    class Recorded(Exception):  # a run store's record, SWF's event
+        remote_type, remote_traceback = 'OSError', 'Traceback (recorded)'
+
+    assert describe_failure(Recorded()) == ('OSError', 'Traceback (recorded)')
+    # flowy's own error for a call (a child workflow, a call that could not start)
+    assert describe_failure(flowy.TaskError('child broke', 'child-0-0')) == (None, None)
+    # an activity that raised a TaskError of its own: its type, as any exception's
+    assert describe_failure(flowy.TaskError('mine'))[0] == 'TaskError'
+    assert describe_failure(None) == (None, None)
