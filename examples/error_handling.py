@@ -4,8 +4,8 @@
 the failure with ``try/except TaskError`` and carries on; the second does not, so the
 run itself raises TaskError.  Prints:
 
-    handled: {'ratios': [5.0, None, 2.5], 'problems': ['divide-1-0 (3/0): division by zero']}
-    unhandled: TaskError: division by zero
+    handled: {'ratios': [5.0, None, 2.5], 'problems': ['divide-1-0 (3/0): ZeroDivisionError']}
+    unhandled: TaskError: divide-1-0 failed: ZeroDivisionError: division by zero
 """
 
 from flowy import LocalWorkflow, TaskError, wait
@@ -29,7 +29,7 @@ class SafeRatios:
                 ratios.append(wait(result))
             except TaskError as error:
                 ratios.append(None)
-                problems.append(f'{error.key} ({a}/{b}): {error}')
+                problems.append(f'{error.key} ({a}/{b}): {error.type_name}')
         return {'ratios': ratios, 'problems': problems}
 
 
