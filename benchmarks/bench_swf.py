@@ -83,7 +83,19 @@ class Sizes:
 EVENTS_PER_STEP = 6         # a chain step: DecisionTaskCompleted, ActivityTaskScheduled,
                             # -Started, -Completed, DecisionTaskScheduled, -Started
 WINDOW = 8                  # decisions measured around each history length
-PAGE_SIZES = (1000, 100)    # the cached decider's maximumPageSize (1000: SWF's default)
+
+
+class PageSize(int):
+    """A page size that reads 'auto' for 0, the decider's default."""
+
+    def __str__(self):
+        return 'auto' if self == 0 else int.__str__(self)
+
+
+# The cached decider's maximumPageSize: 0 is its default (a small newest-first first page
+# sized to what decision tasks bring, whole histories read forward in pages of 1,000);
+# 1000 is SWF's default, every page at its largest.
+PAGE_SIZES = (PageSize(0), PageSize(1000))
 SIMPLEFLOW_US_PER_EVENT = 34.0  # simpleflow's decider re-parses the whole history each time
 SIMPLEFLOW_MAPSUM_1000_S = 1.30  # its MapSum(1,000) with the fewest decision tasks (13)
 
@@ -364,7 +376,7 @@ class Service:
 
 
 def new_decider(driver, page_size):
-    decider = SWFWorkflowWorker(driver=driver, page_size=page_size)
+    decider = SWFWorkflowWorker(driver=driver, page_size=int(page_size or 0) or None)
     for config, factory in WORKFLOWS:
         decider.register(config, factory, '1')
     return decider
@@ -562,20 +574,20 @@ def report_chain(results, sizes, page_sizes, report):
             for length in sizes.lengths:
                 value = cached['%s_at_%d' % (figure, length)]
                 other = replay['%s_at_%d' % (figure, length)]
-                report.row('Chain, ~%s events, CPU per decision, %s, page %d'
+                report.row('Chain, ~%s events, CPU per decision, %s, page %s'
                            % (events(length), what, page), us(value),
                            us(other) if with_replay else '-',
                            '%.2f' % (value / other) if with_replay else '-',
                            us(SIMPLEFLOW_US_PER_EVENT * 1e-6 * length)
                            if figure == 'own_s' else '-')
             growth = cached['%s_growth' % figure]
-            report.row('Chain, growth ~%s -> ~%s events, %s, page %d'
+            report.row('Chain, growth ~%s -> ~%s events, %s, page %s'
                        % (events(lo), events(hi), what, page), '%.2fx' % growth,
                        '%.1fx' % replay['%s_growth' % figure] if with_replay else '-', '-',
                        '%.0fx' % (hi / lo) if figure == 'own_s' else '-',
                        target='<= %gx' % FLAT_MAX, value=growth, limit=FLAT_MAX,
                        kind=figure, quick=sizes.quick)
-        report.say('page %d, cached: own %s -> %s (%.2fx), incl. boto3 %s -> %s (%.2fx); '
+        report.say('page %s, cached: own %s -> %s (%.2fx), incl. boto3 %s -> %s (%.2fx); '
                    'events read per decision %d -> %d; boto3 in the poll %s -> %s, '
                    'in the response %s -> %s, freeing the response %s -> %s; wall %s'
                    % (page, us(cached['own_s_at_%d' % lo]), us(cached['own_s_at_%d' % hi]),
@@ -598,7 +610,7 @@ def report_chain(results, sizes, page_sizes, report):
     for page in page_sizes:
         cached = results['chain_cached_%d' % page]
         for figure, what in (('own_s', "flowy's own"), ('total_s', 'incl. boto3')):
-            report.say('target: cached CPU per decision flat, %s, page %d: %.2fx %s'
+            report.say('target: cached CPU per decision flat, %s, page %s: %.2fx %s'
                        % (what, page, cached['%s_growth' % figure],
                           judged(cached['%s_growth' % figure], FLAT_MAX, 'x', sizes.quick)))
 
@@ -678,26 +690,26 @@ def report_sumsquares(results, sizes, page_sizes, report):
             return '%.2f' % (cached[key] / replay[key]) if paired else '-'
 
         for key, what in (('own_s', "flowy's own"), ('total_s', 'incl. boto3')):
-            report.row('%s, decider CPU in all, %s, page %d' % (label, what, page),
+            report.row('%s, decider CPU in all, %s, page %s' % (label, what, page),
                        secs(cached[key]), other(key, secs), ratio(key),
                        secs(cached['simpleflow_s']) if key == 'own_s' else '-',
                        target='<= %g s' % SUM_CPU_MAX, value=cached[key], limit=SUM_CPU_MAX,
                        kind=key, quick=sizes.quick)
-        report.row('%s, decision tasks, page %d' % (label, page),
+        report.row('%s, decision tasks, page %s' % (label, page),
                    '%d' % cached['decision_tasks'], other('decision_tasks', '%d'.__mod__),
                    ratio('decision_tasks'), '-')
-        report.row('%s, CPU per decision task, flowy\'s own, page %d' % (label, page),
+        report.row('%s, CPU per decision task, flowy\'s own, page %s' % (label, page),
                    us(cached['own_s'] / cached['decision_tasks']),
                    us(replay['own_s'] / replay['decision_tasks']) if paired else '-', '-', '-')
-        report.row('%s, SWF calls per activity (+ empty polls), page %d' % (label, page),
+        report.row('%s, SWF calls per activity (+ empty polls), page %s' % (label, page),
                    '%.2f + %.2f' % (cached['calls_per_activity'],
                                     cached['empty_polls_per_activity']),
                    '%.2f + %.2f' % (replay['calls_per_activity'],
                                     replay['empty_polls_per_activity']) if paired else '-',
                    '-', '-')
-        report.row('%s, wall time, page %d' % (label, page), secs(cached['wall_s']),
+        report.row('%s, wall time, page %s' % (label, page), secs(cached['wall_s']),
                    other('wall_s', secs), ratio('wall_s'), '-')
-    sides = [('cached, page %d' % page, results['sumsquares_cached_%d' % page])
+    sides = [('cached, page %s' % page, results['sumsquares_cached_%d' % page])
              for page in page_sizes] + [('replay, page 1000', replay)]
     for name, entry in sides:
         report.say('%s: %d decision tasks for %d activities (history %s events, %s events '
@@ -715,7 +727,7 @@ def report_sumsquares(results, sizes, page_sizes, report):
                       entry['worker_empty_polls'], secs(entry['wall_s']),
                       secs(entry['moto_cpu_s']), secs(entry['worker_cpu_s'])))
     report.say('simpleflow, for comparison (34 us per event of the history, per decision): '
-               '%s at the decision points of the cached run (page %d), %s at those of the '
+               '%s at the decision points of the cached run (page %s), %s at those of the '
                'replay run; it measured %.2f s for MapSum(1,000) with the fewest possible '
                'decision tasks (13)'
                % (secs(results['sumsquares_cached_%d' % page_sizes[0]]['simpleflow_s']),
@@ -723,7 +735,7 @@ def report_sumsquares(results, sizes, page_sizes, report):
     for page in page_sizes:
         cached = results['sumsquares_cached_%d' % page]
         for key, what in (('own_s', "flowy's own"), ('total_s', 'incl. boto3')):
-            report.say('target: cached decider CPU in all, %s, page %d: %s %s'
+            report.say('target: cached decider CPU in all, %s, page %s: %s %s'
                        % (what, page, secs(cached[key]),
                           judged(cached[key], SUM_CPU_MAX, ' s', sizes.quick)))
 
@@ -829,10 +841,11 @@ def main(argv=None):
 
     if args.repeat < 1:
         parser.error('--repeat must be at least 1')
-    page_sizes = tuple(args.page_size or PAGE_SIZES)
-    if not all(1 <= size <= 1000 for size in page_sizes) or len(set(page_sizes)) < len(
+    page_sizes = tuple(PageSize(size) for size in (args.page_size or PAGE_SIZES))
+    if not all(0 <= size <= 1000 for size in page_sizes) or len(set(page_sizes)) < len(
             page_sizes):
-        parser.error('--page-size must be from 1 to 1000, each given once')
+        parser.error('--page-size must be from 1 to 1000 (0: the decider\'s default), each '
+                     'given once')
     sizes = Sizes(args.quick)
     Limits.run_timeout = args.run_timeout
     if args.profile:
