@@ -1,47 +1,14 @@
 """flowy.events from the local engine: what is sent, with which fields, in which order."""
 
 import logging
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from recording import Recorder
 
 import flowy
 from flowy import LocalWorkflow, events
-
-
-class Recorder:
-    """Connects to every event and keeps what it heard (thread-safe)."""
-
-    def __init__(self):
-        self.heard = []
-        self.lock = threading.Lock()
-        self.receivers = {}
-
-    def __enter__(self):
-        for name, signal in events.ALL.items():
-            receiver = self._receiver(name)
-            self.receivers[name] = receiver
-            signal.connect(receiver)
-        return self
-
-    def __exit__(self, *exc_info):
-        for name, signal in events.ALL.items():
-            signal.disconnect(self.receivers[name])
-
-    def _receiver(self, name):
-        def receive(sender, **fields):
-            with self.lock:
-                self.heard.append((name, sender, fields))
-        return receive
-
-    def names(self, key=None):
-        return [name for name, _, fields in self.heard
-                if key is None or fields.get('key') == key]
-
-    def fields(self, name):
-        return [fields for heard, _, fields in self.heard if heard == name]
 
 
 def inc(x):

@@ -1,40 +1,12 @@
 """flowy.events from the SWF decider: runs, decisions, scheduled calls and outcomes."""
 
-import threading
 
+from recording import Recorder
 from test_effects_moto import BOTH, Workers
 
 from flowy import events
 from flowy.history import History
 from flowy.swf.observing import report_decision
-
-
-class Recorder:
-    """Hears every event, with its name and sender (thread-safe)."""
-
-    def __init__(self):
-        self.heard = []
-        self.lock = threading.Lock()
-        self.receivers = {name: self._receiver(name) for name in events.ALL}
-
-    def __enter__(self):
-        for name, signal in events.ALL.items():
-            signal.connect(self.receivers[name])
-        return self
-
-    def __exit__(self, *exc_info):
-        for name, signal in events.ALL.items():
-            signal.disconnect(self.receivers[name])
-
-    def _receiver(self, name):
-        def receive(sender, **fields):
-            with self.lock:
-                self.heard.append((name, sender, fields))
-        return receive
-
-    def of_run(self, run_id, sender='swf-decider'):
-        return [(name, fields) for name, who, fields in self.heard
-                if who == sender and fields['run_id'] == run_id]
 
 
 def test_a_decision_reports_only_the_outcomes_after_those_reported():
@@ -77,7 +49,7 @@ def test_the_decider_reports_a_run_from_start_to_end(swf_client, driver):
     with Recorder() as recorder, Workers(swf_client, driver) as workers:
         run = workers.start('Clock')
         workers.result(run)
-    heard = recorder.of_run(run[1])
+    heard = recorder.of_run(run[1], 'swf-decider')
     names = [name for name, _ in heard]
     assert names[0] == 'run_started' and names[-1] == 'run_finished'
     assert heard[0][1]['workflow'] == 'Clock'
