@@ -106,7 +106,7 @@ def dumps_result(decision):
 
 def test_a_failure_is_not_retried_by_default():
     decisions, result = run(3, False, [['fail', 'ok']])
-    assert result == dumps(['error: failed task-0-0'])
+    assert result == dumps(['error: task-0-0 failed: failed task-0-0'])
     assert [call.key for d in decisions for call in d.calls] == ['task-0-0']
 
 
@@ -120,7 +120,7 @@ def test_a_failure_is_retried_with_retry_failures_after_the_delay():
 
 def test_the_last_failure_is_the_error_when_attempts_run_out():
     _, result = run(2, True, [['fail', 'fail']])
-    assert result == dumps(['error: failed task-0-1'])
+    assert result == dumps(['error: task-0-1 failed: failed task-0-1'])  # the last one
 
 
 def test_timeouts_and_failures_mix_when_failures_are_retried():
@@ -147,9 +147,9 @@ def test_an_uncaught_retried_failure_fails_the_workflow(retry_failures):
     history.failed('task-0-0', 'first')
     decision = replay(workflow, input_data, history)
     if not retry_failures:
-        assert decision.outcome == Fail('first')
+        assert decision.outcome == Fail('task-0-0 failed: first')
         return
     assert [call.key for call in decision.calls] == ['task-0-1']
     history.scheduled('task-0-1', 0)
     history.failed('task-0-1', 'second')
-    assert replay(workflow, input_data, history).outcome == Fail('second')
+    assert replay(workflow, input_data, history).outcome == Fail('task-0-1 failed: second')

@@ -145,7 +145,7 @@ class ParityTest:
         try:
             return 'even: %s' % wait(self.even(n))
         except TaskError as error:
-            return 'caught: %s' % error
+            return 'caught: %s' % error.reason
 
 
 def run_parity(n):

@@ -61,7 +61,7 @@ def run_foo(pair, until=0):
         try:
             return process.result(timeout=10)
         except TaskError as error:
-            return 'failed: %s' % error
+            return 'failed: %s' % error.reason
 # [/foo-workflow]
 
 

@@ -176,7 +176,7 @@ class Tolerant:
         try:
             quiet = wait(self.quiet(prefix + 'quiet', 5))
         except TaskError as error:
-            quiet = 'ignored: %s' % error      # on_task_failure -> "ignore"
+            quiet = 'ignored: %s' % error.reason   # on_task_failure -> "ignore"
         return retried, quiet
 
 
@@ -286,7 +286,7 @@ def run_steps(store):
         try:
             w.run(_id='nightly')
         except TaskError as error:
-            failure = str(error)
+            failure = error.reason
         BROKEN['next step'] = False            # the cause is fixed
         return failure, w.repair('nightly')
 # [/steps]
