@@ -29,7 +29,7 @@ from ..config import WORKFLOW
 from ..decision import Cancelled, Fail, Finish
 from ..drivers.cached import CachedDriver
 from ..drivers.replay import replay
-from ..errors import TaskCancelled, TaskError
+from ..errors import TaskCancelled, TaskError, adopt_call_error
 from ..history import is_builtin
 from .async_feeder import AsyncFeeder, is_async
 from .feeder import ThreadFeeder
@@ -124,7 +124,8 @@ class Engine(Messages, Timers):
             return self.root.transport.loads(outcome.result)
         error = (TaskCancelled if type(outcome) is Cancelled else TaskError)(
             outcome.reason, getattr(outcome.error, 'key', None))
-        raise error from outcome.error
+        error.__cause__ = outcome.error
+        raise adopt_call_error(error)  # a call's error left unhandled: its key, type...
 
     def _loop(self):
         self.loop_lock.acquire()

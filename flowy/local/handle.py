@@ -4,7 +4,7 @@ import threading
 import uuid
 
 from ..effects import check_signal_name
-from ..errors import adopt_call_error, exception_text
+from ..errors import exception_text
 from .engine import Engine, RunEnded
 from .sigterm import stopping_on_sigterm
 
@@ -45,7 +45,7 @@ class RunHandle:
                     if path is not None:
                         tracer.write(path)
         except BaseException as exc:  # the run's error, given to whoever asks result()
-            self._error = adopt_call_error(exc)
+            self._error = exc
         self._finished.set()
 
     def _ended(self, outcome):

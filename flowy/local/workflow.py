@@ -7,7 +7,7 @@ import pickle
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 
 from ..config import ACTIVITY, WORKFLOW, TaskSpec, WorkflowConfig, check_transport
-from ..errors import TaskError, adopt_call_error, exception_text
+from ..errors import TaskError, exception_text
 from ..progress import watching
 from .engine import Engine
 from .handle import new_run_name, start_run
@@ -221,8 +221,6 @@ class LocalWorkflow(WorkflowConfig):
         with stopping_on_sigterm(), watching(name, _progress, self.name):
             try:
                 return Engine(self, _wait, tracer, name=name).run(input_data, run_id, loaded)
-            except TaskError as exc:
-                raise adopt_call_error(exc)  # noqa: B904 (it is the run's own error)
             finally:
                 if path is not None:
                     tracer.write(path)
@@ -301,8 +299,6 @@ class LocalWorkflow(WorkflowConfig):
         with stopping_on_sigterm(), watching(new_id, _progress, self.name):
             try:
                 return Engine(self, _wait, tracer).run(old.input, new_id, loaded)
-            except TaskError as exc:
-                raise adopt_call_error(exc)  # noqa: B904 (it is the run's own error)
             finally:
                 if path is not None:
                     tracer.write(path)

@@ -262,6 +262,7 @@ class SWFWorkflowWorker(Worker):
     # -- polling --------------------------------------------------------------------------
 
     def poll(self, client, domain, task_list, identity):
+        """Poll ``task_list`` of ``domain`` once: the :class:`DecisionTask`, or None."""
         reverse = self.caching
         size = self.page_size
         if size is None and reverse:
@@ -341,6 +342,8 @@ class SWFWorkflowWorker(Worker):
     # -- handling a task ----------------------------------------------------------------
 
     def handle(self, client, task):
+        """Decide ``task`` and answer it; never raises (a failure is logged, and the task
+        is left to time out and be delivered again)."""
         self.stats['decision_tasks'] += 1
         run_key = task.run
         workflow = self.registry.get(task.type_key)
