@@ -47,10 +47,13 @@ return True and the outcome is dropped: nobody would read it.  Errors of the cal
 SWF are logged, never raised: the worker goes on with the next task.
 """
 
+import asyncio
+import inspect
 import logging
 import time
 import traceback
 
+from .. import events
 from ..errors import exception_line, exception_text
 from ..heartbeat import MAX_DETAILS, encode_details, reporting
 from ..run_context import Context, attempt_of, running
@@ -155,11 +158,16 @@ class _Task:
             return
         reporter = _Heartbeat(self.client, self.token, self.what)
         context = self._context()
+        self._event(events.task_started, context)
         try:
             with reporting(reporter), running(lambda: context):
                 value = activity.func(*args, **kwargs)
+                if inspect.iscoroutine(value):  # an async def activity: run it to its end
+                    value = asyncio.run(value)
         except (Exception, SystemExit) as exc:
             self._raised(exc, reporter)
+            self._event(events.task_failed, context, reason=exception_text(exc),
+                        cancelled=reporter.cancel_requested)
             return
         except BaseException as exc:  # KeyboardInterrupt: answer, then stop
             if not reporter.gone:
@@ -167,6 +175,19 @@ class _Task:
                            'activity' % type(exc).__name__, details=_details(exc))
             raise
         self._returned(activity, value, reporter)
+        if reporter.cancel_requested:
+            self._event(events.task_failed, context, reason='cancelled', cancelled=True)
+        else:
+            self._event(events.task_finished, context)
+
+    def _event(self, event, context, **fields):
+        """Send ``event`` about this task (sender ``'swf-activity'``), if anyone listens."""
+        if not event.receivers or not context.key:
+            return
+        call, _, attempt = context.key.rpartition('-')
+        events.send(event, 'swf-activity', run_id=context.run_id, workflow=context.workflow,
+                    key=context.key, dep=call.rpartition('-')[0], attempt=context.attempt,
+                    **fields)
 
     def _context(self):
         execution = self.task.get('workflowExecution') or {}

@@ -920,3 +920,40 @@ def test_on_moto_a_deprecated_type_is_refused(swf_client):
                                                                      'version': '1'})
     with pytest.raises(SWFRegistrationError, match='deprecated'):
         make_worker(add).register_remote(client, DOMAIN)
+
+
+# -- async def activities and events ------------------------------------------------------------
+
+async def fetch(n):
+    import asyncio
+
+    await asyncio.sleep(0)
+    return [n, flowy.context().key, flowy.heartbeat()]
+
+
+async def refuse(n):
+    raise ValueError('no %d' % n)
+
+
+def test_an_async_def_activity_is_awaited_and_its_value_sent():
+    stub = handle(make_worker(fetch), task('fetch', args=(4,)))
+    assert stub.calls[-1] == ('completed', 'token-1', JSON.dumps([4, 'fetch-0-0', False]))
+
+
+def test_an_async_def_activity_that_raises_fails_the_task():
+    stub = handle(make_worker(refuse), task('refuse', args=(5,)))
+    assert stub.calls[-1][:3] == ('failed', 'token-1', 'no 5')
+
+
+def test_the_activity_worker_sends_task_events():
+    from recording import Recorder
+
+    with Recorder() as recorder:
+        handle(make_worker(add), task('add', args=(2, 3)))
+        handle(make_worker(refuse), task('refuse', args=(5,)))
+    heard = [(name, fields['key'], fields['run_id'], fields.get('reason'))
+             for name, sender, fields in recorder.heard if sender == 'swf-activity']
+    assert heard == [('task_started', 'add-0-0', 'run-1', None),
+                     ('task_finished', 'add-0-0', 'run-1', None),
+                     ('task_started', 'refuse-0-0', 'run-1', None),
+                     ('task_failed', 'refuse-0-0', 'run-1', 'no 5')]
