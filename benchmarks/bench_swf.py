@@ -375,8 +375,13 @@ class Service:
         types.register_remote(self.client, DOMAIN)
 
 
+class Batching:
+    batch_wait = 0.0  # --batch-wait: the cached decider's pause after each answer
+
+
 def new_decider(driver, page_size):
-    decider = SWFWorkflowWorker(driver=driver, page_size=int(page_size or 0) or None)
+    decider = SWFWorkflowWorker(driver=driver, page_size=int(page_size or 0) or None,
+                                batch_wait=Batching.batch_wait if driver == 'cached' else 0)
     for config, factory in WORKFLOWS:
         decider.register(config, factory, '1')
     return decider
@@ -820,6 +825,8 @@ def main(argv=None):
                         help="the cached decider's page size(s) (default 1000 and 100; the "
                              'first is paired with the replay driver, which uses 1000)')
     parser.add_argument('--json', metavar='PATH', help='also write the figures to PATH')
+    parser.add_argument('--batch-wait', type=float, default=0.0, metavar='SECONDS',
+                        help="the cached decider's batch_wait (default 0: none)")
     parser.add_argument('--profile', metavar='PATH',
                         help="cProfile (CPU time) the decider's polls and tasks in this "
                              'thread; write the stats to PATH and print the top functions')
@@ -848,6 +855,7 @@ def main(argv=None):
                      'given once')
     sizes = Sizes(args.quick)
     Limits.run_timeout = args.run_timeout
+    Batching.batch_wait = args.batch_wait
     if args.profile:
         Profile.profiler = cProfile.Profile(time.process_time)   # CPU, not wall time
 
@@ -868,6 +876,9 @@ def main(argv=None):
               '%g s (SWF: up to 60 s); %d round(s)%s'
               % (env['moto_empty_poll_wait_s'], args.repeat,
                  '; --quick: smaller sizes, not judged' if args.quick else ''))
+        if args.batch_wait:
+            print('the cached decider waits %g s after each answer (batch_wait)'
+                  % args.batch_wait)
         print()
         report = Report()
         results = {}

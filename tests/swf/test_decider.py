@@ -1233,3 +1233,32 @@ def test_a_throttled_call_takes_its_place_in_the_limit_as_under_replay():
     ids = scheduled_ids(runs[0])
     assert ids.count('add-0-0') == 2 and 'add-1-0' in ids
     assert result_of(runs[1]) == result_of(runs[0])
+
+
+# -- batch_wait ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize('value', [-1, 61, 'x', True])
+def test_batch_wait_must_be_seconds_from_0_to_60(value):
+    with pytest.raises(ValueError, match='batch_wait must be a number of seconds'):
+        SWFWorkflowWorker(batch_wait=value)
+
+
+def test_batch_wait_pauses_the_decider_after_each_answer():
+    worker = worker_for(SumSquares, 'cached')
+    worker.batch_wait = 0.001
+    waits = []
+    real = worker._stop
+
+    class CountingStop:
+        def wait(self, timeout=None):
+            waits.append(timeout)
+            return real.wait(0)
+
+        def __getattr__(self, name):
+            return getattr(real, name)
+
+    worker._stop = CountingStop()
+    sim = sim_for(worker, 4)
+    drive(worker, StubSWF(sim))
+    assert result_of(sim) == sum(i * i for i in range(4))
+    assert waits.count(0.001) == worker.stats['decision_tasks'] > 0
