@@ -1,9 +1,10 @@
 """A live progress bar of a run, built on :mod:`flowy.events`: ``pip install 'flowy[progress]'``.
 
-``LocalWorkflow.run(..., _progress=True)`` (and ``flowy local resume``) draw one on the
-terminal: task calls done out of those scheduled so far, how many run, failed, timed
-out or are retried, the rate and the time elapsed.  Nothing is drawn when the output is
-not a terminal, or without tqdm.
+``LocalWorkflow.run(..., _progress=True)``, ``flowy local resume`` and ``flowy run``
+(whose decider and activity worker run in the same process) draw one on the terminal:
+task calls done out of those scheduled so far, how many run, failed, timed out or are
+retried, the rate and the time elapsed.  Nothing is drawn when the output is not a
+terminal, or without tqdm.
 """
 
 import sys
@@ -16,6 +17,8 @@ __all__ = ['Progress', 'watching', 'REDRAW_EVERY']
 
 #: The shortest time between two drawings of the bar, in seconds.
 REDRAW_EVERY = 0.2
+
+_WORKER = 'swf-activity'  # the sender of the SWF activity worker's events
 
 
 class Progress:
@@ -96,26 +99,31 @@ class Progress:
         bar.update(done)
         bar.refresh()
 
+    # An SWF activity worker running in this process (``flowy run``) tells when its tasks
+    # start; their outcomes are counted once, as the decider reads them in the history.
+
     def _scheduled(self, sender, **fields):
-        if fields.get('kind') != 'timer':
+        if fields.get('kind') != 'timer' and sender != _WORKER:
             self._count('scheduled', fields)
 
     def _started(self, sender, **fields):
         self._count('started', fields)
 
     def _finished(self, sender, **fields):
-        if not fields['key'].startswith('@'):
+        if not fields['key'].startswith('@') and sender != _WORKER:
             self._count('done', fields, done=1)
 
     def _failed(self, sender, **fields):
-        if not fields['key'].startswith('@'):
+        if not fields['key'].startswith('@') and sender != _WORKER:
             self._count('failed', fields, done=1)
 
     def _timed_out(self, sender, **fields):
-        self._count('timed_out', fields, done=1)
+        if sender != _WORKER:
+            self._count('timed_out', fields, done=1)
 
     def _retried(self, sender, **fields):
-        self._count('retried', fields)
+        if sender != _WORKER:
+            self._count('retried', fields)
 
 
 class watching:

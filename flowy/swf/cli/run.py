@@ -13,6 +13,7 @@ import time
 import uuid
 
 from ...errors import TaskError
+from ...progress import watching
 from ..activity import SWFActivityWorker
 from ..client import error_code
 from ..decider import SWFWorkflowWorker
@@ -95,7 +96,10 @@ def _run_once(args, starting, client, threads, store, positional, keywords):
     log.info('started %s %s: workflow id %s, run id %s', args.name, args.version,
              workflow_id, run_id)
     try:
-        return _wait(client, args, workflow_id, run_id, threads, store)
+        # The decider and the activity worker run here: their events draw a progress
+        # bar of the run on a terminal (nothing otherwise).
+        with watching(run_id, True, args.name):
+            return _wait(client, args, workflow_id, run_id, threads, store)
     except TaskError:
         raise  # the workflow failed: it is closed
     except BaseException:
