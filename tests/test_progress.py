@@ -114,3 +114,17 @@ def test_a_progress_counts_its_run_and_its_children_only():
         2, 1, 1, 0)
     assert '2/2' in stream.getvalue().split('\r')[-1]
     assert not events.task_scheduled.receivers  # closing disconnected it
+
+
+def test_an_swf_run_counts_outcomes_once_from_the_decider():
+    stream = io.StringIO()
+    with Progress('run-1', stream=stream, force=True) as progress:
+        for sender, event, extra in [
+                ('swf-decider', events.task_scheduled, {'kind': 'activity'}),
+                ('swf-activity', events.task_started, {}),
+                ('swf-activity', events.task_finished, {}),  # the worker's own view
+                ('swf-decider', events.task_finished, {})]:  # the history's
+            events.send(event, sender, run_id='run-1', workflow='W', key='sq-0-0', dep='sq',
+                        attempt=0, **extra)
+    assert (progress.scheduled, progress.started, progress.done, progress.running) == (
+        1, 1, 1, 0)
