@@ -27,7 +27,7 @@ from .failures import extra_details, failure_type, full_reason
 from .payload import decode_field
 
 __all__ = ['ExecutionStatus', 'UnknownExecution', 'describe_execution', 'wait_for_result',
-           'history_events', 'latest_run_id']
+           'history_events', 'latest_run_id', 'list_executions', 'CLOSE_STATUSES']
 
 _EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
 _MAX_PAGES = 1000  # pages read in one listing of runs, or one history
@@ -41,6 +41,9 @@ _CLOSE_EVENTS = {
     'WorkflowExecutionTimedOut': 'TIMED_OUT',
     'WorkflowExecutionContinuedAsNew': 'CONTINUED_AS_NEW',
 }
+
+CLOSE_STATUSES = ('COMPLETED', 'FAILED', 'CANCELED', 'TERMINATED', 'CONTINUED_AS_NEW',
+                  'TIMED_OUT')
 
 
 class UnknownExecution(FlowyError, LookupError):
@@ -344,3 +347,84 @@ def wait_for_result(swf_client, domain, workflow_id, run_id=None, timeout=None,
         runs = runs[:-1] + status.runs
     status.runs = runs
     return status.outcome()
+
+
+def list_executions(swf_client, domain, closed=False, since=None, until=None,
+                    workflow_type=None, version=None, tag=None, close_status=None,
+                    workflow_id=None, limit=None, page_size=None):
+    """The executions of ``domain`` (open ones, or with ``closed`` the closed ones), as
+    SWF's ``executionInfos`` dicts, newest first, read page by page.
+
+    ``since`` and ``until`` (datetimes) bound their start time (default: from the
+    epoch to now); ``workflow_type`` (and ``version``), ``tag``, ``close_status`` (one
+    of :data:`CLOSE_STATUSES`, closed executions only) and ``workflow_id`` keep the
+    ones that match.  SWF takes one of these filters per request: the first given is
+    sent, the others are applied here.  ``limit``: stop after that many.  Raises
+    :class:`UnknownExecution` when SWF knows no such domain.
+    """
+    if close_status is not None and not closed:
+        raise ValueError('only closed executions have a close status')
+    if close_status is not None and close_status not in CLOSE_STATUSES:
+        raise ValueError('unknown close status %r: one of %s'
+                         % (close_status, ', '.join(CLOSE_STATUSES)))
+    if version is not None and workflow_type is None:
+        raise ValueError('a version filters a workflow type: give the type too')
+    raw = _boto3(_client(swf_client))
+    operation = ('list_closed_workflow_executions' if closed
+                 else 'list_open_workflow_executions')
+    window = {'oldestDate': since or _EPOCH}
+    if until is not None:
+        window['latestDate'] = until
+    request = {'domain': domain, 'startTimeFilter': window}
+    checks = []
+    for name, value, sent, check in (
+            ('executionFilter', workflow_id, {'workflowId': workflow_id},
+             lambda info: info.get('execution', {}).get('workflowId') == workflow_id),
+            ('typeFilter', workflow_type, dict({'name': workflow_type},
+                                               **({'version': version} if version else {})),
+             lambda info: _type_matches(info, workflow_type, version)),
+            ('tagFilter', tag, {'tag': tag}, lambda info: tag in (info.get('tagList') or ())),
+            ('closeStatusFilter', close_status, {'status': close_status},
+             lambda info: info.get('closeStatus') == close_status)):
+        if value is None:
+            continue
+        if not any(key.endswith('Filter') and key != 'startTimeFilter' for key in request):
+            request[name] = sent
+        checks.append(check)  # checked here too: moto does not apply every filter
+    if page_size:
+        request['maximumPageSize'] = page_size
+    found = 0
+    token = None
+    for _ in range(_MAX_PAGES):
+        if token:
+            request['nextPageToken'] = token
+        try:
+            response = getattr(raw, operation)(**request)
+        except Exception as exc:
+            if error_code(exc) == 'UnknownResourceFault':
+                raise UnknownExecution('SWF knows no domain %s' % domain) from exc
+            raise
+        for info in response.get('executionInfos', ()):
+            if not all(check(info) for check in checks) or not _in_window(info, since, until):
+                continue
+            yield info
+            found += 1
+            if limit is not None and found >= limit:
+                return
+        token = response.get('nextPageToken')
+        if not token:
+            return
+
+
+def _type_matches(info, name, version):
+    kind = info.get('workflowType') or {}
+    return kind.get('name') == name and (version is None or kind.get('version') == version)
+
+
+def _in_window(info, since, until):
+    started = info.get('startTimestamp')
+    if not isinstance(started, datetime.datetime):
+        return True
+    if started.tzinfo is None:
+        started = started.replace(tzinfo=datetime.timezone.utc)
+    return ((since is None or started >= since) and (until is None or started <= until))

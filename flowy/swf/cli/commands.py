@@ -1,4 +1,6 @@
-"""The commands of ``flowy`` but ``run``: start, decider, activities, status.
+"""The commands of ``flowy``: start, decider, activities, status, and (from the other
+modules here) run, signal, cancel, terminate, trace, list, history, tasks, profile,
+restart.
 
 Each takes the parsed arguments and returns the exit status (0), or raises a
 :class:`~flowy.swf.cli.errors.CommandLineError` or another error that
@@ -23,6 +25,7 @@ from .context import (
 )
 from .control import COMMANDS as CONTROL_COMMANDS
 from .errors import CommandLineError
+from .ops import COMMANDS as OPERATION_COMMANDS
 from .output import print_result, print_status
 from .run import run
 from .trace import COMMANDS as TRACE_COMMANDS
@@ -82,4 +85,4 @@ def status(args):
 
 
 COMMANDS = {'start': start, 'decider': decider, 'activities': activities, 'run': run,
-            'status': status, **CONTROL_COMMANDS, **TRACE_COMMANDS}
+            'status': status, **CONTROL_COMMANDS, **TRACE_COMMANDS, **OPERATION_COMMANDS}

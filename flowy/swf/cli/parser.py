@@ -74,6 +74,11 @@ examples:
   flowy status my-domain 3f2a...-workflow-id
   flowy signal my-domain 3f2a...-workflow-id approve '{"by": "ann"}'
   flowy cancel my-domain 3f2a...-workflow-id
+  flowy list my-domain --closed --since 1d --status FAILED
+  flowy history my-domain 3f2a...-workflow-id
+  flowy tasks my-domain 3f2a...-workflow-id --format csv
+  flowy profile my-domain 3f2a...-workflow-id
+  flowy restart my-domain 3f2a...-workflow-id
 
 Run 'flowy COMMAND --help' for the options of each command.  'flowy local --help'
 describes the commands for local run stores (flowy local list, show, resume, ...)."""
@@ -197,6 +202,9 @@ def build_parser():
     from .trace import add_command as add_trace
 
     add_trace(commands, _Formatter, _common_options, _wrap)
+    from .ops import add_commands as add_operations
+
+    add_operations(commands, _Formatter, _common_options, _wrap)
     return parser
 
 
