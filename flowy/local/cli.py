@@ -24,9 +24,20 @@ import sys
 import time
 from contextlib import contextmanager
 
+from ..cli_output import (
+    CALL_COLUMNS,
+    FORMATS,
+    PROFILE_COLUMNS,
+    Column,
+    call_rows,
+    emit,
+    profile_rows,
+)
 from ..config import ACTIVITY
 from ..errors import FlowyError, TaskError, exception_text, failed_call_text, typed_reason
+from ..history import is_builtin
 from ..serialization import JSON
+from ..trace_render import TraceCall
 from .runner import run_in_worker
 from .store import SQLiteStore, StoreError
 from .store_records import CANCELLED_REASON, INTERRUPTED, STATES, was_cancelled
@@ -45,7 +56,11 @@ examples:
   flowy local resume nightly-2024-06-01 --store runs.db --workflow myproject.jobs:nightly
   flowy local repair nightly-2024-06-01 --store runs.db --workflow myproject.jobs:nightly
   flowy local signal nightly-2024-06-01 approve '{"by": "ann"}' --store runs.db
-  flowy local cancel nightly-2024-06-01 --store runs.db --reason 'wrong input'"""
+  flowy local cancel nightly-2024-06-01 --store runs.db --reason 'wrong input'
+  flowy local tasks nightly-2024-06-01 --store runs.db --format csv
+  flowy local profile nightly-2024-06-01 --store runs.db
+  flowy local history nightly-2024-06-01 --store runs.db
+  flowy local restart nightly-2024-06-01 --store runs.db --workflow myproject.jobs:nightly"""
 
 _RERUN_EPILOG = """\
 MODULE:NAME names a LocalWorkflow object: NAME is its name in MODULE, a module name
@@ -61,8 +76,9 @@ class CommandLineError(FlowyError):
 
 def build_parser():
     parser = argparse.ArgumentParser(
-        prog=PROG, description='List, show, resume, repair, rerun, signal and cancel the runs\n'
-                               'of a local run store (the store= file of a LocalWorkflow).',
+        prog=PROG, description='List, show, resume, repair, rerun, restart, signal and cancel '
+                               'the runs\nof a local run store (the store= file of a '
+                               'LocalWorkflow), and show their\nhistory, calls and profile.',
         epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest='command', metavar='COMMAND')
     listing = commands.add_parser('list', help='list the runs of a store, oldest first',
@@ -75,12 +91,16 @@ def build_parser():
     listing.add_argument('--all', action='store_true',
                          help='include child runs (only top-level runs by default)')
     listing.add_argument('--json', action='store_true', help='one JSON object per line')
+    _format_option(listing)
     show = commands.add_parser('show', help='show one run and its calls',
                                description='Show one run (workflow, state, input, result '
                                            'or failure, related runs) and its calls.')
     show.add_argument('run_id', metavar='RUN_ID')
     show.add_argument('--store', required=True, help='the run store file')
     show.add_argument('--json', action='store_true', help='print one JSON object')
+    show.add_argument('--format', choices=FORMATS, default='table',
+                      help='table (default: the run, then its calls), json (as --json) or '
+                           'csv (its calls)')
     show.add_argument('--trace', metavar='PATH',
                       help='also draw the run, its restarts and children as a trace: '
                       'PATH.dot, and PATH.svg when Graphviz is installed')
@@ -133,7 +153,43 @@ def build_parser():
     cancel.add_argument('run_id', metavar='RUN_ID')
     cancel.add_argument('--reason', metavar='TEXT', help='why (recorded with the cancellation)')
     cancel.add_argument('--store', required=True, help='the run store file')
+    for name, text, description in (
+            ('history', "show a run's events, oldest first",
+             'Show the events of a run, oldest first: the run created, each call scheduled '
+             'and its\noutcome, timers, recorded values, signals received, and how the run '
+             'ended.'),
+            ('tasks', "show a run's activity calls with their attempts and times",
+             'Show the activity and child workflow calls of a run (a call id such as '
+             'square-2 for all its\nattempts): type, attempts, state, times, run time, '
+             'result or error.'),
+            ('profile', 'sum up the time spent per activity type',
+             'Sum up the calls of a run per activity (or child workflow) type: calls, '
+             'attempts,\nfailures, timeouts, total, mean and max run time.')):
+        command = commands.add_parser(name, help=text, description=description,
+                                      formatter_class=argparse.RawDescriptionHelpFormatter)
+        command.add_argument('run_id', metavar='RUN_ID')
+        command.add_argument('--store', required=True, help='the run store file')
+        _format_option(command)
+    restart = commands.add_parser(
+        'restart', help="run a stored run's input again as a new run",
+        description="Run the workflow again with a stored run's input, as a new run of the "
+                    "store; print its\nrun id, then its result as JSON.", epilog=_RERUN_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    restart.add_argument('run_id', metavar='RUN_ID')
+    restart.add_argument('--workflow', required=True, metavar='MODULE:NAME',
+                         help="the LocalWorkflow object of the run's workflow")
+    restart.add_argument('--store', help="the run store file (default: the workflow's)")
+    restart.add_argument('--id', dest='new_id', metavar='NEW_ID',
+                         help='the id of the new run (default: a new one)')
+    restart.add_argument('-v', '--verbose', action='store_true',
+                         help='if the run fails, also print the traceback of the task '
+                              'that failed it')
     return parser
+
+
+def _format_option(parser):
+    parser.add_argument('--format', choices=FORMATS, default='table',
+                        help='table (default), json (an array of objects) or csv')
 
 
 def main(argv=None):
@@ -199,14 +255,23 @@ def _list(args):
                               'cancelled': was_cancelled(run), 'parent': run.parent,
                               'created': run.created, 'updated': run.updated}))
         return 0
-    rows = [('ID', 'WORKFLOW', 'STATE', 'CREATED (UTC)', 'UPDATED (UTC)')]
-    rows += [(run.id, run.workflow, _state(run), _time(run.created), _time(run.updated))
-             for run in runs]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    for row in rows:
-        cells = zip(row, widths, strict=True)
-        print('  '.join(cell.ljust(width) for cell, width in cells).rstrip())
+    rows = [{'id': run.id, 'workflow': run.workflow,
+             'state': _state(run) if args.format == 'table' else run.state,
+             'cancelled': was_cancelled(run), 'parent': run.parent, 'created': run.created,
+             'updated': run.updated,
+             'duration': None if run.state in _LIVE else run.updated - run.created}
+            for run in runs]
+    columns = [Column('id'), Column('workflow'), Column('state'),
+               Column('created', 'CREATED (UTC)', 'time'),
+               Column('updated', 'UPDATED (UTC)', 'time')]
+    if args.format != 'table':
+        columns[3:3] = [Column('cancelled'), Column('parent')]
+        columns.append(Column('duration', kind='seconds'))
+    emit(rows, columns, args.format)
     return 0
+
+
+_LIVE = ('running', INTERRUPTED)
 
 
 def _state(run):
@@ -228,7 +293,11 @@ def _show(args):
         inbox = store.inbox([run.id])
         if args.trace:
             _write_trace(store, run.id, args.trace)
-    if args.json:
+    if args.format == 'csv':
+        emit([_call_row(call, args.verbose) for call in calls], _show_columns(args.verbose),
+             'csv')
+        return 0
+    if args.json or args.format == 'json':
         fields = {name: getattr(run, name) for name in (
             'id', 'workflow', 'state', 'input', 'result', 'reason', 'parent', 'parent_key',
             'predecessor', 'repair_of', 'created', 'updated')}
@@ -272,6 +341,162 @@ def _show(args):
         if args.verbose and call.traceback:
             print(_indent(call.traceback, '      '))
     return 0
+
+
+def _show_columns(verbose):
+    columns = [Column('key'), Column('kind'), Column('dep'), Column('state'),
+               Column('duration', kind='seconds'), Column('input'), Column('result'),
+               Column('reason'), Column('type_name')]
+    return columns + ([Column('traceback')] if verbose else [])
+
+
+def _call_row(call, verbose=False):
+    row = {'key': call.key, 'kind': _KINDS.get(call.dep, 'call'), 'dep': call.dep,
+           'state': call.state, 'duration': call.duration, 'input': call.input,
+           'result': call.data, 'reason': call.reason, 'type_name': call.type_name}
+    if verbose:
+        row['traceback'] = call.traceback
+    return row
+
+
+def _trace_calls(store, run):
+    """The task calls of stored ``run`` as :class:`TraceCall` objects (one per attempt)."""
+    workflow_keys = {kid.parent_key for kid in store.runs(parent=run.id)}
+    found = []
+    for stored in store.calls(run.id):
+        if stored.dep is None or is_builtin(stored.key) or stored.dep in _KINDS:
+            continue
+        kind = 'workflow' if stored.key in workflow_keys else 'activity'
+        call = TraceCall(stored.key, stored.dep, kind, tuple(stored.depends_on or ()), None,
+                         input=stored.input, scheduled=stored.started)
+        call.started, call.finished, call.state = stored.started, stored.finished, stored.state
+        if stored.state == 'completed':
+            call.detail = stored.data
+        else:
+            call.detail = typed_reason(stored.reason or '', stored.type_name)
+        found.append(call)
+    return found
+
+
+def _task_rows(args):
+    with _reading(args) as store:
+        run = store.run(args.run_id)
+        # the store records when a call was scheduled, not when a worker took it
+        return call_rows(_trace_calls(store, run), queue_known=False)
+
+
+_LOCAL_CALL_COLUMNS = [column for column in CALL_COLUMNS
+                       if column.key not in ('started', 'queue_wait')]
+_LOCAL_PROFILE_COLUMNS = [column for column in PROFILE_COLUMNS
+                          if not column.key.endswith('queue_wait')]
+
+
+def _tasks(args):
+    emit(_task_rows(args), _LOCAL_CALL_COLUMNS, args.format,
+         empty='no activity or workflow calls')
+    return 0
+
+
+def _profile(args):
+    emit(profile_rows(_task_rows(args)), _LOCAL_PROFILE_COLUMNS, args.format,
+         empty='no activity or workflow calls')
+    return 0
+
+
+_HISTORY_COLUMNS = [Column('id'), Column('time', 'TIME (UTC)', 'time'), Column('event'),
+                    Column('call'), Column('name'), Column('detail', kind='text')]
+_OUTCOMES = {'completed': 'completed', 'failed': 'failed', 'timedout': 'timed out',
+             'cancelled': 'cancelled'}
+_RUN_ENDS = {'finished': 'run finished', 'failed': 'run failed',
+             'interrupted': 'run interrupted', 'restarted': 'run restarted'}
+
+
+def history_rows(run, calls, successor=None):
+    """The events of stored run ``run`` (a RunRecord) and its ``calls`` (CallRecords),
+    oldest first: ``id`` (from 1), ``time`` (UNIX seconds), ``event``, ``call``,
+    ``name`` and ``detail``."""
+    events = [(run.created, 0, 'run created', None, run.workflow, run.input)]
+    for call in calls:
+        if call.dep == _SIGNAL:
+            events.append((call.finished, 2, 'signal received', call.key, None, call.data))
+            continue
+        if call.dep == _TIMER:
+            if call.state == 'running':
+                events.append((call.started, 1, 'timer waiting', call.key, None,
+                               'due %s UTC' % _time(call.started)))
+            else:
+                events.append((call.finished, 2, 'timer ' + ('fired' if call.state ==
+                                                              'completed' else call.state),
+                               call.key, None, '%ss' % call.input))
+            continue
+        if call.dep in _KINDS:  # a recorded value
+            events.append((call.finished, 2, 'value recorded', call.key, call.dep, call.data))
+            continue
+        if call.started is not None:
+            events.append((call.started, 1, 'scheduled', call.key, call.dep, call.input))
+        if call.state in _OUTCOMES:
+            detail = call.data if call.state == 'completed' else typed_reason(
+                call.reason or '', call.type_name)
+            events.append((call.finished, 2, _OUTCOMES[call.state], call.key, call.dep, detail))
+    if run.state in _RUN_ENDS:
+        end = _RUN_ENDS[run.state]
+        if was_cancelled(run):
+            end = 'run cancelled'
+        detail = run.result if run.state == 'finished' else run.reason
+        if run.state == 'restarted':
+            detail = 'as %s' % successor if successor else None
+        events.append((run.updated, 3, end, None, None, detail))
+    ordered = sorted(enumerate(events), key=lambda pair: (
+        pair[1][0] if pair[1][0] is not None else float('inf'), pair[1][1] == 3, pair[0]))
+    return [{'id': number, 'time': event[0], 'event': event[2], 'call': event[3],
+             'name': event[4], 'detail': event[5]}
+            for number, (_, event) in enumerate(ordered, 1)]
+
+
+def _history(args):
+    with _reading(args) as store:
+        run = store.run(args.run_id)
+        calls = store.calls(run.id)
+        successor = store.successor(run.id)
+    emit(history_rows(run, calls, None if successor is None else successor.id),
+         _HISTORY_COLUMNS, args.format)
+    return 0
+
+
+def _restart(args):
+    workflow, opened = _stored_workflow(args)
+    try:
+        store = workflow.store
+        run = store.run(args.run_id)
+        if run.workflow != workflow.name:
+            raise ValueError('run %s in %s is a run of %s, not of %s'
+                             % (run.id, store.path, run.workflow, workflow.name))
+        try:
+            positional, keywords = workflow.transport.loads(run.input)
+        except (TypeError, ValueError) as exc:
+            raise StoreError('the input of run %s cannot be decoded: %s'
+                             % (run.id, exception_text(exc))) from exc
+        new_id = args.new_id or store.new_run_id(workflow.name)
+        if args.new_id is not None and _exists(store, new_id):
+            raise ValueError('the store %s has a run %s already: choose another --id'
+                             % (store.path, new_id))
+        print('run id: %s' % new_id)
+        sys.stdout.flush()
+        result = workflow.run(*positional, _id=new_id, _progress=True, **dict(keywords))
+    finally:
+        if opened is not None:
+            workflow.store = None
+            opened.close()
+    print(json.dumps(result, default=repr))
+    return 0
+
+
+def _exists(store, run_id):
+    try:
+        store.run(run_id)
+    except StoreError:
+        return False
+    return True
 
 
 def _write_trace(store, run_id, path):
@@ -468,7 +693,8 @@ def _cancel(args):
 
 
 _COMMANDS = {'list': _list, 'show': _show, 'resume': _rerun, 'repair': _rerun,
-             'rerun': _rerun_call, 'signal': _signal, 'cancel': _cancel}
+             'rerun': _rerun_call, 'signal': _signal, 'cancel': _cancel,
+             'history': _history, 'tasks': _tasks, 'profile': _profile, 'restart': _restart}
 
 
 if __name__ == '__main__':  # pragma: no cover

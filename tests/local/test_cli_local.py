@@ -425,3 +425,141 @@ def test_show_gives_timers_markers_signals_and_cancelled_calls_readably(reach, c
                      ('@signal-approve-0', 'signal', 'completed')]
     assert shown['calls'][0]['due'] == 2e9 and shown['calls'][0]['input'] == '86400'
     assert shown['cancelled'] is False
+
+
+# -- history, tasks, profile, restart and --format ---------------------------------------------
+
+
+def _csv(text):
+    import csv
+    import io
+
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+@pytest.mark.parametrize('fmt', ['table', 'json', 'csv'])
+def test_tasks_of_a_run_in_every_format(store, capsys, fmt):
+    status, out, err = _call(capsys, 'local', 'tasks', 'good', '--store', store, '--format',
+                             fmt)
+    assert (status, err) == (0, '')
+    if fmt == 'table':
+        lines = out.splitlines()
+        assert lines[0].split()[:5] == ['CALL', 'TYPE', 'KIND', 'ATTEMPTS', 'STATE']
+        assert 'QUEUE' not in lines[0]  # the store does not record when a worker took it
+        assert [line.split()[:5] for line in lines[1:]] == [
+            ['square-%d' % n, 'square', 'activity', '1', 'completed'] for n in range(3)]
+        return
+    rows = json.loads(out) if fmt == 'json' else _csv(out)
+    assert [row['call'] for row in rows] == ['square-0', 'square-1', 'square-2']
+    assert [json.loads(row['result']) for row in rows] == [0, 1, 4]
+    assert [str(row['attempts']) for row in rows] == ['1'] * 3
+    if fmt == 'json':
+        assert all(row['run_time'] >= 0 and row['closed'] >= row['scheduled'] for row in rows)
+
+
+def test_tasks_show_errors_and_child_workflows(store, capsys):
+    status, out, _ = _call(capsys, 'local', 'tasks', 'bad', '--store', store, '--format',
+                           'json')
+    (call,) = json.loads(out)
+    assert (call['call'], call['state'], call['error']) == (
+        'explode-0', 'failed', 'RuntimeError: boom at 7')
+    status, out, _ = _call(capsys, 'local', 'tasks', 'family', '--store', store)
+    assert status == 0
+    assert [line.split()[:3] for line in out.splitlines()[1:]] == [
+        ['child-0', 'child', 'workflow'], ['square-0', 'square', 'activity']]
+
+
+@pytest.mark.parametrize('fmt', ['table', 'json', 'csv'])
+def test_profile_of_a_run(store, capsys, fmt):
+    status, out, err = _call(capsys, 'local', 'profile', 'family', '--store', store,
+                             '--format', fmt)
+    assert (status, err) == (0, '')
+    if fmt == 'table':
+        assert out.splitlines()[0].split()[:6] == ['TYPE', 'KIND', 'CALLS', 'ATTEMPTS',
+                                                   'COMPLETED', 'FAILURES']
+        assert sorted(line.split()[0] for line in out.splitlines()[1:]) == ['child', 'square']
+        return
+    rows = {row['type']: row for row in (json.loads(out) if fmt == 'json' else _csv(out))}
+    assert set(rows) == {'child', 'square'}
+    assert str(rows['square']['calls']) == '1' and str(rows['child']['failures']) == '0'
+    status, out, _ = _call(capsys, 'local', 'profile', 'bad', '--store', store, '--format',
+                           'json')
+    (row,) = json.loads(out)
+    assert (row['type'], row['failures'], row['completed']) == ('explode', 1, 0)
+
+
+@pytest.mark.parametrize('fmt', ['table', 'json', 'csv'])
+def test_history_of_a_run(store, capsys, fmt):
+    status, out, err = _call(capsys, 'local', 'history', 'bad', '--store', store, '--format',
+                             fmt)
+    assert (status, err) == (0, '')
+    if fmt == 'table':
+        lines = out.splitlines()
+        assert lines[0].split() == ['ID', 'TIME', '(UTC)', 'EVENT', 'CALL', 'NAME', 'DETAIL']
+        assert 'run created' in lines[1] and 'Broken' in lines[1]
+        assert lines[-1].split()[3:] == ['run', 'failed', '-', '-', 'explode-0-0', 'failed:',
+                                         'RuntimeError:', 'boom', 'at', '7']
+        return
+    rows = json.loads(out) if fmt == 'json' else _csv(out)
+    assert [(row['event'], row['call'] or None) for row in rows] == [
+        ('run created', None), ('scheduled', 'explode-0-0'), ('failed', 'explode-0-0'),
+        ('run failed', None)]
+    assert rows[2]['detail'] == 'RuntimeError: boom at 7'
+
+
+def test_list_and_show_in_every_format(store, capsys):
+    status, out, _ = _call(capsys, 'local', 'list', '--store', store, '--format', 'json')
+    runs = json.loads(out)
+    assert [run['id'] for run in runs] == ['good', 'bad', 'family']
+    assert runs[1]['state'] == 'failed' and runs[0]['duration'] >= 0
+    assert runs[0]['created'].endswith('+00:00')
+    status, out, _ = _call(capsys, 'local', 'list', '--store', store, '--all', '--format',
+                           'csv')
+    rows = _csv(out)
+    assert ('family/child-0-0', 'family') in [(row['id'], row['parent']) for row in rows]
+    status, out, _ = _call(capsys, 'local', 'show', 'good', '--store', store, '--format',
+                           'csv')
+    assert [row['key'] for row in _csv(out)] == ['square-0-0', 'square-1-0', 'square-2-0']
+    status, out, _ = _call(capsys, 'local', 'show', 'good', '--store', store, '--format',
+                           'json')
+    assert json.loads(out)['id'] == 'good'
+
+
+@pytest.mark.parametrize('command', ['history', 'tasks', 'profile'])
+def test_an_unknown_run_or_store_is_one_line(store, capsys, tmp_path, command):
+    status, out, err = _call(capsys, 'local', command, 'nope', '--store', store)
+    assert (status, out) == (1, '')
+    assert err == 'flowy local %s: error: there is no run nope in %s\n' % (command, store)
+    missing = str(tmp_path / 'missing.db')
+    status, _, err = _call(capsys, 'local', command, 'good', '--store', missing)
+    assert status == 1 and 'there is no run store' in err
+
+
+def test_restart_runs_the_input_again_as_a_new_run(rerun, capsys):
+    path, workflow, broken = rerun
+    assert _call(capsys, 'local', 'resume', 'pending', '--store', path, '--workflow',
+                 workflow)[0] == 0
+    status, out, err = _call(capsys, 'local', 'restart', 'pending', '--store', path,
+                             '--workflow', workflow)
+    assert (status, err) == (0, '')
+    first, result = out.splitlines()
+    new_id = first.split(': ', 1)[1]
+    assert first.startswith('run id: ') and new_id not in ('pending', 'doomed')
+    assert result == '5'
+    shown = json.loads(_call(capsys, 'local', 'show', new_id, '--store', path, '--json')[1])
+    assert (shown['state'], shown['input']) == ('finished', '[[3],{}]')
+    status, out, _ = _call(capsys, 'local', 'restart', 'pending', '--store', path,
+                           '--workflow', workflow, '--id', 'again')
+    assert (status, out) == (0, 'run id: again\n5\n')
+    status, out, err = _call(capsys, 'local', 'restart', 'pending', '--store', path,
+                             '--workflow', workflow, '--id', 'again')
+    assert status == 1 and 'has a run again already' in err
+    broken.touch()
+    status, out, err = _call(capsys, 'local', 'restart', 'doomed', '--store', path,
+                             '--workflow', workflow, '--id', 'doomed-2')
+    assert status == 1 and out == 'run id: doomed-2\n'
+    assert err == ('flowy local restart: error: square-0-0 failed: RuntimeError: square is '
+                   'broken\n')
+    status, _, err = _call(capsys, 'local', 'restart', 'nope', '--store', path,
+                           '--workflow', workflow)
+    assert status == 1 and 'there is no run nope' in err
