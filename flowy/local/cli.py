@@ -3,8 +3,12 @@
 ``flowy local list`` lists the runs of a store, ``flowy local show RUN_ID`` shows one
 run with its calls (timers, recorded values and signals received among them) and the
 messages still queued for it, ``flowy local rerun RUN_ID KEY`` calls the activity
-function of one recorded call again with its recorded input. Inputs, results and call
-data are printed as stored (encoded by the workflow's transport). ``flowy local resume
+function of one recorded call again with its recorded input; ``flowy local history``,
+``tasks`` and ``profile`` show a run's events, its calls with their attempts and times,
+and their sums per activity type (``--format table|json|csv``, see
+:mod:`flowy.cli_output`). Inputs, results and call data are printed as stored (encoded
+by the workflow's transport). ``flowy local restart RUN_ID`` runs a stored run's input
+again as a new run. ``flowy local resume
 RUN_ID`` and ``flowy local repair RUN_ID`` run a stored run again with a
 :class:`~flowy.LocalWorkflow` found in a module (``--workflow MODULE:NAME``) and print
 its result as JSON. ``flowy local signal RUN_ID NAME [JSON]`` and ``flowy local cancel

@@ -8,7 +8,9 @@ failed (SWF refused a call, a workflow failed, a wait timed out), 2 for a usage 
 (bad arguments, a module that cannot be found), 130 after Ctrl-C.
 
 Its parts: :mod:`~flowy.swf.cli.parser` (the arguments and help texts),
-:mod:`~flowy.swf.cli.commands` and :mod:`~flowy.swf.cli.run` (what each command does,
+:mod:`~flowy.swf.cli.commands`, :mod:`~flowy.swf.cli.run`, :mod:`~flowy.swf.cli.control`,
+:mod:`~flowy.swf.cli.trace` and :mod:`~flowy.swf.cli.ops` (list, history, tasks, profile,
+restart) (what each command does,
 over what :mod:`~flowy.swf.cli.context` gives them), :mod:`~flowy.swf.cli.output` (what
 they print) and :mod:`~flowy.swf.cli.main` (the entry point and its exit statuses).
 """
