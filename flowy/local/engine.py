@@ -17,6 +17,7 @@ outside (:mod:`flowy.local.messages`) arrive as events.
 """
 
 import concurrent.futures
+import inspect
 import logging
 import queue
 import threading
@@ -31,7 +32,6 @@ from ..drivers.cached import CachedDriver
 from ..drivers.replay import replay
 from ..errors import TaskCancelled, TaskError, adopt_call_error
 from ..history import is_builtin
-from .async_feeder import AsyncFeeder, is_async
 from .feeder import ThreadFeeder
 from .messages import Messages, RunEnded
 from .observing import task_event
@@ -344,10 +344,11 @@ class Engine(Messages, Timers):
         the pool's otherwise (None: a pool without a feeder, see submit_activity)."""
         coroutine = self._coroutines.get(spec)
         if coroutine is None:
-            coroutine = self._coroutines[spec] = is_async(spec.target)
+            coroutine = self._coroutines[spec] = inspect.iscoroutinefunction(spec.target)
         if not coroutine:
             return self.feeder
         if self.async_feeder is None:
+            from .async_feeder import AsyncFeeder  # asyncio only for runs that need it
             self.async_feeder = AsyncFeeder(self)
         return self.async_feeder
 
