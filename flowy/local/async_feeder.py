@@ -9,6 +9,7 @@ asyncio task cancelled: unlike a thread, a coroutine can be stopped where it awa
 
 import asyncio
 import collections
+import contextvars
 import inspect
 import threading
 
@@ -35,8 +36,14 @@ class AsyncFeeder(Outcomes):
         super().__init__(engine)
         self.calls = collections.deque()  # (run, key, func, transport, input, attempt)
         self.tasks = {}  # (run, key) -> the asyncio task of a call that has started
+        self.calls_of = {}  # asyncio task -> its call, for heartbeats and context()
         self.waking = False  # a batch start is scheduled on the loop
         self.posted = False  # a take of outcomes is posted to the engine
+        # One heartbeat reporter and one context for every call: each task runs in a
+        # copy of this context, and they look up the task they are asked from.
+        self.context = contextvars.Context()
+        self.context.run(reporting(self._beat).__enter__)
+        self.context.run(running(self._context).__enter__)
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self._serve, name='flowy-async', daemon=True)
         self.thread.start()
@@ -44,6 +51,25 @@ class AsyncFeeder(Outcomes):
     def _serve(self):
         asyncio.set_event_loop(self.loop)
         self.loop.run_forever()
+
+    def _call(self):
+        return self.calls_of.get(asyncio.current_task())
+
+    def _beat(self, details=None):
+        encode_details(details)
+        call = self._call()
+        if call is None:
+            return True
+        attempt = call[5]
+        if attempt is not None:
+            attempt.beat()
+            if attempt.timed_out:
+                return True
+        return call[0].heartbeat(call[1])
+
+    def _context(self):
+        call = self._call()
+        return None if call is None else call_context(call[0], call[1])
 
     # -- from the engine's loop -------------------------------------------------------
 
@@ -96,33 +122,35 @@ class AsyncFeeder(Outcomes):
 
     def _start_calls(self):
         self.waking = False
-        calls, tasks, create = self.calls, self.tasks, self.loop.create_task
+        calls, tasks, calls_of = self.calls, self.tasks, self.calls_of
+        create, context = self.loop.create_task, self.context
         while calls:
             call = calls.popleft()
-            tasks[(call[0], call[1])] = create(self._run(call))
+            task = tasks[(call[0], call[1])] = create(self._run(call), context=context.copy())
+            calls_of[task] = call
 
     async def _run(self, call):
         run, key, func, transport, input_data, attempt = call
         if attempt is not None:
             attempt.stop = lambda: self.stop(run, key)
             attempt.begin()
-        # Each asyncio task has a context of its own: these hold for this call only.
-        with reporting(_Beats(run, key, attempt)), running(lambda: call_context(run, key)):
+        try:
+            args, kwargs = transport.loads(input_data)
+            value = await func(*args, **kwargs)
+        except asyncio.CancelledError:
+            self.calls_of.pop(asyncio.current_task(), None)
+            return  # stopped: it timed out or was cancelled, nobody waits for it
+        except BaseException as exc:
+            outcome = (run, key, None, exc, attempt)
+        else:
             try:
-                args, kwargs = transport.loads(input_data)
-                value = await func(*args, **kwargs)
-            except asyncio.CancelledError:
-                return  # stopped: it timed out or was cancelled, nobody waits for it
-            except BaseException as exc:
-                outcome = (run, key, None, exc, attempt)
-            else:
-                try:
-                    outcome = (run, key, transport.dumps(value), None, attempt)
-                except Exception as exc:
-                    error = TypeError('cannot serialize the result of %s: %s'
-                                      % (key, exception_text(exc)))
-                    error.__cause__ = exc
-                    outcome = (run, key, None, error, attempt)
+                outcome = (run, key, transport.dumps(value), None, attempt)
+            except Exception as exc:
+                error = TypeError('cannot serialize the result of %s: %s'
+                                  % (key, exception_text(exc)))
+                error.__cause__ = exc
+                outcome = (run, key, None, error, attempt)
+        self.calls_of.pop(asyncio.current_task(), None)
         self.tasks.pop((run, key), None)
         self.done.append(outcome)
         if not self.posted:
@@ -133,21 +161,3 @@ class AsyncFeeder(Outcomes):
         # On the engine's loop: every outcome that arrived since this was posted.
         self.posted = False
         self.take_done()
-
-
-class _Beats:
-    """The heartbeat reporter of one coroutine call."""
-
-    __slots__ = ('run', 'key', 'attempt')
-
-    def __init__(self, run, key, attempt):
-        self.run, self.key, self.attempt = run, key, attempt
-
-    def __call__(self, details=None):
-        encode_details(details)
-        attempt = self.attempt
-        if attempt is not None:
-            attempt.beat()
-            if attempt.timed_out:
-                return True
-        return self.run.heartbeat(self.key)
