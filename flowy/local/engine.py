@@ -75,7 +75,7 @@ class Engine(Messages, Timers):
         self.pools = None
         self.feeder = None
         self.async_feeder = None  # started by the first async def activity
-        self._coroutines = {}  # TaskSpec -> whether its activity is a coroutine function
+        self.feeders = {}  # TaskSpec -> the feeder of its calls
         self.futures = set()
         self._runs = 0
         self._open_timers()
@@ -342,15 +342,16 @@ class Engine(Messages, Timers):
     def feeder_for(self, spec):
         """The feeder of ``spec``'s calls: the asyncio loop's for ``async def`` activities,
         the pool's otherwise (None: a pool without a feeder, see submit_activity)."""
-        coroutine = self._coroutines.get(spec)
-        if coroutine is None:
-            coroutine = self._coroutines[spec] = inspect.iscoroutinefunction(spec.target)
-        if not coroutine:
-            return self.feeder
-        if self.async_feeder is None:
-            from .async_feeder import AsyncFeeder  # asyncio only for runs that need it
-            self.async_feeder = AsyncFeeder(self)
-        return self.async_feeder
+        if not inspect.iscoroutinefunction(spec.target):
+            feeder = self.feeder
+        else:
+            if self.async_feeder is None:
+                from .async_feeder import AsyncFeeder  # asyncio only for runs that need it
+                self.async_feeder = AsyncFeeder(self)
+            feeder = self.async_feeder
+        if feeder is not None:
+            self.feeders[spec] = feeder  # looked up by every call of the spec
+        return feeder
 
     def stop_activity(self, run, spec, key):
         """Stop call ``key`` of ``run`` if it is queued or can be stopped where it runs;
