@@ -168,21 +168,27 @@ class Engine(Messages, Timers):
         try:
             if not self.loop_blocked or self.outcome is not None:
                 return False
-            deadline = self._next_deadline()
-            try:
-                self.feeder.take_done()
-                self._drain()
-                self._decide_waiting()
-            except BaseException as exc:  # the loop's thread raises it, as if its own
-                self.post(partial(_reraise, exc))
-                return True
-            after = self._next_deadline()
-            if (self.outcome is not None or (after is not None and (
-                    deadline is None or after < deadline)) or self._stalled()):
-                self.post(_wake)  # the loop has something to do, or to stop
-            else:
-                self.feeder.loop_waits = True  # its thread waits still
-            return True
+            feeder, deadline = self.feeder, self._next_deadline()
+            while True:
+                try:
+                    feeder.take_done()
+                    self._drain()
+                    self._decide_waiting()
+                except BaseException as exc:  # the loop's thread raises it, as its own
+                    self.post(partial(_reraise, exc))
+                    return True
+                after = self._next_deadline()
+                if (self.outcome is not None or (after is not None and (
+                        deadline is None or after < deadline)) or self._stalled()):
+                    self.post(_wake)  # the loop has something to do, or to stop
+                    return True
+                # The loop's thread still waits: from here on a call that ends wakes
+                # it (or does this again).  An outcome that came in meanwhile found
+                # nobody to tell: take it now, or it would wait for the next one.
+                feeder.loop_waits = True
+                if not feeder.done:
+                    return True
+                feeder.loop_waits = False
         finally:
             lock.release()
 
