@@ -67,12 +67,7 @@ class Instrumentation:
     def _run_ended(self, sender, **event):
         with self.lock:
             span = self.runs.pop((sender, event['run_id']), None)
-        if span is None:
-            return
-        if 'reason' in event:
-            span.set_status(Status(StatusCode.ERROR, event['reason']))
-            span.set_attribute('flowy.cancelled', bool(event.get('cancelled')))
-        span.end(end_time=_ns(event['at']))
+        _end(span, event)
 
     def _task_scheduled(self, sender, **event):
         with self.lock:
@@ -89,18 +84,23 @@ class Instrumentation:
     def _task_ended(self, sender, **event):
         with self.lock:
             span = self.tasks.pop((sender, event['run_id'], event['key']), None)
-        if span is None:
-            return
-        if 'reason' in event:
-            span.set_status(Status(StatusCode.ERROR, event['reason']))
-            span.set_attribute('flowy.cancelled', bool(event.get('cancelled')))
-        span.end(end_time=_ns(event['at']))
+        _end(span, event)
 
 
 def instrument(tracer_provider=None):
     """Make spans of every run and task call from now on; returns the
     :class:`Instrumentation` (``close()`` it to stop)."""
     return Instrumentation(tracer_provider)
+
+
+def _end(span, event):
+    """End ``span`` (if any) as ``event`` says: an error status when it has a reason."""
+    if span is None:
+        return
+    if 'reason' in event:
+        span.set_status(Status(StatusCode.ERROR, event['reason']))
+        span.set_attribute('flowy.cancelled', bool(event.get('cancelled')))
+    span.end(end_time=_ns(event['at']))
 
 
 def _ns(seconds):

@@ -16,7 +16,7 @@ import threading
 from ..errors import exception_text
 from ..heartbeat import encode_details, reporting
 from ..run_context import running
-from .feeder import Outcomes, call_context
+from .feeder import Outcomes, answer_heartbeat, call_context
 
 __all__ = ['AsyncFeeder', 'is_async']
 
@@ -57,15 +57,7 @@ class AsyncFeeder(Outcomes):
 
     def _beat(self, details=None):
         encode_details(details)
-        call = self._call()
-        if call is None:
-            return True
-        attempt = call[5]
-        if attempt is not None:
-            attempt.beat()
-            if attempt.timed_out:
-                return True
-        return call[0].heartbeat(call[1])
+        return answer_heartbeat(self._call())
 
     def _context(self):
         call = self._call()

@@ -467,14 +467,20 @@ def _history(args):
     return 0
 
 
+def _run_of(store, run_id, workflow):
+    """The record of ``run_id``, which must be a run of ``workflow``."""
+    run = store.run(run_id)
+    if run.workflow != workflow.name:
+        raise ValueError('run %s in %s is a run of %s, not of %s'
+                         % (run.id, store.path, run.workflow, workflow.name))
+    return run
+
+
 def _restart(args):
     workflow, opened = _stored_workflow(args)
     try:
         store = workflow.store
-        run = store.run(args.run_id)
-        if run.workflow != workflow.name:
-            raise ValueError('run %s in %s is a run of %s, not of %s'
-                             % (run.id, store.path, run.workflow, workflow.name))
+        run = _run_of(store, args.run_id, workflow)
         try:
             positional, keywords = workflow.transport.loads(run.input)
         except (TypeError, ValueError) as exc:
@@ -619,10 +625,7 @@ def _rerun_call(args):
     workflow, opened = _stored_workflow(args)
     try:
         store = workflow.store
-        run = store.run(args.run_id)
-        if run.workflow != workflow.name:
-            raise ValueError('run %s in %s is a run of %s, not of %s'
-                             % (run.id, store.path, run.workflow, workflow.name))
+        run = _run_of(store, args.run_id, workflow)
         call = next((call for call in store.calls(run.id) if call.key == args.key), None)
     finally:
         if opened is not None:

@@ -11,7 +11,8 @@ from ..run_context import Context, attempt_of, running
 from .observing import task_event
 from .runner import run_activity
 
-__all__ = ['Outcomes', 'WorkerLost', 'ThreadFeeder', 'Attempt', 'call_context']
+__all__ = ['Outcomes', 'WorkerLost', 'ThreadFeeder', 'Attempt', 'call_context',
+           'answer_heartbeat']
 
 logger = logging.getLogger('flowy')
 
@@ -191,21 +192,26 @@ class _Job:
 
     def __call__(self, details=None):
         encode_details(details)
-        call = self.call
-        if not call:
-            return True
-        attempt = call[5]
-        if attempt is not None:
-            attempt.beat()
-            if attempt.timed_out:
-                return True
-        return call[0].heartbeat(call[1])
+        return answer_heartbeat(self.call)
 
     def context(self):
         call = self.call
         if not call:
             return None
         return call_context(call[0], call[1])
+
+
+def answer_heartbeat(call):
+    """What :func:`flowy.heartbeat` answers in ``call`` (``(run, key, func, transport,
+    input, attempt)``, or nothing): True once it timed out, was cancelled or is unwanted."""
+    if not call:
+        return True
+    attempt = call[5]
+    if attempt is not None:
+        attempt.beat()
+        if attempt.timed_out:
+            return True
+    return call[0].heartbeat(call[1])
 
 
 def call_context(run, key):
