@@ -10,6 +10,7 @@ import threading
 import time
 
 import pytest
+from worker_threads import WorkerThreads
 
 from flowy import parallel_reduce, restart, wait
 from flowy.serialization import loads
@@ -93,7 +94,7 @@ class Patient:
         return self.square(self.slow(n))
 
 
-class Workers:
+class Workers(WorkerThreads):
     """A decider and an activity worker in threads on one client; stopped on exit."""
 
     def __init__(self, client, driver='cached', decisions=DECISIONS, work=WORK,
@@ -120,19 +121,10 @@ class Workers:
                              kwargs=dict(swf_client=worker_client, setup_log=False,
                                          register_remote=False, identity=name), daemon=True)
             for worker, task_list, name, worker_client in workers]
+        self.workers = [self.decider, self.activities]
 
-    def __enter__(self):
-        for thread in self.threads:
-            thread.start()
-        return self
-
-    def __exit__(self, *exc_info):
-        self.decider.stop()
-        self.activities.stop()
+    def released(self):
         SLOW['release'].set()
-        for thread in self.threads:
-            thread.join(10)
-        assert not any(thread.is_alive() for thread in self.threads), 'a worker did not stop'
 
     def start(self, name, *args, task_list=None):
         workflow = self.decider.registry[(name, '1')]

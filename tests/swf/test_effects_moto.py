@@ -12,6 +12,7 @@ import threading
 import time
 
 import pytest
+from worker_threads import WorkerThreads
 
 import flowy
 from flowy import TaskCancelled, first, wait
@@ -168,7 +169,7 @@ FLOWS = (Approval, Clock, CancelRunning, CancelUnstarted, CancelTimer, Waiter, C
          Context)
 
 
-class Workers:
+class Workers(WorkerThreads):
     """A decider and an activity worker in threads on one client; stopped on exit."""
 
     def __init__(self, client, driver='cached'):
@@ -196,21 +197,10 @@ class Workers:
             for worker, task_list, name in [(self.decider, DECISIONS, 'decider')] + [
                 (worker, WORK, 'activities-%d' % number)
                 for number, worker in enumerate(self.activity_workers)]]
+        self.workers = [self.decider] + self.activity_workers
         BLOCKER['started'].clear()
         BLOCKER['stopped'].clear()
 
-    def __enter__(self):
-        for thread in self.threads:
-            thread.start()
-        return self
-
-    def __exit__(self, *exc_info):
-        self.decider.stop()
-        for worker in self.activity_workers:
-            worker.stop()
-        for thread in self.threads:
-            thread.join(10)
-        assert not any(thread.is_alive() for thread in self.threads), 'a worker did not stop'
 
     def start(self, name, *args):
         workflow = self.decider.registry[(name, '1')]

@@ -14,6 +14,7 @@ import threading
 import time
 
 import pytest
+from worker_threads import WorkerThreads
 
 import flowy
 from flowy import TaskError, restart, wait
@@ -228,7 +229,7 @@ class Small:
         return wait(self.square(n)) + 1
 
 
-class Workers:
+class Workers(WorkerThreads):
     """A decider and an activity worker in threads on one client; stopped on exit."""
 
     def __init__(self, boto3_client):
@@ -257,18 +258,8 @@ class Workers:
                                          register_remote=False, identity=name), daemon=True)
             for worker, task_list, name in [(self.decider, DECISIONS, 'decider'),
                                             (self.activities, WORK, 'activities')]]
+        self.workers = [self.decider, self.activities]
 
-    def __enter__(self):
-        for thread in self.threads:
-            thread.start()
-        return self
-
-    def __exit__(self, *exc_info):
-        self.decider.stop()
-        self.activities.stop()
-        for thread in self.threads:
-            thread.join(10)
-        assert not any(thread.is_alive() for thread in self.threads), 'a worker did not stop'
 
     def run(self, *args):
         from flowy.swf.status import wait_for_result
