@@ -166,3 +166,24 @@ def test_many_quick_outcomes_all_arrive():
     with LocalWorkflow(Fanout, activity_workers=3, executor=ThreadPoolExecutor) as w:
         w.conf_activity('quick', quick)
         assert sorted(w.run(2000)) == list(range(2000))
+
+
+def tiny(x):
+    return x
+
+
+class FanOut:
+    def __init__(self, tiny):
+        self.tiny = tiny
+
+    def __call__(self, n):
+        return sum(flowy.wait(result) for result in [self.tiny(i) for i in range(n)])
+
+
+def test_fan_outs_end_however_outcomes_meet_a_worker_doing_the_loops_work():
+    # A worker whose call ends while the loop waits does the loop's work; outcomes that
+    # end meanwhile must still be taken, or the last ones of a run would wait forever.
+    with LocalWorkflow(FanOut, executor=ThreadPoolExecutor, activity_workers=4) as w:
+        w.conf_activity('tiny', tiny)
+        for _ in range(30):
+            assert bounded_run(w, 200) == sum(range(200))
