@@ -182,7 +182,7 @@ class FanOut:
 
 def test_fan_outs_end_however_outcomes_meet_a_worker_doing_the_loops_work():
     # A worker whose call ends while the loop waits does the loop's work; outcomes that
-    # end meanwhile must still be taken, or the last ones of a run would wait forever.
+    # end meanwhile must still be taken (not left for the next event to bring them).
     with LocalWorkflow(FanOut, executor=ThreadPoolExecutor, activity_workers=4) as w:
         w.conf_activity('tiny', tiny)
         for _ in range(30):
