@@ -21,7 +21,7 @@ from .store_records import (
     StoreError,
 )
 
-__all__ = ['Inbox']
+__all__ = ['Inbox', 'restarted_as']
 
 _MESSAGE_COLUMNS = ', '.join(Message._fields)
 _INBOX_OF_ONE = 'SELECT %s FROM inbox WHERE run=? ORDER BY id' % _MESSAGE_COLUMNS
@@ -64,7 +64,7 @@ class Inbox:
                 if run.state not in (RUNNING, INTERRUPTED):
                     raise StoreError(
                         'run %s in %s %s: %s' % (
-                            _followed(run_id, run), self.path, run.state,
+                            restarted_as(run_id, run), self.path, run.state,
                             'it takes no more signals' if kind == SIGNAL
                             else 'there is nothing to cancel'))
                 now = time.time()
@@ -151,6 +151,7 @@ class Inbox:
         return run
 
 
-def _followed(run_id, run):
-    """``run_id``, or how a message to it reached ``run`` (its latest successor)."""
+def restarted_as(run_id, run):
+    """``run_id``, or how a message to it reached ``run``: ``'<run.id> (which <run_id>
+    restarted as)'`` when ``run`` is its latest successor."""
     return run_id if run.id == run_id else '%s (which %s restarted as)' % (run.id, run_id)
