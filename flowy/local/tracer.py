@@ -15,10 +15,11 @@ never takes the place of the run's result or error.
 import logging
 import time
 
-from .. import trace_render
+from .. import trace_files, trace_render
 from ..decision import Cancelled, Fail, Finish, Restart
 from ..history import call_id
-from ..trace_render import GROUP_OVER, SHOW_OVER, TraceCall, TraceRun, TraceWarning, call_state
+from ..trace_files import TraceWarning
+from ..trace_render import GROUP_OVER, SHOW_OVER, TraceCall, TraceRun, call_state
 from .store_records import was_cancelled
 
 __all__ = ['RENDER_TIMEOUT', 'TraceWarning', 'Tracer', 'write_trace', 'runs_from_store']
@@ -143,10 +144,10 @@ class Tracer:
 def write_trace(source, path, timeout=None):
     """Write the DOT text that ``source()`` returns to ``path + '.dot'`` and render
     ``path + '.svg'``, as :meth:`Tracer.write` does (see
-    :func:`flowy.trace_render.write_trace`; the default timeout is this module's
+    :func:`flowy.trace_files.write_trace`; the default timeout is this module's
     :data:`RENDER_TIMEOUT`)."""
-    return trace_render.write_trace(source, path,
-                                    RENDER_TIMEOUT if timeout is None else timeout)
+    return trace_files.write_trace(source, path,
+                                   RENDER_TIMEOUT if timeout is None else timeout)
 
 
 _STORED_RUN_STATES = {'finished': 'completed', 'failed': 'failed',

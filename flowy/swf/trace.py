@@ -36,6 +36,7 @@ from collections import Counter
 
 from ..history import BUILTIN, COMPLETED, call_id, signal_key
 from ..serialization import loads
+from ..trace_files import write_trace
 from ..trace_render import (
     GROUP_OVER,
     MAX_RUNS,
@@ -43,7 +44,6 @@ from ..trace_render import (
     TraceCall,
     TraceRun,
     to_dot,
-    write_trace,
 )
 from .client import error_code
 from .effect_events import decision_time, is_body_timer
@@ -351,7 +351,7 @@ def write_execution_trace(swf_client, domain, workflow_id, path, run_id=None, de
     """Write ``path + '.dot'`` and, when Graphviz is installed, ``path + '.svg'`` of an
     SWF execution (see :func:`trace_execution` for ``options``); return the paths
     written.  Reading the history raises as :func:`trace_execution` does; writing and
-    drawing only warn (:class:`flowy.trace_render.TraceWarning`), as for local traces.
+    drawing only warn (:class:`flowy.trace_files.TraceWarning`), as for local traces.
     """
     runs = trace_execution(swf_client, domain, workflow_id, run_id, **options)
     return write_trace(lambda: to_dot(runs, decode), path, timeout)

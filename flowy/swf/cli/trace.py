@@ -1,7 +1,7 @@
 """``flowy trace``: draw an SWF execution from its stored history.
 
 Its arguments (added to the parser by :func:`add_command`) and what it does, over
-:func:`flowy.swf.trace.trace_execution` and :func:`flowy.trace_render.write_trace`: it
+:func:`flowy.swf.trace.trace_execution` and :func:`flowy.trace_files.write_trace`: it
 writes ``PATH.dot`` and, when Graphviz is installed, ``PATH.svg``, and prints the paths
 written.  What could not be drawn is a warning on stderr (exit status 0 as long as the
 DOT file was written).
@@ -10,7 +10,8 @@ DOT file was written).
 import sys
 import warnings
 
-from ...trace_render import TraceWarning, to_dot, write_trace
+from ...trace_files import TraceWarning, write_trace
+from ...trace_render import to_dot
 from ..trace import trace_execution
 from .context import payload_store, swf_client
 
