@@ -87,7 +87,7 @@ from .events import HistoryError, MissingEvents, event_id
 from .history import read_history
 from .observing import report_decision
 from .packer import Packer, to_swf
-from .pages import DecisionTask, Pages, PagingError, Stopping
+from .pages import FIRST_PAGE_MIN, DecisionTask, Pages, Paging, PagingError, Stopping
 from .payload import PayloadError, PayloadMissing, PayloadTooLarge
 from .types import TaskType
 from .worker import Worker
@@ -98,8 +98,6 @@ log = logging.getLogger('flowy.swf.decider')
 
 #: The details of CancelWorkflowExecution when a run is cancelled on request.
 CANCEL_DETAILS = 'the workflow execution was cancelled on request'
-MAX_PAGE = 1000  # SWF's largest maximumPageSize
-FIRST_PAGE_MIN = 10  # the smallest first page a caching decider asks for
 
 STATS = ('decision_tasks', 'cached', 'replays', 'events', 'pages', 'api_calls', 'polls',
          'responses', 'decisions', 'failed', 'unanswered', 'unknown_type', 'cpu_time')
@@ -142,7 +140,7 @@ class _Run:
         self.answered = answered
 
 
-class SWFWorkflowWorker(Worker):
+class SWFWorkflowWorker(Paging, Worker):
     """A decider: runs the workflows registered with it (``scan()`` or ``register()``).
 
     ``driver``: ``'cached'`` (default: keep workflow bodies alive between decisions;
@@ -284,70 +282,6 @@ class SWFWorkflowWorker(Worker):
         self.stats['events'] += len(response.get('events') or ())
         return DecisionTask(response, domain, task_list, identity, reverse, self.clock(),
                             size)
-
-    def _observe(self, news):
-        """A kept run's task brought ``news`` events: size the next first pages to fit.
-
-        The first page holds what a decision task usually brings, with room to spare; a
-        task that brings more reads another page or two.
-        """
-        self._news = 0.7 * self._news + 0.3 * news
-        self._first_page = max(FIRST_PAGE_MIN, min(MAX_PAGE, int(self._news * 2) + 4))
-
-    def read_forward(self, client, task):
-        """The history of ``task``'s run up to the task, read from the start in pages of
-        1,000 (GetWorkflowExecutionHistory), for a run that must be read whole."""
-        workflow_id, run_id = task.run
-        started = task.response.get('startedEventId') or 0
-        events, token = [], None
-        while True:
-            response = self._with_retries(
-                task, lambda token=token: client.get_workflow_execution_history(
-                    task.domain, workflow_id, run_id, next_page_token=token,
-                    max_page_size=MAX_PAGE, reverse_order=False))
-            page = response.get('events') or []
-            self.stats['pages'] += 1
-            self.stats['events'] += len(page)
-            events.extend(page)
-            token = response.get('nextPageToken')
-            if not token or (started and page and event_id(page[-1]) >= started):
-                return events
-
-    def fetch_page(self, client, task, token):
-        """``(events, next token)`` of the history page of ``task`` at ``token``.
-
-        A failed fetch is tried again after a pause that doubles each time (``stop()``
-        ends the wait); after ``page_attempts`` failures it raises PagingError.
-        """
-        response = self._with_retries(task, lambda: client.poll_for_decision_task(
-            task.domain, task.task_list, identity=task.identity, next_page_token=token,
-            max_page_size=task.page_size, reverse_order=task.reverse))
-        events = response.get('events') or []
-        self.stats['pages'] += 1
-        self.stats['events'] += len(events)
-        return events, response.get('nextPageToken')
-
-    def _with_retries(self, task, fetch):
-        """``fetch()``, tried again after a pause that doubles each time (``stop()`` ends
-        the wait); after ``page_attempts`` failures it raises PagingError."""
-        pause = self.page_retry_pause
-        for attempt in range(1, self.page_attempts + 1):
-            self.stats['api_calls'] += 1
-            try:
-                return fetch()
-            except Exception as exc:
-                if attempt == self.page_attempts:
-                    raise PagingError('fetching a page of its history failed %d times: %s'
-                                       % (attempt, exception_line(exc))) from exc
-                log.warning('fetching a history page of %s/%s failed (try %d of %d); trying '
-                            'again in %.1f s: %s', *task.run, attempt, self.page_attempts,
-                            pause, exception_line(exc))
-                if self._stop.wait(pause):
-                    raise Stopping('the decider is stopping') from exc
-                pause *= 2
-        raise AssertionError('unreachable')  # pragma: no cover
-
-    # -- handling a task ----------------------------------------------------------------
 
     def handle(self, client, task):
         """Decide ``task`` and answer it; never raises (a failure is logged, and the task

@@ -3,13 +3,23 @@
 SWF gives a decider the first page of a task's history with the poll; the others are
 fetched with ``nextPageToken``.  :class:`Pages` keeps what was fetched and reads only
 as many pages as a decision needs: all of them to rebuild a run, or, for a run the
-decider keeps, just down to the last event it has already seen.
+decider keeps, just down to the last event it has already seen.  :class:`Paging` is the
+decider's part that sizes the pages it asks for, fetches them (trying again after a
+failure), and reads a whole history forward when its first page was small.
 """
 
-from ..errors import FlowyError
+import logging
+
+from ..errors import FlowyError, exception_line
 from .events import HistoryError, check_sequence, event_id
 
-__all__ = ['DecisionTask', 'Pages', 'PagingError', 'Stopping']
+__all__ = ['DecisionTask', 'Pages', 'Paging', 'PagingError', 'Stopping', 'MAX_PAGE',
+           'FIRST_PAGE_MIN']
+
+MAX_PAGE = 1000  # SWF's largest maximumPageSize
+FIRST_PAGE_MIN = 10  # the smallest first page a caching decider asks for
+
+log = logging.getLogger('flowy.swf.decider')
 
 
 class DecisionTask:
@@ -126,3 +136,76 @@ class Pages:
         except HistoryError:
             return None
         return events
+
+
+class Paging:
+    """How a decider reads history pages: the part of
+    :class:`~flowy.swf.decider.SWFWorkflowWorker` that sizes, fetches and retries them.
+
+    It uses the worker's ``stats``, ``page_attempts``, ``page_retry_pause`` and
+    ``_stop``, and keeps the first-page size a caching decider polls with.
+    """
+
+    def _observe(self, news):
+        """A kept run's task brought ``news`` events: size the next first pages to fit.
+
+        The first page holds what a decision task usually brings, with room to spare; a
+        task that brings more reads another page or two.
+        """
+        self._news = 0.7 * self._news + 0.3 * news
+        self._first_page = max(FIRST_PAGE_MIN, min(MAX_PAGE, int(self._news * 2) + 4))
+
+    def read_forward(self, client, task):
+        """The history of ``task``'s run up to the task, read from the start in pages of
+        1,000 (GetWorkflowExecutionHistory), for a run that must be read whole."""
+        workflow_id, run_id = task.run
+        started = task.response.get('startedEventId') or 0
+        events, token = [], None
+        while True:
+            response = self._with_retries(
+                task, lambda token=token: client.get_workflow_execution_history(
+                    task.domain, workflow_id, run_id, next_page_token=token,
+                    max_page_size=MAX_PAGE, reverse_order=False))
+            page = response.get('events') or []
+            self.stats['pages'] += 1
+            self.stats['events'] += len(page)
+            events.extend(page)
+            token = response.get('nextPageToken')
+            if not token or (started and page and event_id(page[-1]) >= started):
+                return events
+
+    def fetch_page(self, client, task, token):
+        """``(events, next token)`` of the history page of ``task`` at ``token``.
+
+        A failed fetch is tried again after a pause that doubles each time (``stop()``
+        ends the wait); after ``page_attempts`` failures it raises PagingError.
+        """
+        response = self._with_retries(task, lambda: client.poll_for_decision_task(
+            task.domain, task.task_list, identity=task.identity, next_page_token=token,
+            max_page_size=task.page_size, reverse_order=task.reverse))
+        events = response.get('events') or []
+        self.stats['pages'] += 1
+        self.stats['events'] += len(events)
+        return events, response.get('nextPageToken')
+
+    def _with_retries(self, task, fetch):
+        """``fetch()``, tried again after a pause that doubles each time (``stop()`` ends
+        the wait); after ``page_attempts`` failures it raises PagingError."""
+        pause = self.page_retry_pause
+        for attempt in range(1, self.page_attempts + 1):
+            self.stats['api_calls'] += 1
+            try:
+                return fetch()
+            except Exception as exc:
+                if attempt == self.page_attempts:
+                    raise PagingError('fetching a page of its history failed %d times: %s'
+                                       % (attempt, exception_line(exc))) from exc
+                log.warning('fetching a history page of %s/%s failed (try %d of %d); trying '
+                            'again in %.1f s: %s', *task.run, attempt, self.page_attempts,
+                            pause, exception_line(exc))
+                if self._stop.wait(pause):
+                    raise Stopping('the decider is stopping') from exc
+                pause *= 2
+        raise AssertionError('unreachable')  # pragma: no cover
+
+    # -- handling a task ----------------------------------------------------------------
