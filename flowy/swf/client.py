@@ -11,6 +11,8 @@ The endpoint comes from boto3's usual configuration: ``AWS_ENDPOINT_URL_SWF`` (o
 does the same explicitly.
 """
 
+import json
+
 from ..errors import exception_text
 
 __all__ = ['SWFClient', 'error_code', 'error_message', 'POLL_READ_TIMEOUT']
@@ -38,6 +40,24 @@ def _as_sent(value):
     return value
 
 
+#: The responses that carry history events (what a decider reads most).
+HISTORY_OPERATIONS = ('PollForDecisionTask', 'GetWorkflowExecutionHistory')
+
+
+def _parse_as_json(response_dict, customized_response_dict, **_):
+    """botocore's ``before-parse`` hook: read a successful body with ``json.loads``.
+
+    botocore's parser walks the service model for every value, about 20 us an event on a
+    2-core machine; ``json.loads`` reads the same JSON in a tenth of that.  The body
+    left to botocore is empty, so it adds the response metadata only.  Errors (status
+    300 and up) are left to botocore.
+    """
+    body = response_dict.get('body')
+    if response_dict.get('status_code') == 200 and body:
+        customized_response_dict.update(json.loads(body))
+        response_dict['body'] = b'{}'
+
+
 def _task_list(name):
     return None if name is None else {'name': name}
 
@@ -54,7 +74,12 @@ class SWFClient:
     **kwargs)``; the default ``config`` waits 70 s for a response, longer than SWF's
     60 s long polls.  ``parse_timestamps=False`` leaves timestamps as the numbers SWF
     sends instead of ``datetime`` objects: a decider, which reads many history events
-    and none of their times, parses them in about half the time.
+    and none of their times, parses them in about half the time.  ``json_histories=True``
+    reads the responses that carry history events (PollForDecisionTask and
+    GetWorkflowExecutionHistory) with ``json.loads`` instead of botocore's parser: the
+    same dicts (timestamps as sent), about ten times faster.  ``validate=False`` skips
+    botocore's check of each request against SWF's model (SWF checks them too); with a
+    ``config`` of your own, its ``parameter_validation`` decides.
 
     Each other method is one SWF action, named as boto3 names it
     (``start_workflow_execution`` is StartWorkflowExecution), and takes that action's
@@ -70,11 +95,14 @@ class SWFClient:
     out.  It returns boto3's response, and raises boto3's errors.
     """
 
-    def __init__(self, client=None, config=None, kwargs=None, parse_timestamps=True):
+    def __init__(self, client=None, config=None, kwargs=None, parse_timestamps=True,
+                 json_histories=False, validate=True):
         self._client = client
         self._config = config
         self._kwargs = dict(kwargs or {})
         self._parse_timestamps = parse_timestamps
+        self._json_histories = json_histories
+        self._validate = validate
 
     @property
     def client(self):
@@ -86,7 +114,8 @@ class SWFClient:
             config = self._config
             if config is None:
                 config = Config(connect_timeout=10, read_timeout=POLL_READ_TIMEOUT,
-                                retries={'mode': 'standard'})
+                                retries={'mode': 'standard'},
+                                parameter_validation=self._validate)
             session = None
             if not self._parse_timestamps:
                 import botocore.session
@@ -96,7 +125,12 @@ class SWFClient:
                     timestamp_parser=_as_sent)
                 session = boto3.session.Session(botocore_session=raw)
             make = boto3.client if session is None else session.client
-            self._client = make('swf', config=config, **self._kwargs)
+            client = make('swf', config=config, **self._kwargs)
+            if self._json_histories:
+                for operation in HISTORY_OPERATIONS:
+                    client.meta.events.register('before-parse.swf.%s' % operation,
+                                                _parse_as_json)
+            self._client = client
         return self._client
 
     def __repr__(self):

@@ -71,6 +71,7 @@ cancellations of the body are :mod:`flowy.swf.effects`.
 
 import copy
 import logging
+import threading
 import time
 import traceback
 from collections import OrderedDict
@@ -85,6 +86,7 @@ from .decisions import CLOSING, TooManyDecisions, fail_workflow
 from .effects import cancel_run
 from .events import HistoryError, MissingEvents, event_id
 from .history import read_history
+from .holding import Holding
 from .observing import report_decision
 from .packer import Packer, to_swf
 from .pages import FIRST_PAGE_MIN, DecisionTask, Pages, Paging, PagingError, Stopping
@@ -98,6 +100,9 @@ log = logging.getLogger('flowy.swf.decider')
 
 #: The details of CancelWorkflowExecution when a run is cancelled on request.
 CANCEL_DETAILS = 'the workflow execution was cancelled on request'
+
+#: How long an answer may be held by default (``batch_wait``), in seconds.
+BATCH_WAIT = 1.0
 
 STATS = ('decision_tasks', 'cached', 'replays', 'events', 'pages', 'api_calls', 'polls',
          'responses', 'decisions', 'failed', 'unanswered', 'unknown_type', 'cpu_time')
@@ -157,10 +162,15 @@ class SWFWorkflowWorker(Paging, Worker):
     first page, newest events first, sized to what its recent decision tasks brought
     (boto3's cost grows with every event it parses); a run it must read whole (not
     cached) is read forward in pages of 1,000 with GetWorkflowExecutionHistory.  The
-    replay driver reads every history whole, in pages of 1,000.  ``batch_wait``: seconds
-    to wait after answering a decision task before polling for the next one (default
-    0).  Outcomes that arrive meanwhile go into one decision task: a wide fan-out then
-    costs fewer decision tasks, SWF calls and CPU, each decision a little later.
+    replay driver reads every history whole, in pages of 1,000.  ``batch_wait``: the
+    longest an answer is held back (seconds, default 1; 0: never) while activities the
+    run scheduled earlier still wait on their task list.  Its workers are busy then, so
+    the answer costs the run nothing by waiting, and the outcomes arriving meanwhile go
+    into one decision task: a wide fan-out of short activities takes far fewer decision
+    tasks, SWF calls and CPU.  A chain is never held, nor an answer that closes the run,
+    starts a timer or cancels (:mod:`flowy.swf.holding` says how long and when).  Held
+    answers are sent from a thread of their own while the decider goes on polling; when
+    it stops, they are sent at once.
 
     Run it with :meth:`run_forever`; :meth:`stop` ends it from any thread.
     """
@@ -168,14 +178,16 @@ class SWFWorkflowWorker(Paging, Worker):
     category = WORKFLOW_CATEGORY
     config_class = SWFWorkflowConfig
     kind = 'workflow'
-    # the decider reads many history events and none of their times
-    client_options = {'parse_timestamps': False}
+    # The decider reads many history events and none of their times.  Its requests are
+    # flowy's decisions, which tests check against SWF's model: botocore's check of each
+    # (about 20 us a decision) is left to SWF.
+    client_options = {'parse_timestamps': False, 'json_histories': True, 'validate': False}
     page_attempts = 3  # tries per history page before the task is left to time out
     page_retry_pause = 0.5  # seconds before the second try; doubled for the next
     clock = staticmethod(time.monotonic)  # times decisions against their timeout
 
     def __init__(self, driver='cached', cache_size=256, payload_store=None,
-                 task_list_override=None, page_size=None, batch_wait=0):
+                 task_list_override=None, page_size=None, batch_wait=BATCH_WAIT):
         super().__init__()
         if not isinstance(cache_size, int) or cache_size < 1:
             raise ValueError('cache_size must be an integer greater than 0; got %r'
@@ -204,7 +216,9 @@ class SWFWorkflowWorker(Paging, Worker):
                 0 <= batch_wait <= 60):
             raise ValueError('batch_wait must be a number of seconds from 0 to 60; got %r'
                              % (batch_wait,))
-        self.batch_wait = batch_wait
+        self._holding = Holding(batch_wait, lambda: self.clock(), keep=max(cache_size, 256))
+        # a held answer is sent from another thread: one of them handles a task at a time
+        self._answering = threading.RLock()
         self._news = FIRST_PAGE_MIN / 2.0  # events a kept run's task brings, on average
         self._first_page = FIRST_PAGE_MIN
         self._runs = OrderedDict()  # (workflowId, runId) -> _Run, least recently used first
@@ -224,11 +238,27 @@ class SWFWorkflowWorker(Paging, Worker):
         """How many executions the decider keeps (with the cached driver)."""
         return len(self._runs)
 
+    @property
+    def batch_wait(self):
+        """The longest an answer is held back, in seconds (0: never)."""
+        return self._holding.longest
+
+    @property
+    def held_answers(self):
+        """How many answers were held back so far."""
+        return self._holding.held
+
     def _loop(self, *args):
         try:
             super()._loop(*args)
         finally:
+            self.flush()
             self.close()  # the live bodies of a stopped decider are of no use
+
+    def flush(self):
+        """Send the answers held back now (:meth:`run_forever` does it when stopping);
+        return how many were sent."""
+        return self._holding.flush()
 
     def close(self):
         """Drop every cached execution (and its live body)."""
@@ -298,14 +328,13 @@ class SWFWorkflowWorker(Paging, Worker):
                       *(task.type_key + run_key),
                       ', '.join('%s %s' % key for key in sorted(self.registry)) or 'nothing')
             return
-        try:
-            self._handle(client, task, workflow, run_key)
-        except Exception:  # never let one task end the loop
-            self._forget(run_key)
-            self.stats['unanswered'] += 1
-            log.exception('the decision task of %s/%s could not be handled', *run_key)
-        if self.batch_wait:
-            self._stop.wait(self.batch_wait)  # let outcomes gather into the next task
+        with self._answering:
+            try:
+                self._handle(client, task, workflow, run_key)
+            except Exception:  # never let one task end the loop
+                self._forget(run_key)
+                self.stats['unanswered'] += 1
+                log.exception('the decision task of %s/%s could not be handled', *run_key)
 
     def _handle(self, client, task, workflow, run_key):
         cpu = time.process_time()
@@ -335,17 +364,39 @@ class SWFWorkflowWorker(Paging, Worker):
         self._check_time(task, run)
         if closing:
             self._drop(run_key, run)
+            self._holding.forget(run_key)
+            hold = 0
+        else:
+            # kept before the answer goes: the run's next task may come as soon as it does
+            self._keep(run_key, run, task.response.get('startedEventId') or 0)
+            hold = self._holding.hold_for(run_key, run.execution, decisions, task.received)
+        spent = time.process_time() - cpu
+
+        def answer():
+            with self._answering:
+                self._answer(client, task, run_key, workflow, run, decisions, spent, cached,
+                             (new, closing, hold))
+        if hold:
+            self._holding.hold(hold, answer)
+        else:
+            answer()
+
+    def _answer(self, client, task, run_key, workflow, run, decisions, spent, cached,
+                summary):
+        """Send the decisions of ``task`` and report them.  ``spent``: the CPU deciding
+        took; ``summary``: (new events, closing, seconds held) for the log."""
+        cpu = time.process_time()
         if not self._respond(client, task, decisions):
             self._drop(run_key, run)
             return
         if cached:
             self.stats['cached'] += 1
-        self._report(task, run_key, workflow, run, decisions, time.process_time() - cpu)
-        if not closing:
-            self._keep(run_key, run, task.response.get('startedEventId') or 0)
-        log.info('%s %s %s/%s: %d new events, %d decisions%s (%s)', *task.type_key, *run_key,
+        self._report(task, run_key, workflow, run, decisions,
+                     spent + time.process_time() - cpu)
+        new, closing, hold = summary
+        log.info('%s %s %s/%s: %d new events, %d decisions%s (%s)%s', *task.type_key, *run_key,
                  new, len(decisions), ', closing' if closing else '',
-                 'cached' if cached else 'replayed')
+                 'cached' if cached else 'replayed', ' held %.2f s' % hold if hold else '')
 
     def _report(self, task, run_key, workflow, run, decisions, duration):
         """Send the events of this decision (:mod:`flowy.swf.observing`).
@@ -529,8 +580,10 @@ class SWFWorkflowWorker(Paging, Worker):
             self._forget_history(run.execution)
 
     def _drop(self, run_key, run):
-        """Forget the run, and the body the driver may have built for it."""
-        self._forget(run_key)
+        """Forget the run, and the body the driver may have built for it (a run read
+        again since, from a later task, stays)."""
+        if run is None or self._runs.get(run_key) is run:
+            self._forget(run_key)
         if run is not None:
             self._forget_history(run.execution)
 

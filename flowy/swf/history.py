@@ -71,6 +71,7 @@ import json
 from ..errors import FlowyError
 from ..history import History
 from . import effect_events
+from .backlog import Backlog
 from .events import (
     HistoryError,
     Malformed,
@@ -230,6 +231,7 @@ class ExecutionHistory:
         self.event_count = 0
         self.last_event_id = 0
         self._activities = {}  # eventId of ActivityTaskScheduled -> key
+        self.backlog = Backlog()  # the activities waiting on their task lists
         self._children = {}  # eventId of StartChildWorkflowExecutionInitiated -> key
         self._child_ids = {}  # child workflowId -> key
         self._repeated = set()  # eventIds of schedules of a key the history already had
@@ -355,8 +357,9 @@ class ExecutionHistory:
         return key
 
     def _activity_key(self, event_id, event_type, attributes):
-        return self._key(self._activities, event_id, event_type,
-                         number(attributes, 'scheduledEventId'))
+        scheduled = number(attributes, 'scheduledEventId')
+        self.backlog.ended(scheduled)  # it may end without starting (a timeout, a cancel)
+        return self._key(self._activities, event_id, event_type, scheduled)
 
     def _child_key(self, event_id, event_type, attributes):
         referred = optional_number(attributes, 'initiatedEventId')
@@ -445,6 +448,10 @@ class ExecutionHistory:
         key = text(attributes, 'activityId')
         if self._schedule(event_id, key, _position(_control(attributes)), self._activities):
             self.started_kinds[key] = ('activity', None)
+            self.backlog.scheduled(event_id, attributes)
+
+    def _on_activity_started(self, event_id, event_type, attributes):
+        self.backlog.started(optional_number(attributes, 'scheduledEventId'))
 
     def _on_schedule_activity_failed(self, event_id, event_type, attributes):
         key = text(attributes, 'activityId')
@@ -591,6 +598,7 @@ _HANDLERS = {
     'WorkflowExecutionStarted': ExecutionHistory._on_started,
     'WorkflowExecutionCancelRequested': ExecutionHistory._on_cancel_requested,
     'ActivityTaskScheduled': ExecutionHistory._on_activity_scheduled,
+    'ActivityTaskStarted': ExecutionHistory._on_activity_started,
     'ActivityTaskCompleted': _outcome(_activity, ExecutionHistory._completed),
     'ActivityTaskFailed': _outcome(_activity, ExecutionHistory._failed),
     'ActivityTaskTimedOut': _outcome(_activity, ExecutionHistory._timed_out),
@@ -611,4 +619,5 @@ _HANDLERS = {
     **effect_events.HANDLERS,
 }
 # event types whose attributes flowy does not read (SWF may send an empty dict, or none)
-_NO_ATTRIBUTES = frozenset(['WorkflowExecutionCancelRequested'])
+# (ActivityTaskStarted only counts: see Backlog)
+_NO_ATTRIBUTES = frozenset(['WorkflowExecutionCancelRequested', 'ActivityTaskStarted'])

@@ -421,6 +421,7 @@ def replay_decisions(record, decider, points=None, page_size=None):
         task = decider.poll(stub, DOMAIN, DECISIONS, IDENTITY)
         assert task is not None, 'the decider did not take the task of event %d' % started
         decider.handle(stub, task)
+        decider.flush()  # an answer held back goes now: the stub serves the next point at once
         decisions = stub.responses.get(started)
         answers.append((started, None if decisions is None else normalize(decisions)))
     return answers

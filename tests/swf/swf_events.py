@@ -373,12 +373,15 @@ class SimulatedSWF:
     does: an activity whose cancel was requested reports ActivityTaskCanceled at the next
     advance, a child asked to cancel closes cancelled then, a timer is dropped.  What is
     in ``hold`` (activityIds, child workflowIds, timerIds) stays open until cancelled.
+    ``workers``: how many activities finish per :meth:`advance` (the oldest first; the
+    others wait on their task list, not started), as when workers are behind.
     """
 
     def __init__(self, input, workflow_id='order-7', activities=None, children=None,
                  time_out=(), fail=None, reverse=False, store=None, throttle=None, signals=(),
-                 hold=(), **start):
+                 hold=(), workers=None, **start):
         self.workflow_id = workflow_id
+        self.workers = workers
         self.hold = set(hold)  # activityIds, child workflowIds, timerIds that run until cancelled
         self.signals = list(signals)
         self.cancelling = {}  # ActivityTaskScheduled or child Initiated id -> request id
@@ -518,6 +521,8 @@ class SimulatedSWF:
         if self.reverse:
             activities.reverse()
             children.reverse()
+        if self.workers is not None:
+            activities = activities[:self.workers]
         for event_id, attributes in activities:
             key = attributes['activityId']
             if key in self.hold and event_id not in self.cancelling:

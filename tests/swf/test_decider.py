@@ -231,12 +231,19 @@ class StubSWF:
 
 
 def drive(worker, stub, max_tasks=1000):
-    """Poll and handle decision tasks until none is left; returns how many were handled."""
-    for handled in range(max_tasks):
+    """Poll and handle decision tasks until none is left; returns how many were handled.
+
+    Answers held back are sent when nothing else is left (as if their time had come).
+    """
+    handled = 0
+    while handled < max_tasks:
         task = worker.poll(stub, DOMAIN, DECIDER, 'decider-1')
         if task is None:
+            if worker.flush():
+                continue
             return handled
         worker.handle(stub, task)
+        handled += 1
     raise AssertionError('still deciding after %d tasks' % max_tasks)
 
 
@@ -1243,22 +1250,79 @@ def test_batch_wait_must_be_seconds_from_0_to_60(value):
         SWFWorkflowWorker(batch_wait=value)
 
 
-def test_batch_wait_pauses_the_decider_after_each_answer():
-    worker = worker_for(SumSquares, 'cached')
-    worker.batch_wait = 0.001
-    waits = []
-    real = worker._stop
+class Ticking:
+    """A decider's clock that moves 10 ms each time it is read."""
 
-    class CountingStop:
-        def wait(self, timeout=None):
-            waits.append(timeout)
-            return real.wait(0)
+    def __init__(self):
+        self.now = 1000.0
 
-        def __getattr__(self, name):
-            return getattr(real, name)
+    def __call__(self):
+        self.now += 0.01
+        return self.now
 
-    worker._stop = CountingStop()
-    sim = sim_for(worker, 4)
+
+@pytest.mark.parametrize('driver', DRIVERS)
+def test_answers_wait_while_workers_are_behind_and_say_the_same(driver):
+    responses, held = {}, {}
+    for batch_wait in (0, 1):
+        worker = worker_for(SumSquares, driver, batch_wait=batch_wait)
+        worker.clock = Ticking()
+        sim = sim_for(worker, 12, workers=1)  # one activity finishes per response
+        drive(worker, StubSWF(sim))
+        assert result_of(sim) == sum(i * i for i in range(12))
+        responses[batch_wait], held[batch_wait] = sim.responses, worker.held_answers
+    assert held[0] == 0 and held[1] > 0
+    # holding changes when an answer goes, not what it says
+    assert responses[1] == responses[0]
+
+
+def test_a_chain_is_never_held():
+    worker = worker_for(Chain, batch_wait=1)
+    worker.clock = Ticking()
+    sim = sim_for(worker, 6, workers=1)
     drive(worker, StubSWF(sim))
-    assert result_of(sim) == sum(i * i for i in range(4))
-    assert waits.count(0.001) == worker.stats['decision_tasks'] > 0
+    assert result_of(sim) == sum(i * i for i in range(6))
+    assert worker.held_answers == 0
+
+
+def test_workers_keeping_up_are_not_held():
+    worker = worker_for(SumSquares, batch_wait=1)
+    worker.clock = Ticking()
+    sim = sim_for(worker, 12)  # every activity finishes by the next task: none waits
+    drive(worker, StubSWF(sim))
+    assert result_of(sim) == sum(i * i for i in range(12))
+    assert worker.held_answers == 0
+
+
+def test_a_stopping_decider_sends_the_answers_it_holds():
+    clock = Clock()
+    worker = worker_for(SumSquares, batch_wait=60)
+    worker.clock = clock
+    sim = sim_for(worker, 12, workers=1)
+    stub = StubSWF(sim)
+    worker.handle(stub, worker.poll(stub, DOMAIN, DECIDER, 'me'))
+    clock.now += 1  # one square a second: the other eleven keep the worker busy 11 s
+    worker.handle(stub, worker.poll(stub, DOMAIN, DECIDER, 'me'))
+    assert worker.held_answers == 1 and len(sim.responses) == 1
+    worker.stop()  # before run_forever: it only sends what it holds, and returns
+    worker.run_forever(DOMAIN, DECIDER, swf_client=stub, setup_log=False,
+                       register_remote=False)
+    assert len(sim.responses) == 2
+    assert worker.flush() == 0
+
+
+def test_a_held_answer_that_fails_forgets_the_run():
+    clock = Clock()
+    worker = worker_for(SumSquares, batch_wait=60)
+    worker.clock = clock
+    sim = sim_for(worker, 12, workers=1)
+    stub = StubSWF(sim)
+    stub.respond_faults = {2: 'unknown'}  # the held answer comes too late: timed out
+    worker.handle(stub, worker.poll(stub, DOMAIN, DECIDER, 'me'))
+    clock.now += 1
+    worker.handle(stub, worker.poll(stub, DOMAIN, DECIDER, 'me'))
+    assert worker.cached_runs == 1 and worker.held_answers == 1
+    worker.flush()
+    assert worker.cached_runs == 0 and worker.stats['unanswered'] == 1
+    drive(worker, stub)  # SWF's next task replays the run
+    assert result_of(sim) == sum(i * i for i in range(12))

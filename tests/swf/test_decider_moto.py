@@ -85,6 +85,15 @@ class Countdown:
         return total
 
 
+class InOrder:
+    def __init__(self, square, add, slow, child):
+        self.square = square
+
+    def __call__(self, n):
+        # every answer after the first schedules nothing: it may wait for any backlog
+        return sum(wait(result) for result in [self.square(i) for i in range(n)])
+
+
 class Patient:
     def __init__(self, square, add, slow, child):
         self.slow = slow
@@ -106,7 +115,7 @@ class Workers(WorkerThreads):
             if error_code(exc) != 'DomainAlreadyExistsFault':
                 raise
         self.decider = SWFWorkflowWorker(driver=driver, **options)
-        for factory in (SumSquares, Parent, Countdown, Patient):
+        for factory in (SumSquares, Parent, Countdown, Patient, InOrder):
             self.decider.register(workflows, factory, '1')
         self.activities = SWFActivityWorker()
         for function in (square, add, slow):
@@ -190,6 +199,19 @@ def test_fan_out_and_reduce(swf_client, driver):
         assert stats['replays'] == 3 and stats['cached'] == stats['decision_tasks'] - 3
     else:
         assert stats['replays'] == stats['decision_tasks']
+
+
+def test_a_decider_holds_answers_while_the_activity_worker_is_behind(swf_client):
+    # one activity worker, 200 squares (64 a decision): the decider's answers wait (sent
+    # from its own thread while it goes on polling), and the run still completes.  (The
+    # worker cannot run them all while the decider's empty poll waits its 20 ms.)
+    with Workers(swf_client, batch_wait=0.2) as workers:
+        run = workers.start('InOrder', 200)
+        assert workers.result(*run) == sum(i * i for i in range(200))
+    stats = workers.decider.stats
+    assert workers.decider.held_answers > 0
+    assert stats['failed'] == stats['unanswered'] == 0
+    assert stats['responses'] == stats['decision_tasks']
 
 
 def test_long_histories_are_paged_and_the_cache_reads_only_new_events(swf_client):
@@ -306,10 +328,11 @@ def test_a_close_decision_refused_as_unhandled_is_decided_again(swf_client):
 
 
 def test_a_decider_client_that_leaves_timestamps_as_sent(swf_client):
-    # what run_forever makes for a decider given no client: boto3 parses the many history
-    # events it reads in about half the time
-    assert SWFWorkflowWorker.client_options == {'parse_timestamps': False}
-    raw = SWFClient(kwargs={'region_name': 'us-east-1'}, parse_timestamps=False)
+    # what run_forever makes for a decider given no client: it reads the many history
+    # events with json.loads, timestamps as sent (the numbers of SWF's JSON)
+    assert SWFWorkflowWorker.client_options == {'parse_timestamps': False,
+                                                'json_histories': True, 'validate': False}
+    raw = SWFClient(kwargs={'region_name': 'us-east-1'}, **SWFWorkflowWorker.client_options)
     with Workers(swf_client, decider_client=raw) as workers:
         run = workers.start('SumSquares', 5)
         assert workers.result(*run) == 30
@@ -317,6 +340,19 @@ def test_a_decider_client_that_leaves_timestamps_as_sent(swf_client):
     assert isinstance(events[0]['eventTimestamp'], (int, float))
     parsed = SWFClient(client=swf_client).get_workflow_execution_history(DOMAIN, *run)
     assert isinstance(parsed['events'][0]['eventTimestamp'], datetime.datetime)
+    # botocore's own parser, timestamps left as sent, gives the same events
+    botocore_parsed = SWFClient(kwargs={'region_name': 'us-east-1'}, parse_timestamps=False)
+    assert botocore_parsed.get_workflow_execution_history(DOMAIN, *run)['events'] == events
+    newest = raw.get_workflow_execution_history(DOMAIN, *run, max_page_size=3,
+                                                reverse_order=True)
+    assert newest['events'] == events[::-1][:3] and newest['nextPageToken']
+
+
+def test_the_json_reading_leaves_errors_to_botocore(swf_client):
+    raw = SWFClient(kwargs={'region_name': 'us-east-1'}, **SWFWorkflowWorker.client_options)
+    with pytest.raises(Exception) as caught:
+        raw.get_workflow_execution_history('no-such-domain', 'w', 'r')
+    assert error_code(caught.value) == 'UnknownResourceFault'
 
 
 def test_a_fetched_history_passes_the_check_of_the_code_that_made_it(swf_client):

@@ -247,6 +247,7 @@ def decide(decider, record, events, started):
     stub = OneTask(record, events, started)
     task = decider.poll(stub, 'golden', 'golden-decisions', 'me')
     decider.handle(stub, task)
+    decider.flush()  # an answer held back goes now
     return stub.answers
 
 
