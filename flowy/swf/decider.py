@@ -74,7 +74,7 @@ import logging
 import threading
 import time
 import traceback
-from collections import OrderedDict
+from collections import OrderedDict, deque
 
 from ..decision import Fail
 from ..drivers.cached import CachedDriver
@@ -89,7 +89,15 @@ from .history import read_history
 from .holding import Holding
 from .observing import report_decision
 from .packer import Packer, to_swf
-from .pages import FIRST_PAGE_MIN, DecisionTask, Pages, Paging, PagingError, Stopping
+from .pages import (
+    FIRST_PAGE_MIN,
+    RECENT_TASKS,
+    DecisionTask,
+    Pages,
+    Paging,
+    PagingError,
+    Stopping,
+)
 from .payload import PayloadError, PayloadMissing, PayloadTooLarge
 from .types import TaskType
 from .worker import Worker
@@ -221,6 +229,7 @@ class SWFWorkflowWorker(Paging, Worker):
         self._answering = threading.RLock()
         self._news = FIRST_PAGE_MIN / 2.0  # events a kept run's task brings, on average
         self._first_page = FIRST_PAGE_MIN
+        self._recent_news = deque(maxlen=RECENT_TASKS)  # events the last kept tasks brought
         self._runs = OrderedDict()  # (workflowId, runId) -> _Run, least recently used first
         # (workflowId, runId) -> (startedEventId answered, outcomes reported as events)
         self._reported = OrderedDict()

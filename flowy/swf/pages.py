@@ -14,10 +14,11 @@ from ..errors import FlowyError, exception_line
 from .events import HistoryError, check_sequence, event_id
 
 __all__ = ['DecisionTask', 'Pages', 'Paging', 'PagingError', 'Stopping', 'MAX_PAGE',
-           'FIRST_PAGE_MIN']
+           'FIRST_PAGE_MIN', 'RECENT_TASKS']
 
 MAX_PAGE = 1000  # SWF's largest maximumPageSize
 FIRST_PAGE_MIN = 10  # the smallest first page a caching decider asks for
+RECENT_TASKS = 8  # the first page holds what the largest of these last tasks brought
 
 log = logging.getLogger('flowy.swf.decider')
 
@@ -149,11 +150,15 @@ class Paging:
     def _observe(self, news):
         """A kept run's task brought ``news`` events: size the next first pages to fit.
 
-        The first page holds what a decision task usually brings, with room to spare; a
+        The first page holds what a decision task usually brings, with room to spare,
+        and what the largest of the last few brought (answers held back bring more than
+        the others): reading a few events too many costs less than another call.  A
         task that brings more reads another page or two.
         """
         self._news = 0.7 * self._news + 0.3 * news
-        self._first_page = max(FIRST_PAGE_MIN, min(MAX_PAGE, int(self._news * 2) + 4))
+        self._recent_news.append(news)
+        self._first_page = max(FIRST_PAGE_MIN, min(MAX_PAGE, max(
+            int(self._news * 2), max(self._recent_news)) + 4))
 
     def read_forward(self, client, task):
         """The history of ``task``'s run up to the task, read from the start in pages of

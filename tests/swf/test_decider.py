@@ -1326,3 +1326,23 @@ def test_a_held_answer_that_fails_forgets_the_run():
     assert worker.cached_runs == 0 and worker.stats['unanswered'] == 1
     drive(worker, stub)  # SWF's next task replays the run
     assert result_of(sim) == sum(i * i for i in range(12))
+
+
+def test_the_first_page_fits_usual_news_and_the_largest_of_the_last_tasks():
+    from flowy.swf.pages import FIRST_PAGE_MIN, MAX_PAGE, RECENT_TASKS
+
+    worker = SWFWorkflowWorker()
+    assert worker._first_page == FIRST_PAGE_MIN
+    for _ in range(20):
+        worker._observe(6)
+    usual = worker._first_page
+    assert FIRST_PAGE_MIN <= usual <= 20  # twice the usual news, and a little
+    worker._observe(300)  # a task whose answer was held back brings more
+    for _ in range(RECENT_TASKS - 1):
+        worker._observe(6)
+        assert worker._first_page >= 304
+    worker._observe(6)  # out of the last tasks now: back to the usual size
+    assert worker._first_page < 304
+    for _ in range(RECENT_TASKS):
+        worker._observe(5000)
+    assert worker._first_page == MAX_PAGE
